@@ -1,0 +1,48 @@
+# Test registration: every tests/unit/**/test_*.c and generated/parity/test_*.c is one cmocka
+# executable; tests/conformance/test_*.c are black-box tests handed the server binary; the
+# codegen golden tests, the drift check, the JS SDK harness and the fuzz smoke are commands.
+if(NOT CMOCKA_FOUND)
+  message(FATAL_ERROR "cmocka not found: run scripts/deps.sh test")
+endif()
+
+file(GLOB_RECURSE _unit CONFIGURE_DEPENDS ${LG_ROOT}/tests/unit/test_*.c ${LG_ROOT}/generated/parity/test_*.c)
+foreach(f IN LISTS _unit)
+  file(RELATIVE_PATH _rel ${LG_ROOT} ${f})
+  string(REGEX REPLACE "[/.]" "_" _name ${_rel})
+  string(REGEX REPLACE "_c$" "" _name ${_name})
+  add_executable(${_name} ${f})
+  target_include_directories(${_name} PRIVATE ${RT} ${GEN} ${LG_ROOT}/tests/unit)
+  target_link_libraries(${_name} PRIVATE lgcore PkgConfig::CMOCKA)
+  add_test(NAME ${_name} COMMAND ${_name} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(${_name} PROPERTIES TIMEOUT 120 ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
+endforeach()
+
+file(GLOB _conf CONFIGURE_DEPENDS ${LG_ROOT}/tests/conformance/test_*.c)
+if(_conf)
+  add_library(lg_conformance_harness OBJECT ${LG_ROOT}/tests/conformance/harness.c)
+  target_link_libraries(lg_conformance_harness PRIVATE PkgConfig::CURL PkgConfig::JANSSON PkgConfig::CMOCKA)
+  foreach(f IN LISTS _conf)
+    get_filename_component(_n ${f} NAME_WE)
+    set(_name conformance_${_n})
+    add_executable(${_name} ${f} $<TARGET_OBJECTS:lg_conformance_harness>)
+    target_include_directories(${_name} PRIVATE ${LG_ROOT}/tests/conformance)
+    target_link_libraries(${_name} PRIVATE PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON)
+    add_test(NAME ${_name} COMMAND ${_name} $<TARGET_FILE:lgserve>)
+    set_tests_properties(${_name} PROPERTIES TIMEOUT 300 ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
+  endforeach()
+endif()
+
+if(EXISTS ${LG_ROOT}/codegen/tests/run.lua)
+  add_test(NAME codegen_golden COMMAND lua5.4 ${LG_ROOT}/codegen/tests/run.lua
+           WORKING_DIRECTORY ${LG_ROOT})
+endif()
+add_test(NAME generated_drift COMMAND ${LG_ROOT}/scripts/check-generated.sh
+         WORKING_DIRECTORY ${LG_ROOT})
+
+if(EXISTS ${LG_ROOT}/tests/conformance/sdk/package.json)
+  add_test(NAME sdk_js COMMAND node --test --test-reporter=spec
+           ${LG_ROOT}/tests/conformance/sdk/
+           WORKING_DIRECTORY ${LG_ROOT}/tests/conformance/sdk)
+  set_tests_properties(sdk_js PROPERTIES TIMEOUT 600
+    ENVIRONMENT "LGSERVE_BIN=$<TARGET_FILE:lgserve>")
+endif()
