@@ -10,7 +10,7 @@ let client;
 
 before(async () => {
   server = await startServer();
-  client = new Client({ apiUrl: server.url, defaultHeaders: {} });
+  client = new Client({ apiUrl: server.url, callerOptions: { maxRetries: 0 } });
 });
 
 after(async () => {
