@@ -1,0 +1,105 @@
+-- codegen/gen.lua — the generator entry point: load → validate strictly → emit.
+--
+--   lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only]
+--
+-- Reads ROOT/spec/openapi.yaml, ROOT/spec/capabilities/*.yaml and the committed digest of the
+-- official contract ROOT/spec/reference/agent-server-<info.x-contract-version>.yaml. On any
+-- validation error it prints every error as "file:line: message" and exits 1 without writing.
+-- Otherwise it writes, under OUTDIR (a mirror of the tree; may equal ROOT):
+--   generated/routes.def, generated/handlers.h        (emit_routes.lua)
+--   generated/assets.h, generated/openapi_json.c      (emit_openapi.lua)
+--   generated/docs_html.c                             (emit_docs.lua)
+--   docs/CAPABILITIES.md                              (emit_caps.lua)
+--   whatever emit_validators.lua and emit_parity.lua write, when those modules exist
+-- --core-only skips the two external emitters (the golden tests use it).
+--
+-- THE MODEL passed to every emitter as `emit(model)`:
+--   model.spec          the raw spec table (codegen/load.lua nodes; YAML null is load.null;
+--                       load.keys(node) gives a mapping's keys in YAML order)
+--   model.ops           list, sorted by path then method, of operations:
+--     op_id             operationId
+--     method            "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+--     path              "/threads/{thread_id}"
+--     tag               first tag ("Other" when none)
+--     summary           the spec summary or nil
+--     handler           C function name; "http_not_implemented" for planned operations
+--     status            "implemented" | "partial" | "planned"
+--     note              the capability row's note or nil
+--     resource          the capability file stem ("threads", "stateless-runs", ...)
+--     flags             list of "RF_*" strings in the order STREAM, EXTENSION, PLANNED, PUBLIC, TOLERANT
+--     extension         true for x-lgserve-extension operations
+--     op                the raw operation object
+--     body_schema       raw request body schema (application/json; may be a {$ref}) or nil
+--     body_required     boolean
+--     body_fields       list of {name, schema} top-level body fields (allOf flattened, refs followed)
+--     body_required_fields  set name -> true
+--     params            list of raw parameter objects (refs resolved; path-level ones included)
+--     caps              the capability row: {op_id, handler, status, note, resource,
+--                       fields = {name -> {status, note}}, params = {name -> {status, note}}}
+--                       where status is "honoured" | "ignored" | "rejected"
+--   model.tags          tag names in spec order
+--   model.digest        {version, file, ops (list of digest operations), by_key ("METHOD path"
+--                       -> op), by_id (operationId -> op), schemas}
+--   model.resolve_ref(ref)   "#/components/schemas/X" -> table or nil
+--   model.write(relpath, content)  writes OUTDIR/relpath atomically (tmp + rename), creating
+--                       directories. Emitters must return every file through it, and must write
+--                       deterministic content whose first line says DO NOT EDIT and names the
+--                       generator and its inputs.
+
+local dir = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "."
+package.path = dir .. "/?.lua;" .. package.path
+
+local model_mod = require "model"
+
+local function usage()
+  io.stderr:write("usage: lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only]\n")
+  os.exit(2)
+end
+
+local root, out, core_only
+local i = 1
+while i <= #arg do
+  local a = arg[i]
+  if a == "--root" then root = arg[i + 1]; i = i + 2
+  elseif a == "--out" then out = arg[i + 1]; i = i + 2
+  elseif a == "--core-only" then core_only = true; i = i + 1
+  else usage() end
+end
+if not root or not out then usage() end
+
+local model, errors = model_mod.build(root)
+if not model then
+  for _, e in ipairs(errors) do io.stderr:write(e, "\n") end
+  io.stderr:write(string.format("codegen: %d error%s, nothing written\n", #errors, #errors == 1 and "" or "s"))
+  os.exit(1)
+end
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local made_dirs = {}
+function model.write(relpath, content)
+  local path = out .. "/" .. relpath
+  local d = path:match("^(.*)/[^/]*$")
+  if d and not made_dirs[d] then
+    assert(os.execute("mkdir -p " .. shell_quote(d)), "cannot create " .. d)
+    made_dirs[d] = true
+  end
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "wb"))
+  assert(f:write(content))
+  assert(f:close())
+  assert(os.rename(tmp, path))
+end
+
+local emitters = { "emit_routes" }
+for _, name in ipairs(emitters) do require(name).emit(model) end
+if not core_only then
+  for _, name in ipairs({ "emit_validators", "emit_parity" }) do
+    local ok, mod = pcall(require, name)
+    if ok then
+      mod.emit(model, model.write)
+    elseif not tostring(mod):find("module '" .. name .. "' not found", 1, true) then
+      error(mod, 0)
+    end
+  end
+end
