@@ -36,6 +36,9 @@ test: deps-test build sdk-deps
 regen:
 	@scripts/regen.sh
 
+digest:
+	@if [ -e ../shared/reference/langgraph-openapi.json ]; then lua5.4 codegen/digest.lua ../shared/reference/langgraph-openapi.json spec/reference/agent-server-0.12.0.yaml 0.12.0; else echo "digest: ../shared/reference/langgraph-openapi.json not found, digest left as committed"; fi
+
 check-generated:
 	@scripts/check-generated.sh
 

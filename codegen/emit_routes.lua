@@ -4,7 +4,7 @@
 
 local M = {}
 
-local INPUTS = "spec/openapi.yaml, spec/capabilities/*.yaml"
+local INPUTS = "spec/openapi.yaml, spec/capabilities/<resource>.yaml"
 
 -- Writes both files through model.write. The rows follow model.ops (sorted by path, method).
 function M.emit(model)

@@ -28,6 +28,7 @@
 --     resource          the capability file stem ("threads", "stateless-runs", ...)
 --     flags             list of "RF_*" strings in the order STREAM, EXTENSION, PLANNED, PUBLIC, TOLERANT
 --     extension         true for x-lgserve-extension operations
+--     sdk_extra         true for x-lgserve-sdk-extra operations (SDKs call them; not official)
 --     op                the raw operation object
 --     body_schema       raw request body schema (application/json; may be a {$ref}) or nil
 --     body_required     boolean
@@ -91,7 +92,7 @@ function model.write(relpath, content)
   assert(os.rename(tmp, path))
 end
 
-local emitters = { "emit_routes" }
+local emitters = { "emit_routes", "emit_openapi", "emit_docs", "emit_caps" }
 for _, name in ipairs(emitters) do require(name).emit(model) end
 if not core_only then
   for _, name in ipairs({ "emit_validators", "emit_parity" }) do

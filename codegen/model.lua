@@ -251,7 +251,8 @@ function M.build(root)
       op_id = op_id, method = method:upper(), path = path, op = op, pos = pos,
       tag = load.is_seq(op.tags) and op.tags[1] or "Other",
       summary = type(op.summary) == "string" and op.summary or nil,
-      extension = extension, body_schema = body, body_required = body_required, params = params,
+      extension = extension, sdk_extra = op["x-lgserve-sdk-extra"] == true,
+      body_schema = body, body_required = body_required, params = params,
       body_fields = {}, body_required_fields = {},
     }
     if body ~= nil then o.body_fields, o.body_required_fields = schema.fields(spec, body) end

@@ -177,6 +177,7 @@ end
 function M.facts_text(facts)
   local function val(v)
     if v == load.null then return "null" end
+    if load.is_map(v) then return require("text").json(v) end
     if type(v) == "table" then
       local parts = {}
       for _, x in ipairs(v) do parts[#parts + 1] = val(x) end
