@@ -12,7 +12,8 @@ for rl in runtime/*/*_parser.rl; do
   c="${rl%.rl}.c"
   mkdir -p "$out/$(dirname "$c")"
   ragel -C -G2 -I "$(dirname "$rl")" -o "$out/$c.tmp" "$rl"
-  # ragel writes #line directives naming its input; keep them relative so output is stable.
-  sed -i "s|$root/||g" "$out/$c.tmp"
+  # ragel writes #line directives naming its input and its output file; name both relative to
+  # the root (the output by its final name) so the result does not depend on OUTDIR.
+  sed -i "s|$out/$c.tmp|$c|g; s|$root/||g" "$out/$c.tmp"
   mv "$out/$c.tmp" "$out/$c"
 done
