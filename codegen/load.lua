@@ -92,9 +92,11 @@ function M.parse(text, fname)
   end)
   if ok then return result end
   if type(result) == "table" then return nil, string.format("%s:%d: %s", fname, result.line, result.msg) end
-  local msg = tostring(result):gsub("^.-:%d+: ", "")
-  local l = msg:match("line (%d+)")
-  return nil, string.format("%s:%s: %s", fname, l or "1", msg)
+  -- lyaml: "<what> at document: 1, line: 8, column: 15\nwhile parsing ..." (1-based)
+  local msg = tostring(result):match("^[^\n]*")
+  local what, l, c = msg:match("^(.-) at document: %d+, line: (%d+), column: (%d+)")
+  if what then return nil, string.format("%s:%s: YAML: %s (column %s)", fname, l, what, c) end
+  return nil, string.format("%s:1: YAML: %s", fname, msg)
 end
 
 -- Reads and parses the file at `path`, naming it `fname` (default: path) in positions.

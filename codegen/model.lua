@@ -214,10 +214,12 @@ function M.build(root)
   check_refs(spec, spec, errs, {})
 
   -- capability rows
-  local rows, cap_files = {}, {}
+  local rows, cap_files, caps_broken = {}, {}, false
   for _, name in ipairs(list_yaml(root .. "/spec/capabilities")) do
     local c = load_caps(root, name, errs)
-    if c then
+    if not c then
+      caps_broken = true
+    else
       cap_files[#cap_files + 1] = c
       for _, op_id in ipairs(c.order) do
         local row = c.rows[op_id]
@@ -258,7 +260,10 @@ function M.build(root)
     if body ~= nil then o.body_fields, o.body_required_fields = schema.fields(spec, body) end
     local row = rows[op_id]
     if not row then
-      errs.add(pos, "operation '%s' (%s %s) has no capability row", op_id, o.method, path)
+      -- an unreadable capability file would make every one of its operations look row-less
+      if not caps_broken then
+        errs.add(pos, "operation '%s' (%s %s) has no capability row", op_id, o.method, path)
+      end
       return
     end
     row.used = true
