@@ -42,10 +42,14 @@
 --   model.digest        {version, file, ops (list of digest operations), by_key ("METHOD path"
 --                       -> op), by_id (operationId -> op), schemas}
 --   model.resolve_ref(ref)   "#/components/schemas/X" -> table or nil
---   model.write(relpath, content)  writes OUTDIR/relpath atomically (tmp + rename), creating
---                       directories. Emitters must return every file through it, and must write
---                       deterministic content whose first line says DO NOT EDIT and names the
---                       generator and its inputs.
+--   model.write(relpath, content)  hands over the file OUTDIR/relpath (also passed as the
+--                       second argument of emit). Emitters must return every file through it;
+--                       once all emitters succeeded each file is written atomically (relpath.tmp,
+--                       then rename), creating directories. Content must be deterministic and
+--                       start with a DO NOT EDIT line naming the generator and its inputs (the
+--                       one exception: docs/CAPABILITIES.md, whose first line is the count).
+--                       An emitter reports problems by raising an error with "file:line: message"
+--                       lines; gen.lua prints it and exits 1 without writing anything.
 
 local dir = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = dir .. "/?.lua;" .. package.path
@@ -77,8 +81,18 @@ end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local made_dirs = {}
+-- Emitters hand their files to model.write; nothing reaches OUTDIR until every emitter has
+-- succeeded, so a failing emitter leaves the previous outputs untouched.
+local pending, order = {}, {}
 function model.write(relpath, content)
+  assert(type(relpath) == "string" and type(content) == "string", "model.write(relpath, content)")
+  if pending[relpath] == nil then order[#order + 1] = relpath end
+  pending[relpath] = content
+end
+
+-- Writes OUTDIR/relpath as relpath.tmp, then renames it into place.
+local made_dirs = {}
+local function commit(relpath, content)
   local path = out .. "/" .. relpath
   local d = path:match("^(.*)/[^/]*$")
   if d and not made_dirs[d] then
@@ -92,15 +106,26 @@ function model.write(relpath, content)
   assert(os.rename(tmp, path))
 end
 
-local emitters = { "emit_routes", "emit_openapi", "emit_docs", "emit_caps" }
-for _, name in ipairs(emitters) do require(name).emit(model) end
+local function run_emitter(name, mod)
+  local ok, err = pcall(mod.emit, model, model.write)
+  if not ok then
+    io.stderr:write(tostring(err), "\n", "codegen: ", name, " failed, nothing written\n")
+    os.exit(1)
+  end
+end
+
+for _, name in ipairs({ "emit_routes", "emit_openapi", "emit_docs", "emit_caps" }) do
+  run_emitter(name, require(name))
+end
 if not core_only then
   for _, name in ipairs({ "emit_validators", "emit_parity" }) do
     local ok, mod = pcall(require, name)
     if ok then
-      mod.emit(model, model.write)
+      run_emitter(name, mod)
     elseif not tostring(mod):find("module '" .. name .. "' not found", 1, true) then
       error(mod, 0)
     end
   end
 end
+table.sort(order)
+for _, relpath in ipairs(order) do commit(relpath, pending[relpath]) end
