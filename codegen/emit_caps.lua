@@ -93,6 +93,42 @@ local function op_title(method, path, op_id)
   return string.format("`%s %s` — `%s`", method, path, op_id)
 end
 
+-- Appends the parameter/body field table of one operation: the official items (`dparams`,
+-- `dfields`, in contract order) first, then the ones only our spec has. `o` is our operation
+-- or nil when our spec lacks it. Nothing is added for an operation without either.
+local function item_table(add, model, o, method, path, op_id, dparams, dfields)
+  local sparams, sfields = {}, {}
+  if o then sparams, sfields = spec_shape(model, o) end
+  local rows = {}
+  local function collect(kind, dlist, slist)
+    local sidx, didx = index(slist), index(dlist)
+    local function label(x) return kind == "params" and ("param (" .. tostring(x["in"]) .. ")") or "body field" end
+    for _, d in ipairs(dlist) do
+      rows[#rows + 1] = { label(d), d.name, item_status(o, kind, d.name, sidx[d.name] ~= nil), item_note(o, kind, d.name) }
+    end
+    for _, x in ipairs(slist) do
+      if not didx[x.name] then
+        local note = item_note(o, kind, x.name)
+        if #dlist > 0 or x.sdk_extra then
+          note = (x.sdk_extra and "SDK extra" or "lgserve addition") .. (note ~= "" and ("; " .. note) or "")
+        end
+        rows[#rows + 1] = { label(x), x.name, item_status(o, kind, x.name, true), note }
+      end
+    end
+  end
+  collect("params", dparams, sparams)
+  collect("fields", dfields, sfields)
+  if #rows == 0 then return end
+  add("")
+  add("#### " .. op_title(method, MD(path), op_id))
+  add("")
+  add("| Kind | Name | Status | Note |")
+  add("|---|---|---|---|")
+  for _, r in ipairs(rows) do
+    add(string.format("| %s | `%s` | %s | %s |", r[1], MD(r[2]), r[3], MD(r[4])))
+  end
+end
+
 -- Builds the whole document.
 function M.document(model)
   local digest = model.digest
@@ -163,36 +199,7 @@ function M.document(model)
       end
       for _, e in ipairs(groups[tag]) do
         local dparams, dfields = digest_shape(digest, e.d)
-        local sparams, sfields = {}, {}
-        if e.o then sparams, sfields = spec_shape(model, e.o) end
-        local si_p, si_f, di_p, di_f = index(sparams), index(sfields), index(dparams), index(dfields)
-        local rows = {}
-        local function collect(kind, dlist, slist, sidx, didx, label)
-          for _, d in ipairs(dlist) do
-            local lbl = label == "param" and ("param (" .. tostring(d["in"]) .. ")") or "body field"
-            rows[#rows + 1] = { lbl, d.name, item_status(e.o, kind, d.name, sidx[d.name] ~= nil), item_note(e.o, kind, d.name) }
-          end
-          for _, s in ipairs(slist) do
-            if not didx[s.name] then
-              local lbl = label == "param" and ("param (" .. tostring(s["in"]) .. ")") or "body field"
-              local note = item_note(e.o, kind, s.name)
-              rows[#rows + 1] = { lbl, s.name, item_status(e.o, kind, s.name, true),
-                                  (s.sdk_extra and "SDK extra" or "lgserve addition") .. (note ~= "" and ("; " .. note) or "") }
-            end
-          end
-        end
-        collect("params", dparams, sparams, si_p, di_p, "param")
-        collect("fields", dfields, sfields, si_f, di_f, "field")
-        if #rows > 0 then
-          add("")
-          add("#### " .. op_title(e.d.method, MD(e.d.path), e.d.operationId))
-          add("")
-          add("| Kind | Name | Status | Note |")
-          add("|---|---|---|---|")
-          for _, r in ipairs(rows) do
-            add(string.format("| %s | `%s` | %s | %s |", r[1], MD(r[2]), r[3], MD(r[4])))
-          end
-        end
+        item_table(add, model, e.o, e.d.method, e.d.path, e.d.operationId, dparams, dfields)
       end
     end
   end
@@ -213,6 +220,7 @@ function M.document(model)
       local kind = o.extension and "extension" or (o.sdk_extra and "SDK extra" or "unmarked")
       add(string.format("| %s | `%s` | `%s` | %s | %s | %s |", o.method, MD(o.path), o.op_id, kind, o.status, MD(o.note or "")))
     end
+    for _, o in ipairs(ours) do item_table(add, model, o, o.method, o.path, o.op_id, {}, {}) end
   end
 
   -- spec vs digest
