@@ -168,6 +168,9 @@ local function load_caps(root, name, errs)
                 errs.add(load.keypos(fr, "status"), "operation '%s': %s row '%s': bad status '%s' (honoured | ignored | rejected)",
                   op_id, kind, fname, tostring(fr.status))
               end
+              if fr.note ~= nil and type(fr.note) ~= "string" then
+                errs.add(load.keypos(fr, "note"), "operation '%s': %s row '%s': note must be a string", op_id, kind, fname)
+              end
               row[kind][fname] = { status = fr.status, note = fr.note, pos = fpos }
             end
           end
