@@ -132,18 +132,11 @@ function M.keypos(node, k)
   return i.file .. ":" .. (l or i.line)
 end
 
--- Creates a mapping node built in code (not from a file) with `keys` in order.
+-- Creates an empty mapping node built in code (not read from a file).
 function M.new_map(fname, line)
   local node = {}
   info[node] = { kind = "map", file = fname or "?", line = line or 0, keys = {}, keyline = {}, idxline = {} }
   return node
-end
-
--- Sets key `k` on a mapping made by new_map (or loaded), keeping key order.
-function M.set(node, k, v)
-  local i = info[node]
-  if node[k] == nil then i.keys[#i.keys + 1] = k end
-  node[k] = v
 end
 
 return M
