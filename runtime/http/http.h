@@ -22,6 +22,7 @@ enum {
     RF_PLANNED = 1 << 2,   /* not implemented yet: routed to http_not_implemented */
     RF_PUBLIC = 1 << 3,    /* needs no credentials when auth is on */
     RF_TOLERANT = 1 << 4,  /* body tolerates unknown fields (run-create bodies) */
+    RF_SDK_EXTRA = 1 << 5, /* called by the official SDKs but absent from the official spec (x-lgserve-sdk-extra) */
 };
 
 typedef enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_METHOD_COUNT } http_method_t;
@@ -34,7 +35,8 @@ typedef struct http_ctx {
     json_t *params; /* object: path, query and header parameters, coerced and validated, defaults filled */
     json_t *body;   /* validated request body, or NULL when the operation takes none */
     const char *request_id; /* NUL-terminated, in the request pool */
-    int responded;          /* set once a response was started */
+    int responded;          /* set once a response was started; a handler that starts one itself
+                               (h2o_start_response, e.g. a stream) sets it too */
 } http_ctx_t;
 
 typedef int (*http_handler_fn)(http_ctx_t *ctx);
@@ -51,6 +53,11 @@ typedef struct router_route {
 
 /* Answers `status` with `body` as JSON. Steals `body`, even on failure. Returns 0. */
 int http_send_json(http_ctx_t *ctx, int status, json_t *body);
+/*
+ * Answers `status` with `len` bytes of `body` (borrowed: static or in the request pool, it must
+ * live until the request is disposed) as `content_type` (NULL: no Content-Type). Returns 0.
+ */
+int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const char *body, size_t len);
 /* Answers `status` with {"detail": <formatted message>}. Returns 0. */
 int http_send_error(http_ctx_t *ctx, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Adds a response header; name and value are copied into the request pool. */
@@ -64,5 +71,7 @@ int http_param_bool(const http_ctx_t *ctx, const char *name, int dflt);
 int http_not_implemented(http_ctx_t *ctx);
 
 const char *http_method_name(http_method_t m);
+/* Maps a request method ("GET") to its enum; HTTP_METHOD_COUNT when it is not one of ours. */
+http_method_t http_method_from(const char *s, size_t len);
 
 #endif

@@ -1,0 +1,393 @@
+/*
+ * runtime/http/request.c — the h2o handler that turns a request into a validated http_ctx_t
+ * and calls the route's handler, plus the response filter (request id, CORS and JSON bodies on
+ * h2o's own error responses) and the access logger. Contracts in request.h.
+ *
+ * Order of checks: method and path (404/405), body size (413), parameters (422), rejected
+ * parameters (422), parameter validation (422), body presence and JSON syntax (422), rejected
+ * body fields (422), body validation (422), handler (500 when it fails without answering).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include "http/metrics.h"
+#include "http/request.h"
+#include "util/log.h"
+
+#define REQUEST_ID_MAX 128
+
+static const char request_expose_headers[] = "content-location, location, x-pagination-total, x-pagination-next, x-request-id";
+
+static http_settings_t request_settings = {10 * 1024 * 1024, "*"};
+
+/* Pipeline state of one request: the handler context plus what the dispose hook needs. */
+typedef struct http_state {
+    http_ctx_t ctx;
+    size_t route_index; /* into router_routes(), SIZE_MAX when no route matched */
+} http_state_t;
+
+typedef struct json_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} json_ostream_t;
+
+void http_request_configure(const http_settings_t *s)
+{
+    request_settings = *s;
+}
+
+const http_settings_t *http_request_settings(void)
+{
+    return &request_settings;
+}
+
+/* Returns the value of request header `name` (lowercase), or {NULL, 0}. */
+static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
+
+    return i >= 0 ? req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+}
+
+/* A fast per-thread xorshift128+ generator, seeded from the kernel on first use. */
+static uint64_t next_random(void)
+{
+    static __thread uint64_t s[2];
+    uint64_t a, b;
+
+    if (s[0] == 0 && s[1] == 0) {
+        if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s) || (s[0] | s[1]) == 0) {
+            struct timeval tv;
+            gettimeofday(&tv, NULL);
+            s[0] = (uint64_t)tv.tv_sec * 1000003u ^ (uint64_t)tv.tv_usec ^ (uint64_t)(uintptr_t)&s;
+            s[1] = 0x9e3779b97f4a7c15ull;
+        }
+    }
+    a = s[0];
+    b = s[1];
+    s[0] = b;
+    a ^= a << 23;
+    s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+    return s[1] + b;
+}
+
+/* Returns the request id for `req`: the client's x-request-id when sane (1..128 printable
+ * characters), else 32 random hex digits. The result lives in the request pool. */
+static h2o_iovec_t make_request_id(h2o_req_t *req)
+{
+    static const char hex[] = "0123456789abcdef";
+    h2o_iovec_t in = req_header(req, H2O_STRLIT("x-request-id")), id;
+    size_t i;
+    int sane = in.base != NULL && in.len != 0 && in.len <= REQUEST_ID_MAX;
+
+    for (i = 0; sane && i != in.len; ++i)
+        sane = in.base[i] > 0x20 && in.base[i] < 0x7f;
+    if (sane) {
+        id = h2o_strdup(&req->pool, in.base, in.len);
+    } else {
+        uint64_t r[2] = {next_random(), next_random()};
+        id.base = h2o_mem_alloc_pool(&req->pool, 33);
+        id.len = 32;
+        for (i = 0; i != 32; ++i)
+            id.base[i] = hex[(r[i / 16] >> (4 * (i % 16))) & 15];
+        id.base[32] = '\0';
+    }
+    return id;
+}
+
+/* Returns the Access-Control-Allow-Origin value for the request's Origin ({NULL, 0}: none). */
+static h2o_iovec_t cors_origin(h2o_req_t *req, int *vary)
+{
+    const char *list = request_settings.cors_origins, *p;
+    h2o_iovec_t origin;
+
+    *vary = 0;
+    if (list == NULL || list[0] == '\0')
+        return h2o_iovec_init(NULL, 0);
+    if (strcmp(list, "*") == 0)
+        return h2o_iovec_init(H2O_STRLIT("*"));
+    *vary = 1;
+    origin = req_header(req, H2O_STRLIT("origin"));
+    if (origin.base == NULL)
+        return origin;
+    for (p = list; *p != '\0';) {
+        const char *end = strchr(p, ','), *s = p, *e;
+        if (end == NULL)
+            end = p + strlen(p);
+        e = end;
+        while (s < e && *s == ' ')
+            ++s;
+        while (e > s && e[-1] == ' ')
+            --e;
+        if ((size_t)(e - s) == origin.len && memcmp(s, origin.base, origin.len) == 0)
+            return origin;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+/* Adds x-request-id and the CORS response headers. */
+static void add_common_headers(h2o_req_t *req, h2o_iovec_t request_id)
+{
+    h2o_iovec_t allow;
+    int vary;
+
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, request_id.base, request_id.len);
+    if ((allow = cors_origin(req, &vary)).base != NULL) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, allow.base, allow.len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-expose-headers"), 0, NULL,
+                              request_expose_headers, sizeof(request_expose_headers) - 1);
+    }
+    if (vary)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
+}
+
+/* Pool dispose hook of http_state_t: drops the JSON values and closes the metrics entry. */
+static void on_state_dispose(void *p)
+{
+    http_state_t *st = p;
+
+    metrics_request_end(st->route_index, st->ctx.req->res.status);
+    json_decref(st->ctx.params);
+    json_decref(st->ctx.body);
+}
+
+/* Answers an OPTIONS request: 204 with Allow, plus the CORS preflight headers when enabled. */
+static void answer_options(http_ctx_t *ctx, const char *path, size_t len)
+{
+    h2o_req_t *req = ctx->req;
+    router_match_t m;
+    char allow[96];
+    size_t n;
+    int vary;
+
+    if (router_match(HTTP_METHOD_COUNT, path, len, &m) == 404) {
+        http_send_error(ctx, 404, "Not Found: OPTIONS %.*s", (int)len, path);
+        return;
+    }
+    n = router_format_allow(m.allow, allow, sizeof(allow) - 10);
+    memcpy(allow + n, ", OPTIONS", sizeof(", OPTIONS"));
+    n += sizeof(", OPTIONS") - 1;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, n).base, n);
+    if (cors_origin(req, &vary).base != NULL) {
+        h2o_iovec_t want = req_header(req, H2O_STRLIT("access-control-request-headers"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-methods"), 0, NULL,
+                              h2o_strdup(&req->pool, allow, n).base, n);
+        if (want.base != NULL)
+            h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-headers"), 0, NULL, want.base,
+                                  want.len);
+        else
+            h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-headers"), 0, NULL,
+                                  H2O_STRLIT("*"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"), 0, NULL, H2O_STRLIT("86400"));
+        if (req_header(req, H2O_STRLIT("access-control-request-private-network")).base != NULL)
+            h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-private-network"), 0, NULL,
+                                  H2O_STRLIT("true"));
+    }
+    http_send_raw(ctx, 204, NULL, "", 0);
+}
+
+/* Returns the first name of op->rejected present in `obj` (an object), or NULL. */
+static const char *find_rejected(const valid_op_t *op, json_t *obj)
+{
+    const char *const *r;
+
+    if (op->rejected == NULL || !json_is_object(obj))
+        return NULL;
+    for (r = op->rejected; *r != NULL; ++r)
+        if (json_object_get(obj, *r) != NULL)
+            return *r;
+    return NULL;
+}
+
+/* Parses and validates the body of `op` into ctx->body; answers and returns -1 on failure. */
+static int read_body(http_ctx_t *ctx, const valid_op_t *op)
+{
+    h2o_req_t *req = ctx->req;
+    valid_error_t err = {0};
+    json_error_t jerr;
+    const char *rejected;
+    size_t i;
+    int rc = -1, blank = 1;
+
+    for (i = 0; i != req->entity.len && blank; ++i)
+        blank = req->entity.base[i] == ' ' || req->entity.base[i] == '\t' || req->entity.base[i] == '\r' ||
+                req->entity.base[i] == '\n';
+    if (blank) {
+        if (op->body_required) {
+            http_send_error(ctx, 422, "request body required");
+            goto Exit;
+        }
+        ctx->body = json_object();
+    } else if ((ctx->body = json_loadb(req->entity.base, req->entity.len, JSON_DECODE_ANY, &jerr)) == NULL) {
+        http_send_error(ctx, 422, "invalid JSON body: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        goto Exit;
+    }
+    if ((rejected = find_rejected(op, ctx->body)) != NULL) {
+        http_send_error(ctx, 422, "%s: not supported by lgserve yet", rejected);
+        goto Exit;
+    }
+    if (op->check_body(ctx->body, "", &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
+        goto Exit;
+    }
+    rc = 0;
+Exit:
+    return rc;
+}
+
+/* The h2o handler: runs the pipeline described at the top of this file. Always returns 0. */
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    http_state_t *st = h2o_mem_alloc_shared(&req->pool, sizeof(*st), on_state_dispose);
+    http_ctx_t *ctx = &st->ctx;
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len, n_routes;
+    const char *path = req->path.base, *rejected;
+    const valid_op_t *op;
+    valid_error_t err = {0};
+    router_match_t m;
+    h2o_iovec_t id;
+    http_method_t method;
+    int rc;
+
+    (void)self;
+    memset(st, 0, sizeof(*st));
+    st->route_index = SIZE_MAX;
+    ctx->req = req;
+    metrics_request_begin();
+    id = make_request_id(req);
+    ctx->request_id = id.base;
+    add_common_headers(req, id);
+
+    method = http_method_from(req->method.base, req->method.len);
+    if (method == HTTP_METHOD_COUNT && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        answer_options(ctx, path, path_len);
+        goto Exit;
+    }
+    if ((rc = router_match(method, path, path_len, &m)) != 0) {
+        if (rc == 405) {
+            char allow[64];
+            size_t n = router_format_allow(m.allow, allow, sizeof(allow));
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, n).base, n);
+            http_send_error(ctx, 405, "Method Not Allowed: %.*s %.*s", (int)req->method.len, req->method.base, (int)path_len, path);
+        } else {
+            http_send_error(ctx, 404, "Not Found: %.*s %.*s", (int)req->method.len, req->method.base, (int)path_len, path);
+        }
+        goto Exit;
+    }
+    ctx->route = m.route;
+    st->route_index = (size_t)(m.route - router_routes(&n_routes));
+    op = m.route->valid;
+    if (req->entity.len > request_settings.max_body_size) {
+        http_send_error(ctx, 413, "request body too large (limit %zu bytes)", request_settings.max_body_size);
+        goto Exit;
+    }
+    if (http_params_collect(op, &m, path + path_len + (path_len < req->path.len), req->path.len - path_len - (path_len < req->path.len),
+                            &req->headers, &ctx->params, &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
+        goto Exit;
+    }
+    if ((rejected = find_rejected(op, ctx->params)) != NULL) {
+        http_send_error(ctx, 422, "%s: not supported by lgserve yet", rejected);
+        goto Exit;
+    }
+    if (op->check_params(ctx->params, "", &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
+        goto Exit;
+    }
+    if (op->check_body != NULL && read_body(ctx, op) != 0)
+        goto Exit;
+    if (m.route->handler(ctx) != 0) {
+        log_error("handler %s failed (request %s)", m.route->op_id, ctx->request_id);
+        if (!ctx->responded && req->_generator == NULL)
+            http_send_error(ctx, 500, "internal error");
+    }
+Exit:
+    return 0;
+}
+
+/* Finishes the body of an h2o-generated error: sends our JSON instead of its text. */
+static void on_json_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    json_ostream_t *o = (json_ostream_t *)self;
+
+    (void)bufs;
+    (void)bufcnt;
+    h2o_ostream_send_next(self, req, &o->body, state == H2O_SEND_STATE_FINAL ? 1 : 0, state);
+}
+
+/*
+ * Response filter. Responses from the pipeline pass untouched. Error responses h2o produced
+ * itself (text/plain, status >= 400: oversized bodies, malformed requests) get a request id,
+ * the CORS headers and a {"detail": ...} JSON body.
+ */
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t ct;
+    json_ostream_t *o;
+    char detail[160];
+    json_t *body;
+    size_t len;
+
+    (void)self;
+    if (req->res.status < 400 || (ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) < 0 ||
+        req->res.headers.entries[ct].value.len < 10 || strncasecmp(req->res.headers.entries[ct].value.base, "text/plain", 10) != 0)
+        goto Next;
+    if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) < 0)
+        add_common_headers(req, make_request_id(req));
+    if (req->res.status == 413)
+        snprintf(detail, sizeof(detail), "request body too large (limit %zu bytes)", request_settings.max_body_size);
+    else
+        snprintf(detail, sizeof(detail), "%s", req->res.reason != NULL ? req->res.reason : "error");
+    if ((body = json_pack("{s:s}", "detail", detail)) == NULL)
+        goto Next;
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    o = (json_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
+    o->super.do_send = on_json_send;
+    o->body.base = h2o_mem_alloc_pool(&req->pool, len);
+    o->body.len = json_dumpb(body, o->body.base, len, JSON_COMPACT);
+    json_decref(body);
+    req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+    req->res.content_length = o->body.len;
+    slot = &o->super.next;
+Next:
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* Access logger: one line per finished request, and the per-status-class counter. */
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    log_access_t a;
+    struct timeval now;
+    ssize_t id;
+
+    (void)self;
+    metrics_response(req->res.status);
+    gettimeofday(&now, NULL);
+    id = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    a.method = req->input.method.base;
+    a.method_len = req->input.method.len;
+    a.path = req->input.path.base;
+    a.path_len = req->input.query_at != SIZE_MAX ? req->input.query_at : req->input.path.len;
+    a.status = req->res.status;
+    a.bytes = req->bytes_sent;
+    a.duration_ms = (double)h2o_timeval_subtract(&req->timestamps.request_begin_at, &now) / 1000.0;
+    a.request_id = id >= 0 ? req->res.headers.entries[id].value.base : "-";
+    a.request_id_len = id >= 0 ? req->res.headers.entries[id].value.len : 1;
+    log_access(&a);
+}
+
+void http_request_register(h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback)
+{
+    h2o_pathconf_t *confs[2] = {pathconf, fallback};
+    size_t i;
+
+    h2o_create_handler(pathconf, sizeof(h2o_handler_t))->on_req = on_req;
+    for (i = 0; i != 2; ++i) {
+        h2o_create_filter(confs[i], sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
+        h2o_create_logger(confs[i], sizeof(h2o_logger_t))->log_access = on_log_access;
+    }
+}

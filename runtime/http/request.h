@@ -1,0 +1,59 @@
+/*
+ * runtime/http/request.h — the request pipeline between h2o and the handlers: method and path
+ * matching, parameter gathering and coercion, body reading and validation, CORS, request ids,
+ * the access log and the JSON rewrite of h2o's own error responses. server.c installs it on
+ * each host; the parameter functions are public for the unit tests.
+ */
+#ifndef LG_HTTP_REQUEST_H
+#define LG_HTTP_REQUEST_H
+
+#include <sys/types.h>
+#include "http/http.h"
+#include "http/router.h"
+#include "http/valid.h"
+
+/* Settings of the pipeline; strings are borrowed and must outlive the server. */
+typedef struct http_settings {
+    size_t max_body_size;     /* bytes; larger bodies are answered 413 */
+    const char *cors_origins; /* "*", a comma list, or NULL/"" for no CORS headers */
+} http_settings_t;
+
+/* Sets the pipeline settings. Call before the loops start. */
+void http_request_configure(const http_settings_t *s);
+/* The settings in force (borrowed). */
+const http_settings_t *http_request_settings(void);
+
+/*
+ * Registers the pipeline on `pathconf` (the handler, the response filter and the access
+ * logger) and the filter and logger on `fallback` (where h2o answers requests it rejects before
+ * any handler, such as a 413 on Content-Length, so those get JSON bodies, a request id and CORS
+ * headers too).
+ */
+void http_request_register(h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
+
+/*
+ * Percent-decodes [s, s+len) into dst (room for len + 1 bytes; NUL-terminated). When
+ * `plus_is_space`, '+' decodes to ' ' (query strings). Returns the decoded length, or -1 on a
+ * malformed escape or an encoded NUL.
+ */
+ssize_t http_pct_decode(char *dst, const char *s, size_t len, int plus_is_space);
+
+/*
+ * Coerces the raw string `s` to the JSON type `t` of parameter `name`: integers, numbers,
+ * booleans (true/false in any case, 1/0, yes/no, on/off), objects and arrays as JSON; strings
+ * as they are; VALID_T_ANY as JSON when it parses, else as a string. Returns a new reference,
+ * or NULL with err filled (422, "<name>: expected integer").
+ */
+json_t *http_coerce(valid_type_t t, const char *name, const char *s, size_t len, valid_error_t *err);
+
+/*
+ * Gathers the parameters of `op` into a new object: path parameters from `m` (percent-decoded),
+ * query parameters from `query` ([query, query+query_len), without the '?'), header parameters
+ * from `headers` (may be NULL). Array parameters accept repeated keys, a JSON array, or a
+ * comma-joined list; for scalars the last occurrence wins. Undeclared query keys are ignored.
+ * Returns 0 with *out a new reference, or -1 with err filled and *out NULL.
+ */
+int http_params_collect(const valid_op_t *op, const router_match_t *m, const char *query, size_t query_len,
+                        const h2o_headers_t *headers, json_t **out, valid_error_t *err);
+
+#endif
