@@ -42,6 +42,24 @@ local function pattern_sample(pat)
   return body
 end
 
+-- A number inside the bounds of `s` (3.0 boolean or 3.1 numeric exclusive bounds): the
+-- integer closest to 1 that fits, else (for `number`) the midpoint; nil when none fits.
+local function number_sample(s, integer)
+  local lo, lo_open, hi, hi_open = -math.huge, false, math.huge, false
+  if type(s.minimum) == "number" then lo, lo_open = s.minimum, s.exclusiveMinimum == true end
+  if type(s.exclusiveMinimum) == "number" and s.exclusiveMinimum >= lo then lo, lo_open = s.exclusiveMinimum, true end
+  if type(s.maximum) == "number" then hi, hi_open = s.maximum, s.exclusiveMaximum == true end
+  if type(s.exclusiveMaximum) == "number" and s.exclusiveMaximum <= hi then hi, hi_open = s.exclusiveMaximum, true end
+  local ilo = lo_open and math.floor(lo) + 1 or math.ceil(lo)
+  local ihi = hi_open and math.ceil(hi) - 1 or math.floor(hi)
+  if ilo <= ihi then
+    local n = math.max(ilo, math.min(1, ihi))
+    return math.tointeger(n) or n
+  end
+  if integer or lo == -math.huge or hi == math.huge then return nil end
+  return (lo + hi) / 2
+end
+
 -- Builds an instance of `s`: required members only (full = false) or every member (full =
 -- true, to a bounded depth). Returns the value, or nil when the generator cannot satisfy `s`.
 local function sample(model, s, full, depth)
@@ -122,11 +140,7 @@ local function sample(model, s, full, depth)
     if s.minLength ~= nil and #str < s.minLength then str = str .. string.rep("x", s.minLength - #str) end
     return str
   elseif t == "integer" or t == "number" then
-    local n = 1
-    if type(s.minimum) == "number" then n = math.ceil(s.minimum) end
-    if type(s.exclusiveMinimum) == "number" then n = math.floor(s.exclusiveMinimum) + 1 end
-    if type(s.maximum) == "number" and n > s.maximum then n = math.floor(s.maximum) end
-    return math.tointeger(n) or n
+    return number_sample(s, t == "integer")
   elseif t == "boolean" then
     return true
   elseif t == "null" then
@@ -198,7 +212,7 @@ local function type_detail(model, s, path)
   if type(d) ~= "table" or d.type == nil or d.anyOf or d.oneOf or d.allOf or d.enum ~= nil or d.const ~= nil then
     return nil
   end
-  return path .. ": expected " .. V.join_or(V.type_names(V.types_of(model, d)))
+  return (path == "" and "" or path .. ": ") .. "expected " .. V.join_or(V.type_names(V.types_of(model, d)))
 end
 
 -- Appends to `cases` the mutations of the value at `here` (`get`/`set` reach it inside `root`)
@@ -290,7 +304,14 @@ local function schema_cases(model, s, extra)
   end
   local types = V.types_of(model, s)
   if not types.array and not V.is_all_types(types) then
-    cases[#cases + 1] = { json = "[]", detail = "expected", prefix = true }
+    local exact = type_detail(model, s, "")
+    cases[#cases + 1] = { json = "[]", detail = exact or "expected", prefix = exact == nil }
+  end
+  local closed = V.deref(model, s)
+  if not extra and obj and type(min) == "table" and type(closed) == "table" and closed.additionalProperties == false then
+    local t = deep_copy(min)
+    t.unexpected_member = 1
+    cases[#cases + 1] = { json = V.json(t), detail = "unexpected_member: unknown field" }
   end
   if obj and type(min) == "table" then
     for _, r in ipairs(obj.required) do
