@@ -1,0 +1,212 @@
+/*
+ * runtime/store/store.c — the backend-independent part of the storage interface: the
+ * per-thread error message, return-code names, and the JSON predicates both backends must agree
+ * on (jsonb-style containment, owner visibility, store item filters). store_pg expresses the
+ * same predicates in SQL; the contract suite checks both against each other's behaviour.
+ */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/time.h"
+
+static _Thread_local char last_error[256];
+
+const char *store_last_error(void)
+{
+    return last_error;
+}
+
+store_rc_t store_fail(store_rc_t rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *store_rc_name(store_rc_t rc)
+{
+    switch (rc) {
+    case STORE_OK:
+        return "ok";
+    case STORE_NOT_FOUND:
+        return "not found";
+    case STORE_CONFLICT:
+        return "conflict";
+    case STORE_INVALID:
+        return "invalid argument";
+    case STORE_IO:
+        return "i/o error";
+    case STORE_NOMEM:
+        return "out of memory";
+    case STORE_CORRUPT:
+        return "corrupt data";
+    case STORE_UNSUPPORTED:
+        return "unsupported";
+    }
+    return "unknown";
+}
+
+/* Scalar equality with numbers compared by value (jansson's json_equal says 1 != 1.0). */
+static int scalar_equal(const json_t *a, const json_t *b)
+{
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b);
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+int store_json_contains(const json_t *haystack, const json_t *needle)
+{
+    const char *key;
+    json_t *nv;
+    size_t i, j;
+
+    if (needle == NULL)
+        return 1;
+    if (haystack == NULL)
+        return 0;
+    if (json_is_object(needle)) {
+        if (!json_is_object(haystack))
+            return 0;
+        json_object_foreach((json_t *)needle, key, nv) {
+            if (!store_json_contains(json_object_get(haystack, key), nv))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_array(needle)) {
+        if (!json_is_array(haystack))
+            return 0;
+        for (i = 0; i < json_array_size(needle); i++) {
+            int found = 0;
+            for (j = 0; j < json_array_size(haystack) && !found; j++)
+                found = store_json_contains(json_array_get(haystack, j), json_array_get(needle, i));
+            if (!found)
+                return 0;
+        }
+        return 1;
+    }
+    return scalar_equal(haystack, needle);
+}
+
+int store_owner_visible(const json_t *obj, const char *owner)
+{
+    const char *o;
+
+    if (owner == NULL)
+        return 1;
+    o = json_string_value(json_object_get(json_object_get(obj, "metadata"), "owner"));
+    return o != NULL && strcmp(o, owner) == 0;
+}
+
+/* The value at dotted `path` inside object `v`, or NULL (borrowed). */
+static json_t *lookup_path(const json_t *v, const char *path)
+{
+    char part[256];
+    const char *dot;
+    size_t n;
+
+    while (v != NULL && (dot = strchr(path, '.')) != NULL) {
+        n = (size_t)(dot - path);
+        if (n >= sizeof(part))
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        v = json_object_get(v, part);
+        path = dot + 1;
+    }
+    return v != NULL ? json_object_get(v, path) : NULL;
+}
+
+/* Three-way comparison for $gt & co: sets *cmp and returns 0, or -1 when not comparable. */
+static int compare(const json_t *a, const json_t *b, int *cmp)
+{
+    if (json_is_number(a) && json_is_number(b)) {
+        double x = json_number_value(a), y = json_number_value(b);
+        *cmp = x < y ? -1 : x > y;
+        return 0;
+    }
+    if (json_is_string(a) && json_is_string(b)) {
+        int c = strcmp(json_string_value(a), json_string_value(b));
+        *cmp = c < 0 ? -1 : c > 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* One operator against field value `have` (NULL when missing). Returns 1, 0, or -1 (unknown). */
+static int apply_op(const char *op, const json_t *have, const json_t *want)
+{
+    int cmp;
+
+    if (strcmp(op, "$eq") == 0)
+        return have != NULL && scalar_equal(have, want);
+    if (strcmp(op, "$ne") == 0)
+        return have == NULL || !scalar_equal(have, want);
+    if (strcmp(op, "$gt") != 0 && strcmp(op, "$gte") != 0 && strcmp(op, "$lt") != 0 &&
+        strcmp(op, "$lte") != 0)
+        return -1;
+    if (have == NULL || compare(have, want, &cmp) != 0)
+        return 0;
+    if (strcmp(op, "$gt") == 0)
+        return cmp > 0;
+    if (strcmp(op, "$gte") == 0)
+        return cmp >= 0;
+    if (strcmp(op, "$lt") == 0)
+        return cmp < 0;
+    return cmp <= 0;
+}
+
+/* 1 when `cond` is an operator object: non-empty, every key starting with '$'. */
+static int is_operator_object(const json_t *cond)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(cond) || json_object_size(cond) == 0)
+        return 0;
+    json_object_foreach((json_t *)cond, key, v) {
+        if (key[0] != '$')
+            return 0;
+    }
+    return 1;
+}
+
+int store_item_filter_match(const json_t *value, const json_t *filter)
+{
+    const char *field, *op;
+    json_t *cond, *want;
+    int r;
+
+    if (filter == NULL || json_is_null(filter))
+        return 1;
+    if (!json_is_object(filter))
+        return -1;
+    json_object_foreach((json_t *)filter, field, cond) {
+        json_t *have = lookup_path(value, field);
+        if (!is_operator_object(cond)) {
+            if (have == NULL || !scalar_equal(have, cond))
+                return 0;
+            continue;
+        }
+        json_object_foreach(cond, op, want) {
+            if ((r = apply_op(op, have, want)) != 1)
+                return r;
+        }
+    }
+    return 1;
+}
+
+json_t *store_json_time(int64_t us)
+{
+    char buf[TIME_RFC3339_SIZE];
+
+    if (time_format_rfc3339(us, 0, buf, sizeof(buf)) == 0)
+        return json_null();
+    return json_string(buf);
+}

@@ -1,0 +1,737 @@
+/*
+ * runtime/store/wal.c — the embedded backend's durable log: record encoding with CRC-32C,
+ * group commit, replay with torn-tail recovery, and snapshot compaction (format in wal.h).
+ *
+ * Locking: `mu` guards the pending buffer, the positions and the flags. A flush swaps the
+ * pending buffer out under `mu`, writes and syncs it without `mu` (so appends continue), then
+ * publishes the new durable position. Only one flush runs at a time (`flushing`). Positions
+ * (lsn) count bytes ever appended across generations and never go back, so a waiter is never
+ * confused by a compaction that starts a new file.
+ */
+#include "store/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAL_MAGIC "LGSWAL01"
+#define SNAP_MAGIC "LGSSNP01"
+#define MAGIC_LEN 8
+#define REC_HDR 13
+#define REC_MAX (UINT32_C(1) << 30)
+
+typedef struct wal_buf {
+    char *data;
+    size_t len, cap;
+} wal_buf_t;
+
+struct store_wal {
+    char *dir;
+    int dir_fd;
+    int fd;
+    uint64_t gen;
+    uint64_t file_size;
+    store_fsync_t policy;
+    unsigned delay_us;
+
+    pthread_mutex_t mu;
+    pthread_cond_t durable_cv;
+    pthread_cond_t work_cv;
+    wal_buf_t pend, spare;
+    uint64_t appended_lsn, durable_lsn;
+    int flushing, failed, stop;
+    pthread_t flusher;
+    int has_flusher;
+};
+
+struct store_wal_snap {
+    int fd;
+    wal_buf_t buf;
+};
+
+/* ---- CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 ---- */
+
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    uint32_t c;
+    int i, j;
+
+    for (i = 0; i < 256; i++) {
+        c = (uint32_t)i;
+        for (j = 0; j < 8; j++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (i = 0; i < 256; i++) {
+        c = crc_table[0][i];
+        for (j = 1; j < 8; j++) {
+            c = crc_table[0][c & 0xff] ^ (c >> 8);
+            crc_table[j][i] = c;
+        }
+    }
+}
+
+/* Continues CRC-32C `crc` over `n` bytes at `p` (slicing-by-8). */
+static uint32_t crc32c(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    pthread_once(&crc_once, crc_init);
+    crc = ~crc;
+    while (n >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                             (uint32_t)b[3] << 24);
+        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][b[4]] ^
+              crc_table[2][b[5]] ^ crc_table[1][b[6]] ^ crc_table[0][b[7]];
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = crc_table[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- buffers and encoding ---- */
+
+static int buf_reserve(wal_buf_t *b, size_t extra)
+{
+    size_t cap;
+    char *d;
+
+    if (b->len + extra <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    if ((d = realloc(b->data, cap)) == NULL)
+        return -1;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_dump_cb(const char *s, size_t n, void *data)
+{
+    wal_buf_t *b = data;
+
+    if (buf_reserve(b, n) != 0)
+        return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static void put_u32(char *p, uint32_t v)
+{
+    p[0] = (char)(v & 0xff);
+    p[1] = (char)((v >> 8) & 0xff);
+    p[2] = (char)((v >> 16) & 0xff);
+    p[3] = (char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Appends one encoded record to `b`. Returns its size, or 0 on failure (b unchanged). */
+static size_t encode_record(wal_buf_t *b, int type, const json_t *payload)
+{
+    size_t start = b->len, len;
+    char *h;
+    uint32_t crc;
+
+    if (buf_reserve(b, REC_HDR) != 0)
+        return 0;
+    b->len += REC_HDR;
+    if (json_dump_callback(payload, buf_dump_cb, b, JSON_COMPACT) != 0)
+        goto Fail;
+    len = b->len - start - REC_HDR;
+    if (len >= REC_MAX)
+        goto Fail;
+    h = b->data + start;
+    h[12] = (char)type;
+    crc = crc32c(0, h + 12, 1 + len);
+    put_u32(h, (uint32_t)len);
+    put_u32(h + 4, ~(uint32_t)len);
+    put_u32(h + 8, crc);
+    return b->len - start;
+Fail:
+    b->len = start;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static char *gen_path(const char *dir, const char *kind, uint64_t gen)
+{
+    char name[64];
+
+    snprintf(name, sizeof(name), "%s-%" PRIu64, kind, gen);
+    return path_join(dir, name);
+}
+
+static char *msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *msgf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+/* ---- flushing ---- */
+
+/* Writes and syncs everything pending. Called and returns with w->mu held. */
+static void flush_locked(store_wal_t *w)
+{
+    wal_buf_t tmp;
+    uint64_t target;
+    int err = 0;
+
+    while (w->flushing)
+        pthread_cond_wait(&w->durable_cv, &w->mu);
+    if (w->pend.len == 0 || w->failed)
+        return;
+    tmp = w->pend;
+    w->pend = w->spare;
+    w->spare = tmp;
+    target = w->appended_lsn;
+    w->flushing = 1;
+    pthread_mutex_unlock(&w->mu);
+
+    if (write_all(w->fd, w->spare.data, w->spare.len) != 0 || fdatasync(w->fd) != 0)
+        err = errno;
+
+    pthread_mutex_lock(&w->mu);
+    w->spare.len = 0;
+    w->flushing = 0;
+    if (err != 0) {
+        w->failed = 1;
+        fprintf(stderr, "lgserve: store: writing the log in %s failed: %s; refusing further writes\n",
+                w->dir, strerror(err));
+    } else {
+        w->durable_lsn = target;
+    }
+    pthread_cond_broadcast(&w->durable_cv);
+}
+
+static void *flusher_main(void *arg)
+{
+    store_wal_t *w = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (w->pend.len == 0) {
+            if (w->stop)
+                break;
+            pthread_cond_wait(&w->work_cv, &w->mu);
+            continue;
+        }
+        if (w->delay_us > 0 && !w->stop) {
+            /* Linger so that writers arriving just after the first one share its fsync. */
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += (long)w->delay_us * 1000;
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            pthread_cond_timedwait(&w->work_cv, &w->mu, &ts);
+        }
+        flush_locked(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+store_rc_t store_wal_append(store_wal_t *w, int type, const json_t *payload, uint64_t *lsn)
+{
+    store_rc_t rc = STORE_OK;
+    size_t n;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->failed) {
+        rc = store_fail(STORE_IO, "the data directory %s is not writable after an earlier error",
+                        w->dir);
+        goto Exit;
+    }
+    if ((n = encode_record(&w->pend, type, payload)) == 0) {
+        rc = store_fail(STORE_NOMEM, "cannot encode a log record");
+        goto Exit;
+    }
+    w->appended_lsn += n;
+    w->file_size += n;
+    *lsn = w->appended_lsn;
+    if (w->has_flusher)
+        pthread_cond_signal(&w->work_cv);
+Exit:
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn)
+{
+    store_rc_t rc = STORE_OK;
+
+    pthread_mutex_lock(&w->mu);
+    while (w->durable_lsn < lsn && !w->failed) {
+        if (w->has_flusher)
+            pthread_cond_wait(&w->durable_cv, &w->mu);
+        else
+            flush_locked(w);
+    }
+    if (w->durable_lsn < lsn)
+        rc = store_fail(STORE_IO, "writing the log in %s failed", w->dir);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+uint64_t store_wal_size(store_wal_t *w)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&w->mu);
+    n = w->file_size;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+/* ---- replay ---- */
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    while (n--) {
+        if (*p++ != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Reads file `path` entirely into a malloc'd buffer (*data, *len). Returns 0, or -1 with errno. */
+static int read_file(const char *path, unsigned char **data, size_t *len)
+{
+    struct stat st;
+    unsigned char *d = NULL;
+    size_t got = 0;
+    int fd = -1, ret = -1;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0)
+        goto Exit;
+    if ((d = malloc((size_t)st.st_size + 1)) == NULL)
+        goto Exit;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, d + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto Exit;
+        got += (size_t)r;
+    }
+    *data = d;
+    *len = got;
+    d = NULL;
+    ret = 0;
+Exit:
+    free(d);
+    if (fd >= 0)
+        close(fd);
+    return ret;
+}
+
+/*
+ * Replays file `path` whose first bytes must be `magic`. For the log (`is_log`), a torn tail is
+ * truncated away with a warning; *valid_end receives the size of the good prefix. Returns
+ * STORE_OK, STORE_CORRUPT or STORE_IO with *errmsg set (malloc'd).
+ */
+static store_rc_t replay_file(const char *path, const char *magic, int is_log,
+                              store_wal_apply_fn apply, void *ctx, uint64_t *valid_end,
+                              char **errmsg)
+{
+    unsigned char *data = NULL;
+    size_t len = 0, off;
+    store_rc_t rc = STORE_OK;
+    json_t *payload = NULL;
+    json_error_t jerr;
+
+    if (read_file(path, &data, &len) != 0) {
+        *errmsg = msgf("cannot read %s: %s", path, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    if (len < MAGIC_LEN || memcmp(data, magic, MAGIC_LEN) != 0) {
+        if (is_log && ((len < MAGIC_LEN && memcmp(data, magic, len) == 0) || all_zero(data, len))) {
+            /* Created but never completed: an empty log. */
+            off = 0;
+            goto Torn;
+        }
+        *errmsg = msgf("%s: not an lgserve %s file (bad header at byte offset 0)", path,
+                       is_log ? "log" : "snapshot");
+        rc = STORE_CORRUPT;
+        goto Exit;
+    }
+    off = MAGIC_LEN;
+    while (off < len) {
+        size_t left = len - off;
+        uint32_t n, crc;
+        int type;
+
+        if (left < REC_HDR)
+            goto Torn;
+        n = get_u32(data + off);
+        if (get_u32(data + off + 4) != ~n) {
+            if (is_log && all_zero(data + off, left))
+                goto Torn;
+            *errmsg = msgf("%s: corrupt record header at byte offset %zu", path, off);
+            rc = STORE_CORRUPT;
+            goto Exit;
+        }
+        if ((size_t)n > left - REC_HDR)
+            goto Torn;
+        crc = get_u32(data + off + 8);
+        type = data[off + 12];
+        if (crc32c(0, data + off + 12, 1 + (size_t)n) != crc) {
+            if (is_log && off + REC_HDR + n == len)
+                goto Torn;
+            *errmsg = msgf("%s: corrupt record (checksum mismatch) at byte offset %zu", path, off);
+            rc = STORE_CORRUPT;
+            goto Exit;
+        }
+        payload = json_loadb((const char *)data + off + REC_HDR, n, 0, &jerr);
+        if (payload == NULL || apply(ctx, type, payload) != 0) {
+            *errmsg = msgf("%s: unreadable record of type %d at byte offset %zu", path, type, off);
+            rc = STORE_CORRUPT;
+            goto Exit;
+        }
+        json_decref(payload);
+        payload = NULL;
+        off += REC_HDR + n;
+    }
+    *valid_end = off;
+    goto Exit;
+
+Torn:
+    if (!is_log) {
+        *errmsg = msgf("%s: truncated record at byte offset %zu", path, off);
+        rc = STORE_CORRUPT;
+        goto Exit;
+    }
+    fprintf(stderr,
+            "lgserve: store: warning: %s: dropping a torn record at byte offset %zu (%zu bytes "
+            "after it); truncating the log there\n",
+            path, off, len - off);
+    if (truncate(path, (off_t)off) != 0) {
+        *errmsg = msgf("cannot truncate %s: %s", path, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    *valid_end = off;
+Exit:
+    json_decref(payload);
+    free(data);
+    return rc;
+}
+
+/* mkdir -p `dir` with mode 0700 for what it creates. Returns 0 or -1 (errno). */
+static int mkdirs(const char *dir)
+{
+    char *p = strdup(dir), *s;
+    int ret = -1;
+
+    if (p == NULL)
+        return -1;
+    for (s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            goto Exit;
+        *s = '/';
+    }
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        goto Exit;
+    ret = 0;
+Exit:
+    free(p);
+    return ret;
+}
+
+/* Creates log file `path` holding only the magic, synced. Returns the fd (O_APPEND) or -1. */
+static int create_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, WAL_MAGIC, MAGIC_LEN) != 0 || fdatasync(fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Removes generation files other than `keep` and leftovers *.tmp. */
+static void remove_stale(store_wal_t *w, uint64_t keep)
+{
+    DIR *d = opendir(w->dir);
+    struct dirent *e;
+    unsigned long long g;
+    char extra;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int stale = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0;
+        if (!stale && (sscanf(e->d_name, "wal-%llu%c", &g, &extra) == 1 ||
+                       sscanf(e->d_name, "snapshot-%llu%c", &g, &extra) == 1))
+            stale = g != keep;
+        if (stale)
+            unlinkat(w->dir_fd, e->d_name, 0);
+    }
+    closedir(d);
+    fsync(w->dir_fd);
+}
+
+store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_us,
+                          store_wal_apply_fn apply, void *ctx, store_wal_t **out, char **errmsg)
+{
+    store_wal_t *w = NULL;
+    store_rc_t rc = STORE_OK;
+    char *snap = NULL, *log = NULL, *msg = NULL;
+    DIR *d = NULL;
+    struct dirent *e;
+    unsigned long long g;
+    char extra;
+    uint64_t end = MAGIC_LEN;
+    int have_snap = 0;
+    struct stat st;
+
+    *out = NULL;
+    if ((w = calloc(1, sizeof(*w))) == NULL || (w->dir = strdup(dir)) == NULL) {
+        msg = msgf("out of memory");
+        rc = STORE_NOMEM;
+        goto Exit;
+    }
+    w->fd = -1;
+    w->dir_fd = -1;
+    w->policy = policy;
+    w->delay_us = delay_us;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->durable_cv, NULL);
+    pthread_cond_init(&w->work_cv, NULL);
+    if (mkdirs(dir) != 0 || (w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        msg = msgf("cannot create or open the data directory %s: %s", dir, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    if ((d = opendir(dir)) == NULL) {
+        msg = msgf("cannot list the data directory %s: %s", dir, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (sscanf(e->d_name, "snapshot-%llu%c", &g, &extra) == 1 && (!have_snap || g > w->gen)) {
+            w->gen = g;
+            have_snap = 1;
+        }
+    }
+    if (have_snap) {
+        snap = gen_path(dir, "snapshot", w->gen);
+        if ((rc = replay_file(snap, SNAP_MAGIC, 0, apply, ctx, &end, &msg)) != STORE_OK)
+            goto Exit;
+    }
+    remove_stale(w, w->gen);
+    log = gen_path(dir, "wal", w->gen);
+    end = MAGIC_LEN;
+    if (stat(log, &st) == 0) {
+        if ((rc = replay_file(log, WAL_MAGIC, 1, apply, ctx, &end, &msg)) != STORE_OK)
+            goto Exit;
+        if (end < MAGIC_LEN) {
+            w->fd = create_log(log);
+            end = MAGIC_LEN;
+        } else {
+            w->fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+        }
+    } else {
+        w->fd = create_log(log);
+    }
+    if (w->fd < 0) {
+        msg = msgf("cannot open the log %s: %s", log, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    fsync(w->dir_fd);
+    w->file_size = end;
+    if (policy == STORE_FSYNC_BATCH) {
+        if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0) {
+            msg = msgf("cannot start the log flusher thread");
+            rc = STORE_IO;
+            goto Exit;
+        }
+        w->has_flusher = 1;
+    }
+    *out = w;
+    w = NULL;
+Exit:
+    if (d != NULL)
+        closedir(d);
+    if (rc != STORE_OK && errmsg != NULL) {
+        *errmsg = msg;
+        msg = NULL;
+    }
+    free(msg);
+    free(snap);
+    free(log);
+    store_wal_close(w);
+    return rc;
+}
+
+/* ---- compaction ---- */
+
+static int snap_flush(store_wal_snap_t *snap)
+{
+    if (write_all(snap->fd, snap->buf.data, snap->buf.len) != 0)
+        return -1;
+    snap->buf.len = 0;
+    return 0;
+}
+
+int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload)
+{
+    if (encode_record(&snap->buf, type, payload) == 0)
+        return -1;
+    return snap->buf.len >= (1u << 20) ? snap_flush(snap) : 0;
+}
+
+store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
+{
+    store_wal_snap_t snap = {-1, {NULL, 0, 0}};
+    char *tmp = NULL, *snap_path = NULL, *log_path = NULL, *old_snap = NULL, *old_log = NULL;
+    uint64_t next;
+    int new_fd = -1, old_fd;
+    store_rc_t rc = STORE_OK;
+
+    pthread_mutex_lock(&w->mu);
+    flush_locked(w);
+    rc = w->failed ? STORE_IO : STORE_OK;
+    next = w->gen + 1;
+    pthread_mutex_unlock(&w->mu);
+    if (rc != STORE_OK) {
+        rc = store_fail(STORE_IO, "the log in %s failed earlier", w->dir);
+        goto Exit;
+    }
+
+    snap_path = gen_path(w->dir, "snapshot", next);
+    log_path = gen_path(w->dir, "wal", next);
+    old_snap = gen_path(w->dir, "snapshot", next - 1);
+    old_log = gen_path(w->dir, "wal", next - 1);
+    tmp = msgf("%s.tmp", snap_path);
+    if (!snap_path || !log_path || !old_snap || !old_log || !tmp) {
+        rc = store_fail(STORE_NOMEM, "out of memory");
+        goto Exit;
+    }
+    snap.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (snap.fd < 0 || write_all(snap.fd, SNAP_MAGIC, MAGIC_LEN) != 0 || dump(ctx, &snap) != 0 ||
+        snap_flush(&snap) != 0 || fsync(snap.fd) != 0) {
+        rc = store_fail(STORE_IO, "cannot write snapshot %s: %s", tmp, strerror(errno));
+        goto Exit;
+    }
+    close(snap.fd);
+    snap.fd = -1;
+    /* The rename is the commit point: from here a restart picks generation `next`. */
+    if (rename(tmp, snap_path) != 0 || (new_fd = create_log(log_path)) < 0 || fsync(w->dir_fd) != 0) {
+        rc = store_fail(STORE_IO, "cannot install snapshot %s: %s", snap_path, strerror(errno));
+        goto Exit;
+    }
+    pthread_mutex_lock(&w->mu);
+    old_fd = w->fd;
+    w->fd = new_fd;
+    w->gen = next;
+    w->file_size = MAGIC_LEN;
+    pthread_mutex_unlock(&w->mu);
+    new_fd = -1;
+    close(old_fd);
+    unlink(old_log);
+    unlink(old_snap);
+    fsync(w->dir_fd);
+Exit:
+    if (snap.fd >= 0) {
+        close(snap.fd);
+        unlink(tmp);
+    }
+    if (new_fd >= 0)
+        close(new_fd);
+    free(snap.buf.data);
+    free(tmp);
+    free(snap_path);
+    free(log_path);
+    free(old_snap);
+    free(old_log);
+    return rc;
+}
+
+void store_wal_close(store_wal_t *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->has_flusher)
+        pthread_join(w->flusher, NULL);
+    if (w->fd >= 0) {
+        pthread_mutex_lock(&w->mu);
+        flush_locked(w);
+        pthread_mutex_unlock(&w->mu);
+        close(w->fd);
+    }
+    if (w->dir_fd >= 0)
+        close(w->dir_fd);
+    pthread_cond_destroy(&w->durable_cv);
+    pthread_cond_destroy(&w->work_cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->pend.data);
+    free(w->spare.data);
+    free(w->dir);
+    free(w);
+}

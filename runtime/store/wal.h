@@ -1,0 +1,73 @@
+/*
+ * runtime/store/wal.h — private to the embedded backend: the durable append-only log and its
+ * snapshots in the data directory. The log knows records, not objects: a record is a type byte
+ * and a JSON payload; store_mem decides what they mean and applies them, live and at replay,
+ * with the same function.
+ *
+ * Files (all little-endian):
+ *   wal-<gen>        "LGSWAL01" then records, appended
+ *   snapshot-<gen>   "LGSSNP01" then records describing every live object at the moment the
+ *                    log generation <gen> started (absent for generation 0)
+ *   record           u32 len | u32 ~len | u32 crc32c(type, payload) | u8 type | payload[len]
+ *
+ * Start: the highest generation with a snapshot (0 without one) wins; its snapshot then its log
+ * are replayed, other generations and *.tmp files are removed. A snapshot is complete by
+ * construction (written to .tmp, fsynced, renamed), so any bad record in it is corruption. In
+ * the log, a record cut short by the end of the file, a last record with a bad checksum, or a
+ * zero-filled tail is a torn write: it is dropped with a warning on stderr and the file is
+ * truncated there; a bad record with valid data after it is corruption and the store refuses
+ * to open, naming the file and byte offset.
+ *
+ * Durability: appends go to an in-memory buffer in the caller's order; store_wal_wait returns
+ * once the bytes up to the given position are written and fdatasync'ed. Policy batch: a flusher
+ * thread writes and syncs whatever has accumulated (group commit; optional linger). Policy
+ * always: the waiting writer flushes synchronously itself. Once a write or sync fails the log
+ * refuses every further append (STORE_IO) until it is reopened.
+ */
+#ifndef LG_STORE_WAL_H
+#define LG_STORE_WAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "store/store.h"
+
+typedef struct store_wal store_wal_t;
+typedef struct store_wal_snap store_wal_snap_t;
+
+/* Applies one replayed record; `payload` is borrowed. Returns 0, or -1 when the record makes no
+ * sense (the open then fails as corrupt). Called only during store_wal_open. */
+typedef int (*store_wal_apply_fn)(void *ctx, int type, json_t *payload);
+
+/* Writes every live object through store_wal_snap_add; returns 0 or -1. Called by
+ * store_wal_compact only. */
+typedef int (*store_wal_dump_fn)(void *ctx, store_wal_snap_t *snap);
+
+/* Opens (creating when missing) the log in directory `dir` (borrowed), replaying the snapshot
+ * and log through `apply(ctx, ...)`. On failure *errmsg (if not NULL) is malloc'd; caller
+ * frees. */
+store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_us,
+                          store_wal_apply_fn apply, void *ctx, store_wal_t **out, char **errmsg);
+
+/* Appends one record (payload borrowed) and stores its end position in *lsn. The caller
+ * serializes appends with the application of the change, so the log order is the apply
+ * order. Does not wait for the disk. */
+store_rc_t store_wal_append(store_wal_t *w, int type, const json_t *payload, uint64_t *lsn);
+
+/* Blocks until everything up to `lsn` is on disk. STORE_OK or STORE_IO. */
+store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn);
+
+/* Bytes in the current log file (including not yet written appends). */
+uint64_t store_wal_size(store_wal_t *w);
+
+/* Writes a snapshot of everything `dump(ctx, snap)` adds and starts a new, empty log
+ * generation; the old files are removed. The caller must keep appends out for the duration. */
+store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx);
+
+/* Adds one record to the snapshot being written (payload borrowed). Returns 0 or -1. */
+int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload);
+
+/* Flushes what is pending, stops the flusher and closes the files. NULL is a no-op. */
+void store_wal_close(store_wal_t *w);
+
+#endif
