@@ -1060,8 +1060,13 @@ function M.emit(model, write)
   end
 
   if #G.errors > 0 then
-    table.sort(G.errors)
-    error("emit_validators: " .. table.concat(G.errors, "\n  "), 0)
+    -- A schema compiled twice (plain and tolerant) reports its problems twice: keep one each.
+    local unique, seen = {}, {}
+    for _, e in ipairs(G.errors) do
+      if not seen[e] then seen[e] = true; unique[#unique + 1] = e end
+    end
+    table.sort(unique)
+    error("emit_validators: " .. table.concat(unique, "\n  "), 0)
   end
 
   -- validators.h
