@@ -67,13 +67,23 @@ static size_t format_ts(char *out)
     struct timespec now;
     struct tm tm;
 
+    int ms;
+
     clock_gettime(CLOCK_REALTIME, &now);
     if (now.tv_sec != log_tls.ts_sec || log_tls.ts[0] == '\0') {
         gmtime_r(&now.tv_sec, &tm);
         strftime(log_tls.ts, sizeof(log_tls.ts), "%Y-%m-%dT%H:%M:%S", &tm);
         log_tls.ts_sec = now.tv_sec;
     }
-    return (size_t)snprintf(out, 40, "%.19s.%03dZ", log_tls.ts, (int)(now.tv_nsec / 1000000) % 1000);
+    ms = (int)(now.tv_nsec / 1000000) % 1000;
+    memcpy(out, log_tls.ts, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+    return 24;
 }
 
 /*
@@ -99,6 +109,44 @@ static void append_text(char *out, size_t cap, size_t *pos, const char *s, size_
         }
     }
     *pos = p;
+}
+
+/* Appends the decimal digits of v; stops silently when out is full. */
+static void append_u64(char *out, size_t cap, size_t *pos, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n != 0 && *pos + 1 < cap)
+        out[(*pos)++] = tmp[--n];
+}
+
+/* Appends a NUL-terminated literal; stops silently when out is full. */
+static void append_lit(char *out, size_t cap, size_t *pos, const char *s)
+{
+    while (*s != '\0' && *pos + 1 < cap)
+        out[(*pos)++] = *s++;
+}
+
+/* Appends " <status> <bytes> <ms>.<µs>ms " style numbers without printf (the hot path). */
+static void append_numbers(char *out, size_t cap, size_t *pos, const log_access_t *a, const char *const sep[4])
+{
+    unsigned long long us = a->duration_ms > 0 ? (unsigned long long)(a->duration_ms * 1000.0 + 0.5) : 0;
+
+    append_lit(out, cap, pos, sep[0]);
+    append_u64(out, cap, pos, (unsigned long long)(a->status < 0 ? 0 : a->status));
+    append_lit(out, cap, pos, sep[1]);
+    append_u64(out, cap, pos, (unsigned long long)a->bytes);
+    append_lit(out, cap, pos, sep[2]);
+    append_u64(out, cap, pos, us / 1000);
+    append_lit(out, cap, pos, ".");
+    append_lit(out, cap, pos, us % 1000 < 10 ? "00" : us % 1000 < 100 ? "0" : "");
+    append_u64(out, cap, pos, us % 1000);
+    append_lit(out, cap, pos, sep[3]);
 }
 
 /* Appends a formatted fragment; stops silently when out is full. */
@@ -145,25 +193,31 @@ void log_write(log_level_t level, const char *fmt, ...)
 
 void log_access(const log_access_t *a)
 {
+    static const char *const json_sep[4] = {"\",\"status\":", ",\"bytes\":", ",\"duration_ms\":", ",\"request_id\":\""};
+    static const char *const text_sep[4] = {" ", " ", " ", "ms "};
     char line[LOG_LINE_MAX], ts[40];
     size_t pos = 0;
 
+    if (LOG_INFO < log_min)
+        return;
     format_ts(ts);
     if (log_json) {
-        append_fmt(line, sizeof(line), &pos, "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"access\",\"method\":\"", ts);
+        append_lit(line, sizeof(line), &pos, "{\"ts\":\"");
+        append_lit(line, sizeof(line), &pos, ts);
+        append_lit(line, sizeof(line), &pos, "\",\"level\":\"info\",\"msg\":\"access\",\"method\":\"");
         append_text(line, sizeof(line) - 256, &pos, a->method, a->method_len, 1);
-        append_fmt(line, sizeof(line), &pos, "\",\"path\":\"");
+        append_lit(line, sizeof(line), &pos, "\",\"path\":\"");
         append_text(line, sizeof(line) - 256, &pos, a->path, a->path_len, 1);
-        append_fmt(line, sizeof(line), &pos, "\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"request_id\":\"", a->status,
-                   a->bytes, a->duration_ms);
+        append_numbers(line, sizeof(line), &pos, a, json_sep);
         append_text(line, sizeof(line) - 4, &pos, a->request_id, a->request_id_len, 1);
-        append_fmt(line, sizeof(line), &pos, "\"}\n");
+        append_lit(line, sizeof(line), &pos, "\"}\n");
     } else {
-        append_fmt(line, sizeof(line), &pos, "%s ACCESS ", ts);
+        append_lit(line, sizeof(line), &pos, ts);
+        append_lit(line, sizeof(line), &pos, " ACCESS ");
         append_text(line, sizeof(line) - 256, &pos, a->method, a->method_len, 0);
         line[pos++] = ' ';
         append_text(line, sizeof(line) - 256, &pos, a->path, a->path_len, 0);
-        append_fmt(line, sizeof(line), &pos, " %d %zu %.3fms ", a->status, a->bytes, a->duration_ms);
+        append_numbers(line, sizeof(line), &pos, a, text_sep);
         append_text(line, sizeof(line) - 2, &pos, a->request_id, a->request_id_len, 0);
         line[pos++] = '\n';
     }
