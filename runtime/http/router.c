@@ -3,9 +3,8 @@
  * segment trie, and the allocation-free matcher over it (contract in router.h).
  *
  * Each trie node is one path segment: literal children are tried before the parameter child, so
- * a literal wins at every depth. The first node that consumes the whole path and has a route for
- * the method answers; when none has, the methods of all nodes that consume it form the 405
- * Allow set (so GET /threads/search reaches /threads/{thread_id}, as in the official server). Parameter names are not stored in the trie (two templates may name the same
+ * a literal wins at every depth, and the first node that consumes the whole path and carries any
+ * route decides the answer: its route for the method (0) or its methods as the 405 Allow set. Parameter names are not stored in the trie (two templates may name the same
  * position differently); they are read back from the matched route's template.
  */
 #include <pthread.h>
@@ -99,20 +98,17 @@ static void router_compile(void)
 
 /*
  * Depth-first walk from `n` over the rest of the path [p, end), where p is at a '/' or at end,
- * literals before the parameter. Returns the first node consuming the whole path that has a
- * route for `m` (out->params then hold its values); ORs the methods of every node consuming the
- * whole path into out->allow.
+ * literals before the parameter. Returns the first node consuming the whole path that carries
+ * any route (out->params then hold its values), or NULL.
  */
-static const router_node_t *walk(const router_node_t *n, const char *p, const char *end, http_method_t m, router_match_t *out)
+static const router_node_t *walk(const router_node_t *n, const char *p, const char *end, router_match_t *out)
 {
     const router_node_t *found = NULL;
     const char *s, *e;
     size_t l, i;
 
     if (p == end) {
-        out->allow |= n->allow;
-        if ((unsigned)m < HTTP_METHOD_COUNT && n->by_method[m] != NULL)
-            found = n;
+        found = n->allow != 0 ? n : NULL;
         goto Exit;
     }
     s = p + 1;
@@ -121,7 +117,7 @@ static const router_node_t *walk(const router_node_t *n, const char *p, const ch
     l = (size_t)(e - s);
     for (i = 0; i != n->n_lit; ++i) {
         if (n->lit[i]->seg_len == l && memcmp(n->lit[i]->seg, s, l) == 0) {
-            if ((found = walk(n->lit[i], e, end, m, out)) != NULL)
+            if ((found = walk(n->lit[i], e, end, out)) != NULL)
                 goto Exit;
             break;
         }
@@ -130,7 +126,7 @@ static const router_node_t *walk(const router_node_t *n, const char *p, const ch
         router_param_t *prm = &out->params[out->n_params++];
         prm->value = s;
         prm->value_len = l;
-        if ((found = walk(n->param, e, end, m, out)) != NULL)
+        if ((found = walk(n->param, e, end, out)) != NULL)
             goto Exit;
         --out->n_params;
     }
@@ -165,12 +161,14 @@ int router_match(http_method_t m, const char *path, size_t len, router_match_t *
     if (len == 0 || path[0] != '/')
         goto Exit;
     len = trim_slash(path, len);
-    if ((n = walk(&router_root, len == 1 ? path + 1 : path, path + len, m, out)) != NULL) {
+    if ((n = walk(&router_root, len == 1 ? path + 1 : path, path + len, out)) == NULL)
+        goto Exit;
+    if ((unsigned)m < HTTP_METHOD_COUNT && n->by_method[m] != NULL) {
         out->route = n->by_method[m];
-        out->allow = 0;
         name_params(out);
         rc = 0;
-    } else if (out->allow != 0) {
+    } else {
+        out->allow = n->allow;
         out->n_params = 0;
         rc = 405;
     }

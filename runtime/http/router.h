@@ -2,10 +2,9 @@
  * runtime/http/router.h — the route table (rows from generated/routes.def) and the path matcher.
  *
  * Templates are paths with `{name}` segments ("/threads/{thread_id}/runs/{run_id}"). At every
- * segment a literal wins over a parameter ("POST /threads/search" beats "/threads/{thread_id}");
- * when the literal template lacks the method, a parameter template that has it still matches
- * ("GET /threads/search" is GET /threads/{thread_id}, as in the official server). A parameter
- * matches one non-empty segment. One trailing slash is ignored on both sides, so the
+ * segment a literal wins over a parameter ("/threads/search" beats "/threads/{thread_id}"), also
+ * when the literal template lacks the method: GET /threads/search is 405 (Allow: POST), not a
+ * thread named "search". A parameter matches one non-empty segment. One trailing slash is ignored on both sides, so the
  * spec's "/mcp/" and a request for "/mcp" are the same route. Matching allocates nothing; the
  * table is compiled once, on first use (thread-safe).
  */
@@ -29,7 +28,7 @@ typedef struct router_match {
     const router_route_t *route;            /* set when router_match returns 0 */
     router_param_t params[ROUTER_MAX_PARAMS];
     size_t n_params;
-    unsigned allow; /* set on 405: bit (1u << method) for each method some template of the path accepts */
+    unsigned allow; /* set on 405: bit (1u << method) for each method the path accepts */
 } router_match_t;
 
 /*
