@@ -4,6 +4,7 @@
  * bad configuration.
  */
 #include <stdio.h>
+#include <string.h>
 #include "http/server.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -33,8 +34,8 @@ int main(int argc, char **argv)
     log_configure(cfg.log_json, (log_level_t)cfg.log_level);
     if (server_start(&cfg) != 0)
         goto Exit;
-    printf("lgserve %s listening on http://%s:%d (%d workers, store: %s%s)\n", LGSERVE_VERSION, cfg.host, cfg.port,
-           cfg.workers, cfg.database_uri != NULL && cfg.database_uri[0] != '\0' ? "postgres" : "embedded at ",
+    printf("lgserve %s listening on http://%s%s%s:%d (%d workers, store: %s%s)\n", LGSERVE_VERSION,
+           strchr(cfg.host, ':') != NULL ? "[" : "", cfg.host, strchr(cfg.host, ':') != NULL ? "]" : "", cfg.port, cfg.workers, cfg.database_uri != NULL && cfg.database_uri[0] != '\0' ? "postgres" : "embedded at ",
            cfg.database_uri != NULL && cfg.database_uri[0] != '\0' ? "" : cfg.data_dir);
     fflush(stdout);
     rc = server_run() == 0 ? 0 : 1;

@@ -55,7 +55,8 @@ typedef struct router_route {
 int http_send_json(http_ctx_t *ctx, int status, json_t *body);
 /*
  * Answers `status` with `len` bytes of `body` (borrowed: static or in the request pool, it must
- * live until the request is disposed) as `content_type` (NULL: no Content-Type). Returns 0.
+ * live until the request is disposed) as `content_type` (NULL: no Content-Type); to a HEAD
+ * request, only the headers. Returns 0.
  */
 int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const char *body, size_t len);
 /* Answers `status` with {"detail": <formatted message>}. Returns 0. */

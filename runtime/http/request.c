@@ -3,7 +3,8 @@
  * and calls the route's handler, plus the response filter (request id, CORS and JSON bodies on
  * h2o's own error responses) and the access logger. Contracts in request.h.
  *
- * Order of checks: method and path (404/405), body size (413), parameters (422), rejected
+ * HEAD is answered as GET without the body (not on streaming routes). Order of checks: method
+ * and path (404/405), body size (413), parameters (422), rejected
  * parameters (422), parameter validation (422), body presence and JSON syntax (422), rejected
  * body fields (422), body validation (422), handler (500 when it fails without answering).
  */
@@ -251,7 +252,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     router_match_t m;
     h2o_iovec_t id;
     http_method_t method;
-    int rc;
+    int rc, is_head;
 
     (void)self;
     memset(st, 0, sizeof(*st));
@@ -267,7 +268,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         answer_options(ctx, path, path_len);
         goto Exit;
     }
-    if ((rc = router_match(method, path, path_len, &m)) != 0) {
+    if ((is_head = method == HTTP_METHOD_COUNT && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
+        method = HTTP_GET;
+    if ((rc = router_match(method, path, path_len, &m)) == 0 && is_head && (m.route->flags & RF_STREAM)) {
+        m.allow = 1u << HTTP_GET;
+        rc = 405;
+    }
+    if (rc != 0) {
         if (rc == 405) {
             char allow[64];
             size_t n = router_format_allow(m.allow, allow, sizeof(allow));

@@ -49,7 +49,8 @@ int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const c
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     req->res.content_length = len;
     h2o_start_response(req, &generator);
-    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    h2o_send(req, &buf, h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ? 0 : 1,
+             H2O_SEND_STATE_FINAL);
 Exit:
     return 0;
 }

@@ -5,7 +5,8 @@
  * Shutdown: the main thread blocks SIGTERM/SIGINT in every thread and waits for them with
  * sigwait; on one it posts a message to each loop. The loop then closes its listener, asks h2o
  * to wind down its connections, and stops once its in-flight count is zero or the grace period
- * has passed. A 100 ms tick per loop also flushes the thread's access-log buffer.
+ * has passed, and reports to the main thread, which returns from server_run once all have. A
+ * 100 ms tick per loop also flushes the thread's access-log buffer.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -51,6 +52,9 @@ static size_t server_n_loops;
 static const config_t *server_cfg;
 static sigset_t server_signals;
 static __thread size_t server_my_loop = SIZE_MAX;
+static pthread_mutex_t server_done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t server_done_cond = PTHREAD_COND_INITIALIZER;
+static size_t server_n_done;
 
 size_t server_loop_count(void)
 {
@@ -195,6 +199,14 @@ static void *loop_main(void *arg)
     while (!l->done)
         h2o_evloop_run(l->loop, INT32_MAX);
     log_flush();
+    pthread_mutex_lock(&server_done_lock);
+    ++server_n_done;
+    pthread_cond_signal(&server_done_cond);
+    pthread_mutex_unlock(&server_done_lock);
+    /* parked until the process exits: h2o keeps recycled buffers in thread-local free lists,
+     * which would be reported as leaks if the thread ended first */
+    for (;;)
+        pause();
     return NULL;
 }
 
@@ -276,8 +288,10 @@ int server_run(void)
     }
     for (i = 0; i != started; ++i)
         h2o_multithread_send_message(&server_loops[i].shutdown_receiver, &server_loops[i].shutdown_message);
-    for (i = 0; i != started; ++i)
-        pthread_join(server_loops[i].thread, NULL);
+    pthread_mutex_lock(&server_done_lock);
+    while (server_n_done != started)
+        pthread_cond_wait(&server_done_cond, &server_done_lock);
+    pthread_mutex_unlock(&server_done_lock);
     log_flush();
     return rc;
 }
