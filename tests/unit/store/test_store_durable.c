@@ -1,0 +1,670 @@
+/*
+ * tests/unit/store/test_store_durable.c — durability of the embedded backend's data directory:
+ * reopen after close (both fsync policies), acknowledged writes surviving SIGKILL of a writing
+ * process, a torn last record (cut short, bad checksum, zero-filled tail) dropped with a warning,
+ * corruption before the tail refused with the file and byte offset, and compaction (explicit,
+ * automatic, interrupted) preserving exactly the same contents.
+ */
+#include "store_test_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "store/store.h"
+#include "util/uuid.h"
+
+#define N_OBJECTS 300
+
+typedef struct dfx {
+    char *dir;
+    const store_ops_t *o;
+} dfx_t;
+
+static int setup(void **state)
+{
+    dfx_t *f = calloc(1, sizeof(*f));
+
+    f->o = store_mem_ops();
+    if ((f->dir = store_test_mkdtemp()) == NULL) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    dfx_t *f = *state;
+
+    store_test_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static store_t *open_store(dfx_t *f, store_fsync_t policy, uint64_t compact_bytes)
+{
+    store_config_t cfg = {0};
+    store_t *s = NULL;
+    char *err = NULL;
+
+    cfg.data_dir = f->dir;
+    cfg.fsync = policy;
+    cfg.compact_bytes = compact_bytes;
+    if (f->o->open(&cfg, &s, &err) != STORE_OK)
+        fail_msg("open %s: %s", f->dir, err ? err : "?");
+    return s;
+}
+
+/* Opens expecting failure; returns the code and stores the message in *msg (caller frees). */
+static store_rc_t open_fails(dfx_t *f, char **msg)
+{
+    store_config_t cfg = {0};
+    store_t *s = NULL;
+    store_rc_t rc;
+
+    cfg.data_dir = f->dir;
+    rc = f->o->open(&cfg, &s, msg);
+    if (rc == STORE_OK) {
+        f->o->close(s);
+        fail_msg("open of a corrupt store succeeded");
+    }
+    assert_null(s);
+    return rc;
+}
+
+static char *file_path(dfx_t *f, const char *name)
+{
+    char *p = NULL;
+
+    assert_true(asprintf(&p, "%s/%s", f->dir, name) > 0);
+    return p;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Writes a mix of every kind of object and some updates and deletes. */
+static void populate(dfx_t *f, store_t *s, int n)
+{
+    json_t *in, *out = NULL, *ns, *v, *p;
+    char key[32];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        in = json_pack("{s{si}}", "metadata", "i", i);
+        assert_int_equal(f->o->thread_create(s, in, STORE_IF_EXISTS_RAISE, NULL, &out), STORE_OK);
+        json_decref(in);
+        if (i % 10 == 0) {
+            const char *tid = json_string_value(json_object_get(out, "thread_id"));
+            json_t *run = NULL, *cp;
+            in = json_pack("{ssss}", "thread_id", tid, "assistant_id", "agent");
+            assert_int_equal(f->o->run_create(s, in, 0, &run), STORE_OK);
+            json_decref(in);
+            cp = json_pack("{sssss{si}}", "thread_id", tid, "run_id",
+                           json_string_value(json_object_get(run, "run_id")), "values", "i", i);
+            assert_int_equal(f->o->checkpoint_put(s, cp, NULL), STORE_OK);
+            json_decref(cp);
+            json_decref(run);
+        }
+        if (i % 7 == 3) {
+            p = json_pack("{s{ss}ss}", "metadata", "touched", "yes", "status", "busy");
+            assert_int_equal(f->o->thread_patch(s, json_string_value(json_object_get(out, "thread_id")), p, NULL, NULL),
+                             STORE_OK);
+            json_decref(p);
+        }
+        if (i % 11 == 5)
+            assert_int_equal(f->o->thread_delete(s, json_string_value(json_object_get(out, "thread_id")), NULL),
+                             STORE_OK);
+        json_decref(out);
+        out = NULL;
+
+        snprintf(key, sizeof(key), "k%d", i);
+        ns = json_pack("[ss]", "mem", i % 2 ? "odd" : "even");
+        v = json_pack("{si}", "i", i);
+        assert_int_equal(f->o->item_put(s, i % 3 ? NULL : "scoped", ns, key, v, i % 5 ? 0 : 60, NULL), STORE_OK);
+        json_decref(ns);
+        json_decref(v);
+    }
+    for (i = 0; i < n / 20; i++) {
+        json_t *a = NULL;
+        in = json_pack("{sss{si}}", "graph_id", "agent", "metadata", "i", i);
+        assert_int_equal(f->o->assistant_create(s, in, STORE_IF_EXISTS_RAISE, NULL, &a), STORE_OK);
+        json_decref(in);
+        p = json_pack("{ss}", "name", "patched");
+        assert_int_equal(f->o->assistant_patch(s, json_string_value(json_object_get(a, "assistant_id")), p, NULL, NULL),
+                         STORE_OK);
+        json_decref(p);
+        if (i % 2)
+            assert_int_equal(f->o->assistant_set_latest(s, json_string_value(json_object_get(a, "assistant_id")), 1,
+                                                        NULL, NULL), STORE_OK);
+        json_decref(a);
+        in = json_pack("{sssss{si}}", "assistant_id", "agent", "schedule", "* * * * *", "metadata", "i", i);
+        assert_int_equal(f->o->cron_create(s, in, NULL), STORE_OK);
+        json_decref(in);
+    }
+}
+
+/* Everything the store holds, as one JSON value (new reference), for before/after equality. */
+static json_t *snapshot_of(dfx_t *f, store_t *s)
+{
+    store_thread_query_t tq = {0};
+    store_assistant_query_t aq = {0};
+    store_cron_query_t cq = {0};
+    store_item_query_t iq = {0};
+    json_t *all = json_object(), *list = NULL, *t, *sub = NULL, *per = json_object();
+    size_t i;
+
+    tq.sort_by = aq.sort_by = cq.sort_by = "created_at";
+    tq.sort_order = aq.sort_order = cq.sort_order = "asc";
+    cq.enabled = -1;
+    assert_int_equal(f->o->thread_search(s, &tq, NULL, &list, NULL), STORE_OK);
+    json_array_foreach(list, i, t) {
+        const char *id = json_string_value(json_object_get(t, "thread_id"));
+        json_t *entry = json_object();
+        assert_int_equal(f->o->run_list(s, id, NULL, 0, 0, NULL, &sub, NULL), STORE_OK);
+        json_object_set_new(entry, "runs", sub);
+        assert_int_equal(f->o->checkpoint_list(s, id, NULL, NULL, NULL, 0, &sub), STORE_OK);
+        json_object_set_new(entry, "checkpoints", sub);
+        json_object_set_new(per, id, entry);
+    }
+    json_object_set_new(all, "threads", list);
+    json_object_set_new(all, "per_thread", per);
+    assert_int_equal(f->o->assistant_search(s, &aq, NULL, &list, NULL), STORE_OK);
+    json_array_foreach(list, i, t) {
+        assert_int_equal(f->o->assistant_versions(s, json_string_value(json_object_get(t, "assistant_id")), NULL, 0,
+                                                  0, NULL, &sub, NULL), STORE_OK);
+        json_object_set_new(t, "_versions", sub);
+    }
+    json_object_set_new(all, "assistants", list);
+    assert_int_equal(f->o->cron_search(s, &cq, NULL, &list, NULL), STORE_OK);
+    json_object_set_new(all, "crons", list);
+    assert_int_equal(f->o->item_search(s, NULL, &iq, &list, NULL), STORE_OK);
+    json_object_set_new(all, "items", list);
+    assert_int_equal(f->o->item_search(s, "scoped", &iq, &list, NULL), STORE_OK);
+    json_object_set_new(all, "items_scoped", list);
+    assert_int_equal(f->o->run_active(s, NULL, &list), STORE_OK);
+    json_object_set_new(all, "active", list);
+    return all;
+}
+
+static void assert_same(json_t *a, json_t *b)
+{
+    if (!json_equal(a, b)) {
+        char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(b, JSON_COMPACT);
+        size_t i = 0;
+        while (x[i] && x[i] == y[i])
+            i++;
+        fail_msg("contents differ at char %zu: ...%.80s... vs ...%.80s...", i, x + (i > 20 ? i - 20 : 0),
+                 y + (i > 20 ? i - 20 : 0));
+    }
+}
+
+static void reopen_roundtrip(void **state, store_fsync_t policy)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, policy, 0);
+    json_t *before, *after;
+    int64_t n;
+
+    populate(f, s, N_OBJECTS);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+    s = open_store(f, policy == STORE_FSYNC_BATCH ? STORE_FSYNC_ALWAYS : STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    assert_int_equal(f->o->thread_count(s, NULL, NULL, &n), STORE_OK);
+    assert_int_equal(n, json_array_size(json_object_get(before, "threads")));
+    assert_true(n > N_OBJECTS * 8 / 10);
+    f->o->close(s);
+    json_decref(before);
+    json_decref(after);
+}
+
+static void test_reopen_batch(void **state)
+{
+    reopen_roundtrip(state, STORE_FSYNC_BATCH);
+}
+
+static void test_reopen_always(void **state)
+{
+    reopen_roundtrip(state, STORE_FSYNC_ALWAYS);
+}
+
+/* ---- SIGKILL ---- */
+
+#define KILL_WRITERS 4
+#define KILL_AFTER 400
+
+typedef struct kill_ctx {
+    const store_ops_t *o;
+    store_t *s;
+    int fd;
+    pthread_mutex_t mu;
+    int acked;
+} kill_ctx_t;
+
+static void *kill_writer(void *p)
+{
+    kill_ctx_t *k = p;
+    char line[UUID_STR_SIZE + 1];
+
+    for (;;) {
+        json_t *out = NULL;
+        if (k->o->thread_create(k->s, NULL, STORE_IF_EXISTS_RAISE, NULL, &out) != STORE_OK)
+            _exit(3);
+        /* acknowledged: report it, then count it */
+        snprintf(line, sizeof(line), "%s\n", json_string_value(json_object_get(out, "thread_id")));
+        json_decref(out);
+        pthread_mutex_lock(&k->mu);
+        if (write(k->fd, line, UUID_STR_SIZE) != UUID_STR_SIZE)
+            _exit(4);
+        if (++k->acked == KILL_AFTER)
+            kill(getpid(), SIGKILL); /* the other writers are mid-flight */
+        pthread_mutex_unlock(&k->mu);
+    }
+    return NULL;
+}
+
+static void kill_child(dfx_t *f, int fd, store_fsync_t policy)
+{
+    store_config_t cfg = {0};
+    kill_ctx_t k = {f->o, NULL, fd, PTHREAD_MUTEX_INITIALIZER, 0};
+    pthread_t th[KILL_WRITERS];
+    int i;
+
+    cfg.data_dir = f->dir;
+    cfg.fsync = policy;
+    if (f->o->open(&cfg, &k.s, NULL) != STORE_OK)
+        _exit(2);
+    for (i = 0; i < KILL_WRITERS; i++)
+        pthread_create(&th[i], NULL, kill_writer, &k);
+    for (;;)
+        pause();
+}
+
+static void sigkill_survival(void **state, store_fsync_t policy)
+{
+    dfx_t *f = *state;
+    char buf[UUID_STR_SIZE * (KILL_AFTER + KILL_WRITERS + 8)];
+    size_t got = 0, i;
+    int fds[2], status;
+    pid_t pid;
+    store_t *s;
+    int64_t n;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        kill_child(f, fds[1], policy);
+    }
+    close(fds[1]);
+    for (;;) {
+        ssize_t r = read(fds[0], buf + got, sizeof(buf) - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    assert_int_equal(got % UUID_STR_SIZE, 0);
+    assert_true(got / UUID_STR_SIZE >= KILL_AFTER);
+
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    for (i = 0; i < got; i += UUID_STR_SIZE) {
+        json_t *t = NULL;
+        buf[i + UUID_STR_SIZE - 1] = '\0';
+        if (f->o->thread_get(s, buf + i, NULL, &t) != STORE_OK)
+            fail_msg("acknowledged thread %s lost after SIGKILL", buf + i);
+        json_decref(t);
+    }
+    assert_int_equal(f->o->thread_count(s, NULL, NULL, &n), STORE_OK);
+    assert_true(n >= (int64_t)(got / UUID_STR_SIZE));
+    f->o->close(s);
+}
+
+static void test_sigkill_batch(void **state)
+{
+    sigkill_survival(state, STORE_FSYNC_BATCH);
+}
+
+static void test_sigkill_always(void **state)
+{
+    sigkill_survival(state, STORE_FSYNC_ALWAYS);
+}
+
+/* ---- torn tails and corruption ---- */
+
+/* Runs `fn` with stderr captured; returns what was written (malloc'd, caller frees). */
+static char *capture_stderr(void (*fn)(void *), void *arg)
+{
+    char tmpl[] = "/tmp/lgserve-stderr-XXXXXX", *text = calloc(1, 4096);
+    int fd = mkstemp(tmpl), saved = dup(2);
+    ssize_t n;
+
+    fflush(stderr);
+    dup2(fd, 2);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    n = read(fd, text, 4095);
+    text[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(tmpl);
+    return text;
+}
+
+typedef struct reopen_arg {
+    dfx_t *f;
+    int64_t threads;
+} reopen_arg_t;
+
+static void reopen_count(void *p)
+{
+    reopen_arg_t *a = p;
+    store_t *s = open_store(a->f, STORE_FSYNC_BATCH, 0);
+
+    assert_int_equal(a->f->o->thread_count(s, NULL, NULL, &a->threads), STORE_OK);
+    a->f->o->close(s);
+}
+
+/* Writes `n` threads with one record each; returns the log size after each (malloc'd array). */
+static off_t *write_threads(dfx_t *f, int n)
+{
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
+    char *log = file_path(f, "wal-0");
+    off_t *sizes = calloc((size_t)n + 1, sizeof(*sizes));
+    int i;
+
+    sizes[0] = file_size(log);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+        sizes[i + 1] = file_size(log);
+    }
+    f->o->close(s);
+    free(log);
+    return sizes;
+}
+
+static void test_torn_tail_truncated(void **state)
+{
+    dfx_t *f = *state;
+    off_t *sizes = write_threads(f, 20);
+    char *log = file_path(f, "wal-0"), *err;
+    reopen_arg_t a = {f, -1};
+
+    /* cut the last record in the middle of its payload */
+    assert_int_equal(truncate(log, sizes[20] - 7), 0);
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 19);
+    assert_non_null(strstr(err, "torn record"));
+    assert_non_null(strstr(err, log));
+    assert_int_equal(file_size(log), sizes[19]);
+    free(err);
+    /* cut inside the header of the next one */
+    assert_int_equal(truncate(log, sizes[18] + 5), 0);
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 18);
+    assert_non_null(strstr(err, "torn record"));
+    free(err);
+    /* and it keeps working after the repair */
+    free(write_threads(f, 2));
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 20);
+    assert_null(strstr(err, "torn"));
+    free(err);
+    free(log);
+    free(sizes);
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+static void test_torn_tail_bad_checksum(void **state)
+{
+    dfx_t *f = *state;
+    off_t *sizes = write_threads(f, 10);
+    char *log = file_path(f, "wal-0"), *err;
+    reopen_arg_t a = {f, -1};
+
+    flip_byte(log, sizes[10] - 3); /* inside the last payload */
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 9);
+    assert_non_null(strstr(err, "torn record"));
+    assert_int_equal(file_size(log), sizes[9]);
+    free(err);
+    free(log);
+    free(sizes);
+}
+
+static void test_zero_filled_tail(void **state)
+{
+    dfx_t *f = *state;
+    off_t *sizes = write_threads(f, 5);
+    char *log = file_path(f, "wal-0"), *err;
+    reopen_arg_t a = {f, -1};
+    char zeros[4096] = {0};
+    int fd = open(log, O_WRONLY | O_APPEND);
+
+    assert_int_equal(write(fd, zeros, sizeof(zeros)), (ssize_t)sizeof(zeros));
+    close(fd);
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 5);
+    assert_non_null(strstr(err, "torn record"));
+    assert_int_equal(file_size(log), sizes[5]);
+    free(err);
+    free(log);
+    free(sizes);
+}
+
+static void test_corruption_refused(void **state)
+{
+    dfx_t *f = *state;
+    off_t *sizes = write_threads(f, 10);
+    char *log = file_path(f, "wal-0"), *msg = NULL, want[64];
+
+    /* a payload byte of the third record: its checksum fails and valid records follow */
+    flip_byte(log, sizes[2] + 20);
+    assert_int_equal(open_fails(f, &msg), STORE_CORRUPT);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, log));
+    snprintf(want, sizeof(want), "byte offset %lld", (long long)sizes[2]);
+    if (strstr(msg, want) == NULL)
+        fail_msg("message '%s' lacks '%s'", msg, want);
+    free(msg);
+    msg = NULL;
+    assert_int_equal(file_size(log), sizes[10]); /* nothing was truncated */
+
+    /* a length byte of the second record */
+    flip_byte(log, sizes[2] + 20);
+    flip_byte(log, sizes[1]);
+    assert_int_equal(open_fails(f, &msg), STORE_CORRUPT);
+    snprintf(want, sizeof(want), "byte offset %lld", (long long)sizes[1]);
+    assert_non_null(strstr(msg, want));
+    free(msg);
+    free(log);
+    free(sizes);
+}
+
+/* ---- compaction ---- */
+
+static void test_compaction_explicit(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
+    char *wal0 = file_path(f, "wal-0"), *wal1 = file_path(f, "wal-1"), *snap1 = file_path(f, "snapshot-1");
+    json_t *before, *after;
+    struct stat st;
+
+    populate(f, s, N_OBJECTS);
+    before = snapshot_of(f, s);
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    assert_int_equal(stat(wal0, &st), -1);
+    assert_int_equal(file_size(wal1), 8);
+    assert_true(file_size(snap1) > 8);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    json_decref(after);
+    /* changes after the compaction land in the new log */
+    assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    json_decref(before);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+
+    s = open_store(f, STORE_FSYNC_ALWAYS, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    f->o->close(s);
+    json_decref(before);
+    json_decref(after);
+    free(wal0);
+    free(wal1);
+    free(snap1);
+}
+
+static void test_compaction_automatic(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 32 * 1024);
+    json_t *before, *after;
+    char *snap;
+    int gen, found = 0;
+
+    populate(f, s, N_OBJECTS);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+    for (gen = 1; gen < 1000 && !found; gen++) {
+        struct stat st;
+        char name[32];
+        snprintf(name, sizeof(name), "snapshot-%d", gen);
+        snap = file_path(f, name);
+        found = stat(snap, &st) == 0;
+        free(snap);
+    }
+    assert_true(found);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    f->o->close(s);
+    json_decref(before);
+    json_decref(after);
+}
+
+static void test_compaction_interrupted(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
+    char *tmp = file_path(f, "snapshot-2.tmp"), *wal1 = file_path(f, "wal-1");
+    json_t *before, *after;
+    struct stat st;
+    FILE *fp;
+
+    populate(f, s, 60);
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+    /* a crash while writing the next snapshot leaves a .tmp: ignored and removed */
+    fp = fopen(tmp, "w");
+    fputs("partial", fp);
+    fclose(fp);
+    /* a crash between the snapshot's rename and the new log's creation leaves no log */
+    assert_int_equal(unlink(wal1), 0);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    assert_int_equal(stat(tmp, &st), -1);
+    assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    f->o->close(s);
+    json_decref(before);
+    json_decref(after);
+    free(tmp);
+    free(wal1);
+}
+
+static void test_corrupt_snapshot_refused(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
+    char *snap = file_path(f, "snapshot-1"), *msg = NULL;
+
+    populate(f, s, 40);
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    f->o->close(s);
+    /* a snapshot is complete by construction: even its last record may not be bad */
+    flip_byte(snap, file_size(snap) - 2);
+    assert_int_equal(open_fails(f, &msg), STORE_CORRUPT);
+    assert_non_null(strstr(msg, snap));
+    assert_non_null(strstr(msg, "byte offset"));
+    free(msg);
+    free(snap);
+}
+
+static void test_default_dir_created(void **state)
+{
+    dfx_t *f = *state;
+    char *nested = file_path(f, "a/b/.lgserve");
+    store_config_t cfg = {0};
+    store_t *s = NULL;
+    struct stat st;
+
+    cfg.data_dir = nested;
+    assert_int_equal(f->o->open(&cfg, &s, NULL), STORE_OK);
+    f->o->close(s);
+    assert_int_equal(stat(nested, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    free(nested);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reopen_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_always, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_always, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_bad_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_filled_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corruption_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_explicit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_automatic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_dir_created, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
