@@ -410,6 +410,12 @@ static int vec_push(ent_vec_t *vec, ent_t *e)
     return 0;
 }
 
+static void vec_sort(ent_vec_t *vec, sort_spec_t *sp)
+{
+    if (vec->n > 1)
+        qsort_r(vec->v, vec->n, sizeof(*vec->v), cmp_ent, sp);
+}
+
 /* Copies v[offset .. offset+limit) out as a new JSON array (new reference). */
 static json_t *page_out(const ent_vec_t *vec, int64_t limit, int64_t offset)
 {
@@ -1223,7 +1229,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     pthread_rwlock_wrlock(&s->lock);
     if ((e = find_visible(&s->assistants, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
-        goto Unlock;
+        goto Exit;
     }
     nv = json_deep_copy(e->obj);
     for (i = 0; i < sizeof(replace) / sizeof(replace[0]); i++) {
@@ -1232,12 +1238,12 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
         if ((i == 0 && !json_is_string(v)) || ((i == 1 || i == 2) && !json_is_object(v)) ||
             (i == 3 && !json_is_string(v)) || (i == 4 && !json_is_string(v) && !json_is_null(v))) {
             rc = store_fail(STORE_INVALID, "%s: wrong type", replace[i]);
-            goto Unlock;
+            goto Exit;
         }
         json_object_set_new(nv, replace[i], json_deep_copy(v));
     }
     if ((rc = merge_object_field(nv, patch, "metadata")) != STORE_OK)
-        goto Unlock;
+        goto Exit;
     json_array_foreach(e->versions, i, v) {
         json_int_t n = json_integer_value(json_object_get(v, "version"));
         if (n > max)
@@ -1247,7 +1253,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     json_object_set_new(nv, "updated_at", store_json_time(time_now_us()));
     res = copy_out(nv);
     rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", nv, "latest", 1), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -1306,14 +1312,14 @@ static store_rc_t mem_assistant_search(store_t *s, const store_assistant_query_t
     for (e = s->assistants.head; e != NULL; e = e->next) {
         if (assistant_matches(e, q, owner) && vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort_r(vec.v, vec.n, sizeof(*vec.v), cmp_ent, &sp);
+    vec_sort(&vec, &sp);
     *out = page_out(&vec, q ? q->limit : 0, q ? q->offset : 0);
     if (total != NULL)
         *total = (int64_t)vec.n;
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
     return rc;
@@ -1347,7 +1353,7 @@ static store_rc_t mem_assistant_versions(store_t *s, const char *id, const json_
     pthread_rwlock_rdlock(&s->lock);
     if ((e = find_visible(&s->assistants, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
-        goto Unlock;
+        goto Exit;
     }
     *out = json_array();
     for (i = json_array_size(e->versions); i-- > 0;) {
@@ -1359,7 +1365,7 @@ static store_rc_t mem_assistant_versions(store_t *s, const char *id, const json_
     }
     if (total != NULL)
         *total = n;
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }
@@ -1533,18 +1539,18 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
     pthread_rwlock_wrlock(&s->lock);
     if ((e = find_visible(&s->threads, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
-        goto Unlock;
+        goto Exit;
     }
     t = json_deep_copy(e->obj);
     if ((rc = merge_object_field(t, patch, "metadata")) != STORE_OK ||
         (rc = thread_fields(t, patch)) != STORE_OK)
-        goto Unlock;
+        goto Exit;
     if ((v = json_object_get(patch, "ttl")) != NULL) {
         if (json_is_null(v)) {
             json_object_del(t, "ttl");
         } else {
             if ((rc = make_ttl(v, now, &ttl)) != STORE_OK)
-                goto Unlock;
+                goto Exit;
             json_object_set(t, "ttl", ttl);
         }
     }
@@ -1554,7 +1560,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
         json_object_set(t, "state_updated_at", ts);
     res = copy_out(t);
     rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -1628,14 +1634,14 @@ static store_rc_t mem_thread_search(store_t *s, const store_thread_query_t *q, c
     for (e = s->threads.head; e != NULL; e = e->next) {
         if (thread_matches(e, q, owner) && vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort_r(vec.v, vec.n, sizeof(*vec.v), cmp_ent, &sp);
+    vec_sort(&vec, &sp);
     *out = page_out(&vec, q ? q->limit : 0, q ? q->offset : 0);
     if (total != NULL)
         *total = (int64_t)vec.n;
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
     return rc;
@@ -1681,11 +1687,11 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
     pthread_rwlock_wrlock(&s->lock);
     if ((e = find_visible(&s->threads, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
-        goto Unlock;
+        goto Exit;
     }
     if (coll_get(&s->threads, nid) != NULL) {
         rc = store_fail(STORE_CONFLICT, "thread %s already exists", nid);
-        goto Unlock;
+        goto Exit;
     }
     ts = store_json_time(time_now_us());
     t = json_deep_copy(e->obj);
@@ -1700,7 +1706,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
         batch_add(ops, R_CKPT_PUT, ckpt_moved(e->ckpts[i]->obj, nid));
     res = copy_out(t);
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -1767,15 +1773,15 @@ static store_rc_t mem_thread_expired(store_t *s, int64_t before_us, int64_t limi
     for (e = s->threads.head; e != NULL; e = e->next) {
         if (e->t2_us <= before_us && vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort_r(vec.v, vec.n, sizeof(*vec.v), cmp_ent, &sp);
+    vec_sort(&vec, &sp);
     *out = json_array();
     for (i = 0; i < vec.n && (limit <= 0 || (int64_t)i < limit); i++)
         json_array_append_new(*out, json_pack("{ssss}", "thread_id", vec.v[i]->id, "strategy",
                                               str_field(json_object_get(vec.v[i]->obj, "ttl"), "strategy")));
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
     return rc;
@@ -1884,14 +1890,14 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
     pthread_rwlock_wrlock(&s->lock);
     if ((e = find_run(s, NULL, run_id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
-        goto Unlock;
+        goto Exit;
     }
     r = json_deep_copy(e->obj);
     json_object_set_new(r, "status", json_string(status));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = copy_out(r);
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -1917,7 +1923,7 @@ static store_rc_t mem_run_list(store_t *s, const char *thread_id, const char *st
     pthread_rwlock_rdlock(&s->lock);
     if (thread_id == NULL || canon_id(thread_id, tid) != 0 || (t = coll_get(&s->threads, tid)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", thread_id);
-        goto Unlock;
+        goto Exit;
     }
     *out = json_array();
     for (r = t->runs_tail; r != NULL; r = r->tprev) {
@@ -1929,7 +1935,7 @@ static store_rc_t mem_run_list(store_t *s, const char *thread_id, const char *st
     }
     if (total != NULL)
         *total = n;
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }
@@ -1970,14 +1976,14 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
     }
     if (e == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "no run to claim");
-        goto Unlock;
+        goto Exit;
     }
     r = json_deep_copy(e->obj);
     json_object_set_new(r, "status", json_string("running"));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = copy_out(r);
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -2124,12 +2130,12 @@ static store_rc_t mem_checkpoint_list(store_t *s, const char *thread_id, const c
     pthread_rwlock_rdlock(&s->lock);
     if ((t = find_thread(s, thread_id)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", thread_id);
-        goto Unlock;
+        goto Exit;
     }
     start = (ssize_t)t->n_ckpts;
     if (before_id != NULL && (start = ckpt_find(t, ns, before_id)) < 0) {
         rc = store_fail(STORE_NOT_FOUND, "checkpoint %s of thread %s not found", before_id, thread_id);
-        goto Unlock;
+        goto Exit;
     }
     *out = json_array();
     for (i = (size_t)start; i-- > 0 && (limit <= 0 || (int64_t)json_array_size(*out) < limit);) {
@@ -2137,7 +2143,7 @@ static store_rc_t mem_checkpoint_list(store_t *s, const char *thread_id, const c
         if (strcmp(ns_of(c), ns) == 0 && store_json_contains(json_object_get(c, "metadata"), metadata))
             json_array_append_new(*out, copy_out(c));
     }
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }
@@ -2181,15 +2187,15 @@ static store_rc_t mem_checkpoint_copy(store_t *s, const char *from, const char *
     pthread_rwlock_wrlock(&s->lock);
     if ((f = find_thread(s, from)) == NULL || (t = find_thread(s, to)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", f == NULL ? from : to);
-        goto Unlock;
+        goto Exit;
     }
     if (f->n_ckpts == 0)
-        goto Unlock;
+        goto Exit;
     ops = json_array();
     for (i = 0; i < f->n_ckpts; i++)
         batch_add(ops, R_CKPT_PUT, ckpt_moved(f->ckpts[i]->obj, t->id));
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     return rc == STORE_OK && lsn != 0 ? finish(s, lsn) : rc;
 }
@@ -2300,12 +2306,12 @@ static store_rc_t mem_item_get(store_t *s, const char *scope, const json_t *ns, 
         pthread_rwlock_rdlock(&s->lock);
     if ((e = find_item(s, scope, ns, key)) == NULL || e->t1_us <= now) {
         rc = store_fail(STORE_NOT_FOUND, "item %s not found", key);
-        goto Unlock;
+        goto Exit;
     }
     *out = copy_out(e->obj);
     if (refresh_ttl && (p = item_refreshed(e, now)) != NULL)
         rc = commit(s, R_ITEM_PUT, p, &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK && lsn != 0)
         rc = finish(s, lsn);
@@ -2419,14 +2425,15 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
         if ((m = store_item_filter_match(json_object_get(e->obj, "value"), filter)) < 0) {
             rc = store_fail(STORE_INVALID, "filter: expected {field: value} or {field: {$op: value}} "
                                            "with $eq, $ne, $gt, $gte, $lt, $lte");
-            goto Unlock;
+            goto Exit;
         }
         if (m && vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort(vec.v, vec.n, sizeof(*vec.v), cmp_item);
+    if (vec.n > 1)
+        qsort(vec.v, vec.n, sizeof(*vec.v), cmp_item);
     *out = page_out(&vec, limit, q ? q->offset : 0);
     if (total != NULL)
         *total = (int64_t)vec.n;
@@ -2439,7 +2446,7 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
         if (json_array_size(ops) > 0)
             rc = commit(s, R_BATCH, json_pack("{sO}", "ops", ops), &lsn);
     }
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     json_decref(ops);
     free(vec.v);
@@ -2481,7 +2488,7 @@ static store_rc_t mem_item_namespaces(store_t *s, const char *scope, const store
             json_t **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
             if (nv == NULL) {
                 rc = store_fail(STORE_NOMEM, "out of memory");
-                goto Unlock;
+                goto Exit;
             }
             v = nv;
         }
@@ -2494,10 +2501,11 @@ static store_rc_t mem_item_namespaces(store_t *s, const char *scope, const store
             v[n++] = json_deep_copy(ns);
         }
     }
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK) {
-        qsort(v, n, sizeof(*v), cmp_ns_json);
+        if (n > 1)
+            qsort(v, n, sizeof(*v), cmp_ns_json);
         *out = json_array();
         for (i = 0; i < n; i++) {
             if (i > 0 && ns_cmp(v[i - 1], v[i]) == 0)
@@ -2641,16 +2649,16 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
     pthread_rwlock_wrlock(&s->lock);
     if ((e = find_visible(&s->crons, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "cron %s not found", id);
-        goto Unlock;
+        goto Exit;
     }
     c = json_deep_copy(e->obj);
     if ((rc = cron_apply_fields(c, patch)) != STORE_OK ||
         (rc = merge_object_field(c, patch, "metadata")) != STORE_OK)
-        goto Unlock;
+        goto Exit;
     json_object_set_new(c, "updated_at", store_json_time(time_now_us()));
     res = copy_out(c);
     rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
@@ -2715,14 +2723,14 @@ static store_rc_t mem_cron_search(store_t *s, const store_cron_query_t *q, const
     for (e = s->crons.head; e != NULL; e = e->next) {
         if (cron_matches(e, q, owner) && vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort_r(vec.v, vec.n, sizeof(*vec.v), cmp_ent, &sp);
+    vec_sort(&vec, &sp);
     *out = page_out(&vec, q ? q->limit : 0, q ? q->offset : 0);
     if (total != NULL)
         *total = (int64_t)vec.n;
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
     return rc;
@@ -2757,12 +2765,12 @@ static store_rc_t mem_cron_due(store_t *s, int64_t before_us, int64_t limit, jso
             continue;
         if (vec_push(&vec, e) != 0) {
             rc = store_fail(STORE_NOMEM, "out of memory");
-            goto Unlock;
+            goto Exit;
         }
     }
-    qsort_r(vec.v, vec.n, sizeof(*vec.v), cmp_ent, &sp);
+    vec_sort(&vec, &sp);
     *out = page_out(&vec, limit, 0);
-Unlock:
+Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
     return rc;
