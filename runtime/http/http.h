@@ -33,7 +33,9 @@ typedef struct http_ctx {
     h2o_req_t *req;                    /* borrowed; its pool outlives the context */
     const struct router_route *route;  /* the matched row */
     json_t *params; /* object: path, query and header parameters, coerced and validated, defaults filled */
-    json_t *body;   /* validated request body, or NULL when the operation takes none */
+    json_t *body;   /* validated request body ({} with defaults when an optional body is absent),
+                       or NULL when the operation takes none; both owned by the request (decref'd
+                       when its pool is destroyed), borrow them */
     const char *request_id; /* NUL-terminated, in the request pool */
     int responded;          /* set once a response was started; a handler that starts one itself
                                (h2o_start_response, e.g. a stream) sets it too */
