@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "util/uuid.h"
 
 #define GRAPH_MAX 32
 
@@ -21,10 +21,12 @@
  * JSON Schema of `any`). */
 #define DRAW_SCHEMA_DIALECT "https://json-schema.org/draft/2020-12/schema"
 
+_Static_assert(GRAPH_ASSISTANT_ID_SIZE == UUID_STR_SIZE, "assistant ids are canonical UUIDs");
+
 /* NAMESPACE_GRAPH of the official servers (langgraphjs libs/langgraph-api/src/graph/load.mts,
  * langgraph_api/graph.py): 6ba7b821-9dad-11d1-80b4-00c04fd430c8. */
-static const unsigned char assistant_ns[16] = {0x6b, 0xa7, 0xb8, 0x21, 0x9d, 0xad, 0x11, 0xd1,
-                                               0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+static const uuid_bytes_t assistant_ns = {{0x6b, 0xa7, 0xb8, 0x21, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4,
+                                           0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}};
 
 static graph_t graphs[GRAPH_MAX];
 static size_t n_graphs;
@@ -391,31 +393,10 @@ json_t *graph_subgraphs(const graph_t *g, const char *ns, int recurse)
     return json_object();
 }
 
-/* UUIDv5 (RFC 9562 §5.5): SHA-1 over namespace || name, the first 16 bytes, version 5 and the
- * RFC variant. Local until runtime/util/uuid.h offers uuid_v5. */
 void graph_system_assistant_id(const char *graph_id, char out[GRAPH_ASSISTANT_ID_SIZE])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t i, o = 0;
+    uuid_bytes_t u;
 
-    /* SHA-1 of memory fails only when allocation does; the zero digest then still gives a
-     * well-formed id rather than uninitialised bytes. */
-    memset(digest, 0, sizeof(digest));
-    if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-        EVP_DigestUpdate(ctx, assistant_ns, sizeof(assistant_ns)) == 1 &&
-        EVP_DigestUpdate(ctx, graph_id, strlen(graph_id)) == 1)
-        EVP_DigestFinal_ex(ctx, digest, &dlen);
-    EVP_MD_CTX_free(ctx);
-    digest[6] = (unsigned char)((digest[6] & 0x0f) | 0x50);
-    digest[8] = (unsigned char)((digest[8] & 0x3f) | 0x80);
-    for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[digest[i] >> 4];
-        out[o++] = hex[digest[i] & 0x0f];
-    }
-    out[o] = '\0';
+    uuid_v5(&u, &assistant_ns, graph_id, strlen(graph_id));
+    uuid_format(&u, out);
 }
