@@ -33,6 +33,8 @@ typedef struct http_state {
 typedef struct json_ostream {
     h2o_ostream_t super;
     h2o_iovec_t body;
+    char text[160]; /* h2o's plain-text error body, truncated */
+    size_t text_len;
 } json_ostream_t;
 
 void http_request_configure(const http_settings_t *s)
@@ -316,14 +318,43 @@ Exit:
     return 0;
 }
 
-/* Finishes the body of an h2o-generated error: sends our JSON instead of its text. */
+/*
+ * Body of an h2o-generated error: collects h2o's text and, on the final send, sends
+ * {"detail": "<reason>: <text>"} instead (413 gets our own wording). Headers are still unsent
+ * at that point, so the content length can be set then.
+ */
 static void on_json_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     json_ostream_t *o = (json_ostream_t *)self;
+    char detail[256];
+    json_t *body = NULL;
+    size_t i, len;
 
-    (void)bufs;
-    (void)bufcnt;
-    h2o_ostream_send_next(self, req, &o->body, state == H2O_SEND_STATE_FINAL ? 1 : 0, state);
+    for (i = 0; i != bufcnt; ++i) {
+        size_t room = sizeof(o->text) - 1 - o->text_len, n = bufs[i].len < room ? bufs[i].len : room;
+        memcpy(o->text + o->text_len, bufs[i].base, n);
+        o->text_len += n;
+    }
+    if (state != H2O_SEND_STATE_FINAL) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        goto Exit;
+    }
+    while (o->text_len != 0 && (o->text[o->text_len - 1] == '\n' || o->text[o->text_len - 1] == '\r'))
+        --o->text_len;
+    if (req->res.status == 413)
+        snprintf(detail, sizeof(detail), "request body too large (limit %zu bytes)", request_settings.max_body_size);
+    else
+        snprintf(detail, sizeof(detail), "%s%s%.*s", req->res.reason != NULL ? req->res.reason : "error",
+                 o->text_len != 0 ? ": " : "", (int)o->text_len, o->text);
+    if ((body = json_pack("{s:s}", "detail", detail)) == NULL)
+        body = json_pack("{s:s}", "detail", "error");
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    o->body.base = h2o_mem_alloc_pool(&req->pool, len);
+    o->body.len = json_dumpb(body, o->body.base, len, JSON_COMPACT);
+    req->res.content_length = o->body.len;
+    h2o_ostream_send_next(self, req, &o->body, 1, state);
+Exit:
+    json_decref(body);
 }
 
 /*
@@ -333,11 +364,8 @@ static void on_json_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
  */
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    ssize_t ct;
     json_ostream_t *o;
-    char detail[160];
-    json_t *body;
-    size_t len;
+    ssize_t ct;
 
     (void)self;
     if (req->res.status < 400 || (ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) < 0 ||
@@ -345,20 +373,11 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         goto Next;
     if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) < 0)
         add_common_headers(req, make_request_id(req));
-    if (req->res.status == 413)
-        snprintf(detail, sizeof(detail), "request body too large (limit %zu bytes)", request_settings.max_body_size);
-    else
-        snprintf(detail, sizeof(detail), "%s", req->res.reason != NULL ? req->res.reason : "error");
-    if ((body = json_pack("{s:s}", "detail", detail)) == NULL)
-        goto Next;
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
     o = (json_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
     o->super.do_send = on_json_send;
-    o->body.base = h2o_mem_alloc_pool(&req->pool, len);
-    o->body.len = json_dumpb(body, o->body.base, len, JSON_COMPACT);
-    json_decref(body);
+    o->text_len = 0;
     req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
-    req->res.content_length = o->body.len;
+    req->res.content_length = SIZE_MAX;
     slot = &o->super.next;
 Next:
     h2o_setup_next_ostream(req, slot);

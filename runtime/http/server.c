@@ -235,7 +235,11 @@ int server_start(const config_t *cfg)
 
     h2o_config_init(&server_globalconf);
     server_globalconf.server_name = h2o_iovec_init(H2O_STRLIT("lgserve"));
-    server_globalconf.max_request_entity_size = cfg->max_body_size + 1;
+    /* h2o's own limit sits above ours, so bodies just over the limit reach the pipeline and get
+     * its JSON 413 also on HTTP/2 (where h2o refuses the stream instead of answering); far larger
+     * ones are cut off by h2o early, and the response filter gives its HTTP/1 413 a JSON body */
+    server_globalconf.max_request_entity_size =
+        cfg->max_body_size <= SIZE_MAX / 4 ? cfg->max_body_size * 2 + 1 : cfg->max_body_size;
     hostconf = h2o_config_register_host(&server_globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
     http_request_register(pathconf, &hostconf->fallback_path);
