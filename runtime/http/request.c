@@ -248,7 +248,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     http_state_t *st = h2o_mem_alloc_shared(&req->pool, sizeof(*st), on_state_dispose);
     http_ctx_t *ctx = &st->ctx;
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len, n_routes;
-    const char *path = req->path.base, *rejected;
+    const char *path = req->path.base, *query, *rejected;
     const valid_op_t *op;
     valid_error_t err = {0};
     router_match_t m;
@@ -294,8 +294,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         http_send_error(ctx, 413, "request body too large (limit %zu bytes)", request_settings.max_body_size);
         goto Exit;
     }
-    if (http_params_collect(op, &m, path + path_len + (path_len < req->path.len), req->path.len - path_len - (path_len < req->path.len),
-                            &req->headers, &ctx->params, &err) != 0) {
+    query = path_len < req->path.len ? path + path_len + 1 : path + path_len; /* past the '?' */
+    if (http_params_collect(op, &m, query, (size_t)(req->path.base + req->path.len - query), &req->headers, &ctx->params,
+                            &err) != 0) {
         http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
         goto Exit;
     }
