@@ -150,13 +150,8 @@ static int apply(config_t *cfg, const config_opt_t *o, const char *value, const 
         break;
     case CK_INT:
         if (parse_long(value, &l) != 0 || l < o->min || l > o->max) {
-            expect = o->off == OFF(port) ? "an integer from 1 to 65535" : NULL;
-            if (expect == NULL) {
-                snprintf(err, cap, "invalid value for %s: '%s' (expected an integer from %ld to %ld)", source, value, o->min,
-                         o->max);
-                goto Exit;
-            }
-            goto Bad;
+            snprintf(err, cap, "invalid value for %s: '%s' (expected an integer from %ld to %ld)", source, value, o->min, o->max);
+            goto Exit;
         }
         *(int *)field = (int)l;
         break;
