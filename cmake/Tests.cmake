@@ -46,3 +46,12 @@ if(EXISTS ${LG_ROOT}/tests/conformance/sdk/package.json)
   set_tests_properties(sdk_js PROPERTIES TIMEOUT 600
     ENVIRONMENT "LGSERVE_BIN=$<TARGET_FILE:lgserve>")
 endif()
+
+# Fuzz smoke: every tests/fuzz/fuzz_*.c built with libFuzzer + ASan/UBSan and run FUZZ_TIME
+# seconds on its corpus (the fuzzers run in parallel). Needs clang with its fuzzer runtime.
+find_program(LG_CLANG clang)
+if(LG_CLANG)
+  add_test(NAME fuzz_smoke COMMAND ${LG_ROOT}/scripts/fuzz-smoke.sh WORKING_DIRECTORY ${LG_ROOT})
+  set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 300
+    ENVIRONMENT "FUZZ_TIME=20;CLANG=${LG_CLANG}")
+endif()
