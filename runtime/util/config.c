@@ -12,7 +12,7 @@
 #include "util/config.h"
 #include "util/log.h"
 
-typedef enum config_kind { CK_STR, CK_INT, CK_SIZE, CK_BOOL, CK_LEVEL, CK_AUTH, CK_FLAG_HELP, CK_FLAG_VERSION } config_kind_t;
+typedef enum config_kind { CK_STR, CK_INT, CK_SIZE, CK_BOOL, CK_LEVEL, CK_AUTH, CK_FSYNC, CK_FLAG_HELP, CK_FLAG_VERSION } config_kind_t;
 
 typedef struct config_opt {
     const char *flag;  /* without "--"; NULL: environment only */
@@ -40,6 +40,10 @@ static const config_opt_t config_opts[] = {
     {"log-json", "LOG_JSON", NULL, CK_BOOL, OFF(log_json), 0, 0, "false", "write logs as JSON lines"},
     {"log-level", "LOG_LEVEL", NULL, CK_LEVEL, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
     {"data-dir", "LGSERVE_DATA_DIR", NULL, CK_STR, OFF(data_dir), 0, 0, "./.lgserve", "directory of the embedded store"},
+    {"fsync", "LGSERVE_FSYNC", NULL, CK_FSYNC, OFF(fsync_always), 0, 0, "batch",
+     "when an acknowledged write reaches the disk: batch (group commit) or always"},
+    {"sweep-interval", "LGSERVE_SWEEP_INTERVAL", NULL, CK_INT, OFF(sweep_interval), 1, 86400, "60",
+     "seconds between sweeps of expired threads and store items"},
     {"database-uri", "DATABASE_URI", "DATABASE_URL", CK_STR, OFF(database_uri), 0, 0, NULL,
      "PostgreSQL connection URI (default: embedded store)"},
     {"openai-base-url", "OPENAI_BASE_URL", NULL, CK_STR, OFF(openai_base_url), 0, 0, NULL,
@@ -186,6 +190,13 @@ static int apply(config_t *cfg, const config_opt_t *o, const char *value, const 
             snprintf(err, cap, "out of memory");
             goto Exit;
         }
+        break;
+    case CK_FSYNC:
+        if (strcmp(value, "batch") != 0 && strcmp(value, "always") != 0) {
+            expect = "batch or always";
+            goto Bad;
+        }
+        *(int *)field = strcmp(value, "always") == 0;
         break;
     case CK_FLAG_HELP:
     case CK_FLAG_VERSION:

@@ -27,6 +27,8 @@ typedef struct config {
     int log_level;          /* --log-level, LOG_LEVEL; log_level_t, info */
     /* storage */
     char *data_dir;         /* --data-dir, LGSERVE_DATA_DIR; "./.lgserve" */
+    int fsync_always;       /* --fsync, LGSERVE_FSYNC: batch (0, default) | always (1) */
+    int sweep_interval;     /* --sweep-interval, LGSERVE_SWEEP_INTERVAL; 60 seconds (1..86400) */
     char *database_uri;     /* --database-uri, DATABASE_URI or DATABASE_URL; NULL = embedded store */
     /* model provider (read by later modules) */
     char *openai_base_url;  /* --openai-base-url, OPENAI_BASE_URL; NULL */
