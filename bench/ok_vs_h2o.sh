@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dur="${1:-10}"; conns="${2:-64}"; threads="${3:-2}"
-bin="$root/build/lgserve"
+bin="${LGSERVE_BIN:-$root/build/lgserve}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -29,6 +29,7 @@ p2="$(free_port)"
 mkdir -p "$work/www"; printf '{"ok":true}' >"$work/www/ok"
 cat >"$work/h2o.conf" <<CONF
 num-threads: 2
+user: root
 access-log: /dev/null
 error-log: $work/h2o-error.log
 pid-file: $work/h2o.pid
