@@ -72,8 +72,8 @@ typedef struct store store_t;
 
 /* When an acknowledged write reaches the disk (embedded backend). */
 typedef enum store_fsync {
-    STORE_FSYNC_BATCH = 0, /* group commit: writers wait for a shared fsync (default) */
-    STORE_FSYNC_ALWAYS     /* each write does its own write() + fdatasync() */
+    STORE_FSYNC_BATCH = 0, /* group commit: writers share fsyncs, optional linger (default) */
+    STORE_FSYNC_ALWAYS     /* a writer syncs as soon as it waits, never lingers */
 } store_fsync_t;
 
 /* What to do when the id of a create already exists. */
@@ -87,9 +87,10 @@ typedef struct store_config {
     /* embedded */
     const char *data_dir;         /* NULL = "./.lgserve"; created (mode 0700) when missing */
     store_fsync_t fsync;          /* default STORE_FSYNC_BATCH */
-    unsigned batch_delay_us;      /* batch: extra time the flusher lingers for more writers
-                                     before an fsync; default 0 (groups form while the previous
-                                     fsync runs), clamped to 5000 */
+    unsigned batch_delay_us;      /* batch: when other writers are in flight, how long the
+                                     writer about to fsync waits for them to join its sync;
+                                     default 0 (groups still form: writers arriving during an
+                                     fsync share the next one), clamped to 5000 */
     uint64_t compact_bytes;       /* log size that triggers compaction; 0 = 64 MiB */
     /* PostgreSQL */
     const char *database_uri;     /* libpq connection string */

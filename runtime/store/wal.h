@@ -19,10 +19,12 @@
  * to open, naming the file and byte offset.
  *
  * Durability: appends go to an in-memory buffer in the caller's order; store_wal_wait returns
- * once the bytes up to the given position are written and fdatasync'ed. Policy batch: a flusher
- * thread writes and syncs whatever has accumulated (group commit; optional linger). Policy
- * always: the waiting writer flushes synchronously itself. Once a write or sync fails the log
- * refuses every further append (STORE_IO) until it is reopened.
+ * once the bytes up to the given position are written and fdatasync'ed. Group commit: the first
+ * waiter that finds no flush running writes and syncs everything appended so far, and the
+ * writers that arrive during that sync share the next one. Policy always: a writer flushes as
+ * soon as it waits. Policy batch: when other writers are in flight, the leader first lingers up
+ * to delay_us so that they join its sync. Once a write or sync fails the log refuses every
+ * further append (STORE_IO) until it is reopened.
  */
 #ifndef LG_STORE_WAL_H
 #define LG_STORE_WAL_H

@@ -291,6 +291,7 @@ static void kill_child(dfx_t *f, int fd, store_fsync_t policy)
 
     cfg.data_dir = f->dir;
     cfg.fsync = policy;
+    cfg.batch_delay_us = 2000; /* batch: writers linger for company; always ignores it */
     if (f->o->open(&cfg, &k.s, NULL) != STORE_OK)
         _exit(2);
     for (i = 0; i < KILL_WRITERS; i++)
