@@ -8,6 +8,18 @@
 
 #include "http/http.h"
 
+int assistants_count(http_ctx_t *ctx);
+int assistants_create(http_ctx_t *ctx);
+int assistants_delete(http_ctx_t *ctx);
+int assistants_get(http_ctx_t *ctx);
+int assistants_graph_get(http_ctx_t *ctx);
+int assistants_latest_set(http_ctx_t *ctx);
+int assistants_patch(http_ctx_t *ctx);
+int assistants_schemas_get(http_ctx_t *ctx);
+int assistants_search(http_ctx_t *ctx);
+int assistants_subgraphs_get(http_ctx_t *ctx);
+int assistants_subgraphs_ns_get(http_ctx_t *ctx);
+int assistants_versions_list(http_ctx_t *ctx);
 int system_docs(http_ctx_t *ctx);
 int system_health(http_ctx_t *ctx);
 int system_info(http_ctx_t *ctx);
@@ -20,18 +32,6 @@ int system_openapi(http_ctx_t *ctx);
  * Planned operations, answered 501 by http_not_implemented:
  *   GET    /.well-known/agent-card.json (agent_card_get)
  *   POST   /a2a/{assistant_id} (post_a2a)
- *   POST   /assistants (create_assistant_assistants_post)
- *   POST   /assistants/count (count_assistants_assistants_count_post)
- *   POST   /assistants/search (search_assistants_assistants_search_post)
- *   DELETE /assistants/{assistant_id} (delete_assistant_assistants__assistant_id__delete)
- *   GET    /assistants/{assistant_id} (get_assistant_assistants__assistant_id__get)
- *   PATCH  /assistants/{assistant_id} (patch_assistant_assistants__assistant_id__patch)
- *   GET    /assistants/{assistant_id}/graph (get_assistant_graph_assistants__assistant_id__graph_get)
- *   POST   /assistants/{assistant_id}/latest (set_latest_assistant_version_assistants__assistant_id__versions_post)
- *   GET    /assistants/{assistant_id}/schemas (get_assistant_schemas_assistants__assistant_id__schemas_get)
- *   GET    /assistants/{assistant_id}/subgraphs (get_assistant_subgraphs_assistants__assistant_id__subgraphs_get)
- *   GET    /assistants/{assistant_id}/subgraphs/{namespace} (get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get)
- *   POST   /assistants/{assistant_id}/versions (get_assistant_versions_assistants__assistant_id__versions_get)
  *   DELETE /mcp/ (delete_mcp)
  *   GET    /mcp/ (get_mcp)
  *   POST   /mcp/ (post_mcp)

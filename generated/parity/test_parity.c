@@ -1044,7 +1044,7 @@ static const parity_case_t body_count_assistants_assistants_count_post[] = {
 static void test_op_count_assistants_assistants_count_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/assistants/count", "count_assistants_assistants_count_post", http_not_implemented, &valid_op_count_assistants_assistants_count_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/assistants/count", "count_assistants_assistants_count_post", assistants_count, &valid_op_count_assistants_assistants_count_post, (const char *const[]){NULL});
     expect_op(&valid_op_count_assistants_assistants_count_post, "count_assistants_assistants_count_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("count_assistants_assistants_count_post body", valid_op_count_assistants_assistants_count_post.check_body, body_count_assistants_assistants_count_post, 6);
 }
@@ -1109,7 +1109,7 @@ static const parity_case_t body_create_assistant_assistants_post[] = {
 static void test_op_create_assistant_assistants_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/assistants", "create_assistant_assistants_post", http_not_implemented, &valid_op_create_assistant_assistants_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/assistants", "create_assistant_assistants_post", assistants_create, &valid_op_create_assistant_assistants_post, (const char *const[]){NULL});
     expect_op(&valid_op_create_assistant_assistants_post, "create_assistant_assistants_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("create_assistant_assistants_post body", valid_op_create_assistant_assistants_post.check_body, body_create_assistant_assistants_post, 14);
 }
@@ -1319,7 +1319,7 @@ static const parity_case_t params_delete_assistant_assistants__assistant_id__del
 static void test_op_delete_assistant_assistants__assistant_id__delete(void **state)
 {
     (void)state;
-    expect_route(HTTP_DELETE, "/assistants/123e4567-e89b-42d3-a456-426614174001", "delete_assistant_assistants__assistant_id__delete", http_not_implemented, &valid_op_delete_assistant_assistants__assistant_id__delete, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_DELETE, "/assistants/123e4567-e89b-42d3-a456-426614174001", "delete_assistant_assistants__assistant_id__delete", assistants_delete, &valid_op_delete_assistant_assistants__assistant_id__delete, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_delete_assistant_assistants__assistant_id__delete, "delete_assistant_assistants__assistant_id__delete", 0, 0, (const char *const[]){"assistant_id", "delete_threads", NULL}, (const char *const[]){NULL});
     run_cases("delete_assistant_assistants__assistant_id__delete params", valid_op_delete_assistant_assistants__assistant_id__delete.check_params, params_delete_assistant_assistants__assistant_id__delete, 7);
 }
@@ -1430,7 +1430,7 @@ static const parity_case_t params_get_assistant_assistants__assistant_id__get[] 
 static void test_op_get_assistant_assistants__assistant_id__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001", "get_assistant_assistants__assistant_id__get", http_not_implemented, &valid_op_get_assistant_assistants__assistant_id__get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001", "get_assistant_assistants__assistant_id__get", assistants_get, &valid_op_get_assistant_assistants__assistant_id__get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_assistant_assistants__assistant_id__get, "get_assistant_assistants__assistant_id__get", 0, 0, (const char *const[]){"assistant_id", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_assistants__assistant_id__get params", valid_op_get_assistant_assistants__assistant_id__get.check_params, params_get_assistant_assistants__assistant_id__get, 6);
 }
@@ -1447,7 +1447,7 @@ static const parity_case_t params_get_assistant_graph_assistants__assistant_id__
 static void test_op_get_assistant_graph_assistants__assistant_id__graph_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/graph", "get_assistant_graph_assistants__assistant_id__graph_get", http_not_implemented, &valid_op_get_assistant_graph_assistants__assistant_id__graph_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/graph", "get_assistant_graph_assistants__assistant_id__graph_get", assistants_graph_get, &valid_op_get_assistant_graph_assistants__assistant_id__graph_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_assistant_graph_assistants__assistant_id__graph_get, "get_assistant_graph_assistants__assistant_id__graph_get", 0, 0, (const char *const[]){"assistant_id", "xray", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_graph_assistants__assistant_id__graph_get params", valid_op_get_assistant_graph_assistants__assistant_id__graph_get.check_params, params_get_assistant_graph_assistants__assistant_id__graph_get, 5);
 }
@@ -1465,7 +1465,7 @@ static const parity_case_t params_get_assistant_schemas_assistants__assistant_id
 static void test_op_get_assistant_schemas_assistants__assistant_id__schemas_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/schemas", "get_assistant_schemas_assistants__assistant_id__schemas_get", http_not_implemented, &valid_op_get_assistant_schemas_assistants__assistant_id__schemas_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/schemas", "get_assistant_schemas_assistants__assistant_id__schemas_get", assistants_schemas_get, &valid_op_get_assistant_schemas_assistants__assistant_id__schemas_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_assistant_schemas_assistants__assistant_id__schemas_get, "get_assistant_schemas_assistants__assistant_id__schemas_get", 0, 0, (const char *const[]){"assistant_id", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_schemas_assistants__assistant_id__schemas_get params", valid_op_get_assistant_schemas_assistants__assistant_id__schemas_get.check_params, params_get_assistant_schemas_assistants__assistant_id__schemas_get, 6);
 }
@@ -1486,7 +1486,7 @@ static const parity_case_t params_get_assistant_subgraphs_assistants__assistant_
 static void test_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/subgraphs/value2", "get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get", http_not_implemented, &valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", "namespace", "value2", NULL});
+    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/subgraphs/value2", "get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get", assistants_subgraphs_ns_get, &valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", "namespace", "value2", NULL});
     expect_op(&valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get, "get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get", 0, 0, (const char *const[]){"assistant_id", "namespace", "recurse", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get params", valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get.check_params, params_get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get, 9);
 }
@@ -1505,7 +1505,7 @@ static const parity_case_t params_get_assistant_subgraphs_assistants__assistant_
 static void test_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/subgraphs", "get_assistant_subgraphs_assistants__assistant_id__subgraphs_get", http_not_implemented, &valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/assistants/123e4567-e89b-42d3-a456-426614174001/subgraphs", "get_assistant_subgraphs_assistants__assistant_id__subgraphs_get", assistants_subgraphs_get, &valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get, "get_assistant_subgraphs_assistants__assistant_id__subgraphs_get", 0, 0, (const char *const[]){"assistant_id", "recurse", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_subgraphs_assistants__assistant_id__subgraphs_get params", valid_op_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get.check_params, params_get_assistant_subgraphs_assistants__assistant_id__subgraphs_get, 7);
 }
@@ -1532,7 +1532,7 @@ static const parity_case_t params_get_assistant_versions_assistants__assistant_i
 static void test_op_get_assistant_versions_assistants__assistant_id__versions_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/assistants/123e4567-e89b-42d3-a456-426614174001/versions", "get_assistant_versions_assistants__assistant_id__versions_get", http_not_implemented, &valid_op_get_assistant_versions_assistants__assistant_id__versions_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/assistants/123e4567-e89b-42d3-a456-426614174001/versions", "get_assistant_versions_assistants__assistant_id__versions_get", assistants_versions_list, &valid_op_get_assistant_versions_assistants__assistant_id__versions_get, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_assistant_versions_assistants__assistant_id__versions_get, "get_assistant_versions_assistants__assistant_id__versions_get", 1, 0, (const char *const[]){"assistant_id", NULL}, (const char *const[]){NULL});
     run_cases("get_assistant_versions_assistants__assistant_id__versions_get body", valid_op_get_assistant_versions_assistants__assistant_id__versions_get.check_body, body_get_assistant_versions_assistants__assistant_id__versions_get, 6);
     run_cases("get_assistant_versions_assistants__assistant_id__versions_get params", valid_op_get_assistant_versions_assistants__assistant_id__versions_get.check_params, params_get_assistant_versions_assistants__assistant_id__versions_get, 6);
@@ -1919,7 +1919,7 @@ static const parity_case_t params_patch_assistant_assistants__assistant_id__patc
 static void test_op_patch_assistant_assistants__assistant_id__patch(void **state)
 {
     (void)state;
-    expect_route(HTTP_PATCH, "/assistants/123e4567-e89b-42d3-a456-426614174001", "patch_assistant_assistants__assistant_id__patch", http_not_implemented, &valid_op_patch_assistant_assistants__assistant_id__patch, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_PATCH, "/assistants/123e4567-e89b-42d3-a456-426614174001", "patch_assistant_assistants__assistant_id__patch", assistants_patch, &valid_op_patch_assistant_assistants__assistant_id__patch, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_patch_assistant_assistants__assistant_id__patch, "patch_assistant_assistants__assistant_id__patch", 1, 1, (const char *const[]){"assistant_id", NULL}, (const char *const[]){NULL});
     run_cases("patch_assistant_assistants__assistant_id__patch body", valid_op_patch_assistant_assistants__assistant_id__patch.check_body, body_patch_assistant_assistants__assistant_id__patch, 9);
     run_cases("patch_assistant_assistants__assistant_id__patch params", valid_op_patch_assistant_assistants__assistant_id__patch.check_params, params_patch_assistant_assistants__assistant_id__patch, 6);
@@ -2307,7 +2307,7 @@ static const parity_case_t body_search_assistants_assistants_search_post[] = {
 static void test_op_search_assistants_assistants_search_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/assistants/search", "search_assistants_assistants_search_post", http_not_implemented, &valid_op_search_assistants_assistants_search_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/assistants/search", "search_assistants_assistants_search_post", assistants_search, &valid_op_search_assistants_assistants_search_post, (const char *const[]){NULL});
     expect_op(&valid_op_search_assistants_assistants_search_post, "search_assistants_assistants_search_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("search_assistants_assistants_search_post body", valid_op_search_assistants_assistants_search_post.check_body, body_search_assistants_assistants_search_post, 15);
 }
@@ -2425,7 +2425,7 @@ static const parity_case_t params_set_latest_assistant_version_assistants__assis
 static void test_op_set_latest_assistant_version_assistants__assistant_id__versions_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/assistants/123e4567-e89b-42d3-a456-426614174001/latest", "set_latest_assistant_version_assistants__assistant_id__versions_post", http_not_implemented, &valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/assistants/123e4567-e89b-42d3-a456-426614174001/latest", "set_latest_assistant_version_assistants__assistant_id__versions_post", assistants_latest_set, &valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post, (const char *const[]){"assistant_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post, "set_latest_assistant_version_assistants__assistant_id__versions_post", 1, 0, (const char *const[]){"assistant_id", "version", NULL}, (const char *const[]){NULL});
     run_cases("set_latest_assistant_version_assistants__assistant_id__versions_post body", valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post.check_body, body_set_latest_assistant_version_assistants__assistant_id__versions_post, 4);
     run_cases("set_latest_assistant_version_assistants__assistant_id__versions_post params", valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post.check_params, params_set_latest_assistant_version_assistants__assistant_id__versions_post, 7);
