@@ -28,12 +28,14 @@
  *   - `store_t *s` is the handle from ops->open; every operation is thread-safe.
  *   - Inputs (strings, json_t) are borrowed; the store copies what it keeps.
  *   - Output objects (`json_t **out`) are new references the caller owns (json_decref); they
- *     share nothing with the store. `out` may be NULL when the caller does not want the result.
- *     On failure *out is left NULL.
+ *     share nothing with the store. A mutation's `out` may be NULL when the caller does not
+ *     want the result; a read's may not. On failure *out is left NULL.
  *   - Lists come back as a JSON array (new reference) and, where the API shows
  *     X-Pagination-Total, the number of matches before limit/offset in *total (may be NULL).
  *   - `limit` <= 0 means no limit; `offset` < 0 is treated as 0. sort_by/sort_order are the
  *     contract's strings (NULL = the documented default); an unknown one is STORE_INVALID.
+ *     Strings sort bytewise (PostgreSQL: COLLATE "C"), timestamps by instant, ties in
+ *     creation order (reversed for desc).
  *   - `owner`: NULL means no ownership filtering. Otherwise only objects whose
  *     metadata.owner is a string equal to `owner` are visible: anything else behaves exactly
  *     like a missing object (STORE_NOT_FOUND, absent from searches and counts) and is never

@@ -579,8 +579,8 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
         if (end < MAGIC_LEN) {
             w->fd = create_log(log);
             end = MAGIC_LEN;
-        } else {
-            w->fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+        } else if ((w->fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+            fdatasync(w->fd); /* makes a torn-tail truncation durable before new appends */
         }
     } else {
         w->fd = create_log(log);
