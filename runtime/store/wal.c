@@ -660,9 +660,24 @@ store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
     }
     close(snap.fd);
     snap.fd = -1;
-    /* The rename is the commit point: from here a restart picks generation `next`. */
-    if (rename(tmp, snap_path) != 0 || (new_fd = create_log(log_path)) < 0 || fsync(w->dir_fd) != 0) {
+    /* The new log exists before the snapshot's rename, which is the commit point: a restart
+     * before it keeps generation `next - 1` (and drops the empty new log), one after it finds
+     * the complete pair. */
+    if ((new_fd = create_log(log_path)) < 0) {
+        rc = store_fail(STORE_IO, "cannot create log %s: %s", log_path, strerror(errno));
+        goto Exit;
+    }
+    if (rename(tmp, snap_path) != 0) {
         rc = store_fail(STORE_IO, "cannot install snapshot %s: %s", snap_path, strerror(errno));
+        unlink(log_path);
+        goto Exit;
+    }
+    if (fsync(w->dir_fd) != 0) {
+        /* Whether a restart sees the new generation is unknown: accept no more writes. */
+        pthread_mutex_lock(&w->mu);
+        w->failed = 1;
+        pthread_mutex_unlock(&w->mu);
+        rc = store_fail(STORE_IO, "cannot sync the data directory %s: %s", w->dir, strerror(errno));
         goto Exit;
     }
     pthread_mutex_lock(&w->mu);

@@ -588,7 +588,7 @@ static void test_compaction_interrupted(void **state)
 {
     dfx_t *f = *state;
     store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
-    char *tmp = file_path(f, "snapshot-2.tmp"), *wal1 = file_path(f, "wal-1");
+    char *tmp = file_path(f, "snapshot-2.tmp"), *wal1 = file_path(f, "wal-1"), *wal2 = file_path(f, "wal-2");
     json_t *before, *after;
     struct stat st;
     FILE *fp;
@@ -601,18 +601,29 @@ static void test_compaction_interrupted(void **state)
     fp = fopen(tmp, "w");
     fputs("partial", fp);
     fclose(fp);
-    /* a crash between the snapshot's rename and the new log's creation leaves no log */
-    assert_int_equal(unlink(wal1), 0);
+    /* a crash after the next log was created but before the snapshot's rename leaves it */
+    fp = fopen(wal2, "w");
+    fputs("LGSWAL01", fp);
+    fclose(fp);
     s = open_store(f, STORE_FSYNC_BATCH, 0);
     after = snapshot_of(f, s);
     assert_same(before, after);
     assert_int_equal(stat(tmp, &st), -1);
+    assert_int_equal(stat(wal2, &st), -1);
+    f->o->close(s);
+    json_decref(after);
+    /* a lost log of the current generation (its snapshot is complete) starts empty */
+    assert_int_equal(unlink(wal1), 0);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
     assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
     f->o->close(s);
     json_decref(before);
     json_decref(after);
     free(tmp);
     free(wal1);
+    free(wal2);
 }
 
 static void test_corrupt_snapshot_refused(void **state)
