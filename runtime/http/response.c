@@ -65,9 +65,9 @@ int http_send_json(http_ctx_t *ctx, int status, json_t *body)
         http_send_raw(ctx, 500, "application/json", "{\"detail\":\"internal error\"}", 27);
         goto Exit;
     }
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
     buf = h2o_mem_alloc_pool(&ctx->req->pool, len + 1);
-    len = json_dumpb(body, buf, len, JSON_COMPACT);
+    len = json_dumpb(body, buf, len, JSON_COMPACT | JSON_ENCODE_ANY);
     http_send_raw(ctx, status, "application/json", buf, len);
 Exit:
     json_decref(body);
