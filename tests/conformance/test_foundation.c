@@ -101,9 +101,9 @@ static void test_openapi_and_docs(void **state)
 static void test_planned_is_501(void **state)
 {
     (void)state;
-    harness_resp_t r = req("POST", "/threads", "{}", 501);
+    harness_resp_t r = req("POST", "/runs/crons/count", "{}", 501);
     assert_json_error(&r);
-    assert_string_equal(harness_detail(&r), "POST /threads is not implemented yet");
+    assert_string_equal(harness_detail(&r), "POST /runs/crons/count is not implemented yet");
     harness_resp_free(&r);
     r = req("GET", "/threads/6f1c3a1e-6b0e-4a8f-9d7e-0f6a3c2b1d00/runs", NULL, 501);
     assert_string_equal(harness_detail(&r), "GET /threads/{thread_id}/runs is not implemented yet");

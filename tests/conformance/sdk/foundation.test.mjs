@@ -25,10 +25,10 @@ test("GET /ok answers {ok: true}", async () => {
 
 test("a planned operation fails through the SDK with the 501 detail", async () => {
   await assert.rejects(
-    () => client.threads.create(),
+    () => client.crons.count(),
     (err) => {
       assert.equal(err.status, 501);
-      assert.match(String(err.message), /POST \/threads is not implemented yet/);
+      assert.match(String(err.message), /POST \/runs\/crons\/count is not implemented yet/);
       return true;
     },
   );
