@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ typedef struct wal_buf {
 struct store_wal {
     char *dir;
     int dir_fd;
+    int lock_fd; /* holds flock(LOCK_EX) on <dir>/LOCK while open */
     int fd;
     uint64_t gen;
     uint64_t file_size;
@@ -545,12 +547,21 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
     }
     w->fd = -1;
     w->dir_fd = -1;
+    w->lock_fd = -1;
     w->policy = policy;
     w->delay_us = delay_us;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->durable_cv, NULL);
     if (mkdirs(dir) != 0 || (w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         msg = msgf("cannot create or open the data directory %s: %s", dir, strerror(errno));
+        rc = STORE_IO;
+        goto Exit;
+    }
+    if ((w->lock_fd = openat(w->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+        flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        msg = errno == EWOULDBLOCK
+                  ? msgf("the data directory %s is in use by another lgserve process", dir)
+                  : msgf("cannot lock the data directory %s: %s", dir, strerror(errno));
         rc = STORE_IO;
         goto Exit;
     }
@@ -719,6 +730,8 @@ void store_wal_close(store_wal_t *w)
     }
     if (w->dir_fd >= 0)
         close(w->dir_fd);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
     pthread_cond_destroy(&w->durable_cv);
     pthread_mutex_destroy(&w->mu);
     free(w->pend.data);

@@ -5,6 +5,7 @@
  * with the same function.
  *
  * Files (all little-endian):
+ *   LOCK             held with flock(LOCK_EX) while open: one process per data directory
  *   wal-<gen>        "LGSWAL01" then records, appended
  *   snapshot-<gen>   "LGSSNP01" then records describing every live object at the moment the
  *                    log generation <gen> started (absent for generation 0)

@@ -644,6 +644,21 @@ static void test_corrupt_snapshot_refused(void **state)
     free(snap);
 }
 
+static void test_directory_locked(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0), *second;
+    char *msg = NULL;
+
+    assert_int_equal(open_fails(f, &msg), STORE_IO);
+    assert_non_null(strstr(msg, "in use"));
+    assert_non_null(strstr(msg, f->dir));
+    free(msg);
+    f->o->close(s);
+    second = open_store(f, STORE_FSYNC_BATCH, 0);
+    f->o->close(second);
+}
+
 static void test_default_dir_created(void **state)
 {
     dfx_t *f = *state;
@@ -676,6 +691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_automatic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_dir_created, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
