@@ -64,17 +64,13 @@ static void print_log(const harness_server_t *s)
     fclose(f);
 }
 
-int harness_start(harness_server_t *s, const char *const *extra, const char *const *env)
+/* Starts the server on s->data_dir (which must exist) and waits for GET /ok; see harness_start. */
+static int spawn_server(harness_server_t *s, const char *const *extra, const char *const *env)
 {
     char port[16];
     const char *argv[64];
     size_t n = 0;
 
-    memset(s, 0, sizeof(*s));
-    snprintf(s->data_dir, sizeof(s->data_dir), "/tmp/lgserve-test-XXXXXX");
-    if (mkdtemp(s->data_dir) == NULL)
-        return -1;
-    snprintf(s->log_path, sizeof(s->log_path), "%s.log", s->data_dir);
     for (int attempt = 0; attempt < 5; attempt++) {
         s->port = free_port();
         snprintf(port, sizeof(port), "%d", s->port);
@@ -129,6 +125,23 @@ int harness_start(harness_server_t *s, const char *const *extra, const char *con
     }
     print_log(s);
     return -1;
+}
+
+int harness_start(harness_server_t *s, const char *const *extra, const char *const *env)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->data_dir, sizeof(s->data_dir), "/tmp/lgserve-test-XXXXXX");
+    if (mkdtemp(s->data_dir) == NULL)
+        return -1;
+    snprintf(s->log_path, sizeof(s->log_path), "%s.log", s->data_dir);
+    return spawn_server(s, extra, env);
+}
+
+int harness_restart(harness_server_t *s, const char *const *extra, const char *const *env)
+{
+    if (s->pid > 0)
+        return -1;
+    return spawn_server(s, extra, env);
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

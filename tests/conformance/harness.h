@@ -34,6 +34,9 @@ void harness_init(int argc, char **argv);
  * assignments `env` ("NAME=value", NULL-terminated, may be NULL); waits until GET /ok answers.
  * Returns 0, or -1 with the server log printed. */
 int harness_start(harness_server_t *s, const char *const *extra, const char *const *env);
+/* Starts the server again on the data directory (and log file) of `s`, which must be stopped
+ * (harness_stop with keep_data, or harness_kill9); same arguments and result as harness_start. */
+int harness_restart(harness_server_t *s, const char *const *extra, const char *const *env);
 /* Sends SIGTERM, waits up to 15 s (then SIGKILL); returns the exit status as waitpid reports it
  * (decode with WIFEXITED/WEXITSTATUS) and removes the data directory unless `keep_data`. */
 int harness_stop(harness_server_t *s, int keep_data);

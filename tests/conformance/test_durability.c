@@ -1,0 +1,297 @@
+/*
+ * tests/conformance/test_durability.c — durability of the embedded store seen over HTTP: what
+ * a response acknowledged survives `kill -9`; a log cut short in its last record (a crash
+ * mid-write) is repaired at start with a warning; a damaged record before the tail makes the
+ * server refuse to start, naming the file and the byte offset.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define N_ITEMS 200
+#define N_THREADS 50
+#define REC_HDR 13 /* u32 len | u32 ~len | u32 crc | u8 type (runtime/store/wal.h) */
+#define WAL_MAGIC_LEN 8
+
+/* Sends a request and asserts its status; returns the response for further checks. */
+static harness_resp_t req(const harness_server_t *s, const char *method, const char *path, const char *body, long status)
+{
+    harness_resp_t r;
+    assert_int_equal(harness_request(s, method, path, NULL, body, body ? strlen(body) : 0, &r), 0);
+    if (r.status != status)
+        fprintf(stderr, "%s %s: got %ld, want %ld: %s\n", method, path, r.status, status, r.body);
+    assert_int_equal(r.status, status);
+    return r;
+}
+
+/* PUT item dur/<i%10>/k<i> = {"i": i}, acknowledged with 204. */
+static void put_item(const harness_server_t *s, int i)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"namespace\":[\"dur\",\"n%d\"],\"key\":\"k%d\",\"value\":{\"i\":%d}}", i % 10, i, i);
+    harness_resp_t r = req(s, "PUT", "/store/items", body, 204);
+    harness_resp_free(&r);
+}
+
+/* 1 when item k<i> is there with value {"i": i}, 0 when the server answers null. */
+static int has_item(const harness_server_t *s, int i)
+{
+    char path[256];
+    json_t *body;
+    int found;
+    snprintf(path, sizeof(path), "/store/items?namespace=dur.n%d&key=k%d", i % 10, i);
+    harness_resp_t r = req(s, "GET", path, NULL, 200);
+    body = json_loadb(r.body, r.body_len, JSON_DECODE_ANY, NULL);
+    assert_non_null(body);
+    found = !json_is_null(body);
+    if (found)
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "value"), "i")), i);
+    json_decref(body);
+    harness_resp_free(&r);
+    return found;
+}
+
+/* Number of items under namespace prefix ["dur"]. */
+static size_t count_items(const harness_server_t *s)
+{
+    harness_resp_t r = req(s, "POST", "/store/items/search", "{\"namespace_prefix\":[\"dur\"],\"limit\":100000}", 200);
+    size_t n = json_array_size(json_object_get(r.json, "items"));
+    harness_resp_free(&r);
+    return n;
+}
+
+/* The path of the newest log file (highest wal-<gen>) of the data directory into buf. */
+static void wal_path(const harness_server_t *s, char *buf, size_t cap)
+{
+    DIR *d = opendir(s->data_dir);
+    struct dirent *e;
+    long best = -1, gen;
+    char *end;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "wal-", 4) != 0)
+            continue;
+        gen = strtol(e->d_name + 4, &end, 10);
+        if (*end == '\0' && gen > best)
+            best = gen;
+    }
+    closedir(d);
+    assert_true(best >= 0);
+    snprintf(buf, cap, "%s/wal-%ld", s->data_dir, best);
+}
+
+/* Reads file `path` into a malloc'd buffer (caller frees); *len receives its size. */
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p;
+    struct stat st;
+
+    assert_non_null(f);
+    assert_int_equal(fstat(fileno(f), &st), 0);
+    p = malloc((size_t)st.st_size + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)st.st_size, f), (size_t)st.st_size);
+    fclose(f);
+    *len = (size_t)st.st_size;
+    return p;
+}
+
+/* Byte offset of the last record of log `path`; asserts the log holds at least `min` records. */
+static size_t last_record_offset(const char *path, size_t min)
+{
+    size_t len, off = WAL_MAGIC_LEN, last = 0, n = 0;
+    unsigned char *p = read_all(path, &len);
+
+    while (off + REC_HDR <= len) {
+        uint32_t rlen = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+        last = off;
+        off += REC_HDR + rlen;
+        ++n;
+    }
+    assert_int_equal(off, len);
+    assert_true(n >= min);
+    free(p);
+    return last;
+}
+
+/* 1 when the server log of `s` contains `needle`. */
+static int log_contains(const harness_server_t *s, const char *needle)
+{
+    size_t len;
+    unsigned char *p = read_all(s->log_path, &len);
+    int found;
+    p[len] = '\0';
+    found = strstr((char *)p, needle) != NULL;
+    free(p);
+    return found;
+}
+
+/*
+ * Writes N_ITEMS items (and N_THREADS threads once POST /threads is implemented) with fsync
+ * policy `policy`, kills the server with SIGKILL right after the last acknowledgement,
+ * restarts it on the same data directory and finds every one of them.
+ */
+static void kill9_keeps_everything(const char *policy)
+{
+    const char *const args[] = {"--workers", "2", "--fsync", policy, NULL};
+    char thread_ids[N_THREADS][64], path[128];
+    harness_server_t s;
+    size_t n_threads = 0;
+    int i;
+
+    assert_int_equal(harness_start(&s, args, NULL), 0);
+    for (i = 0; i < N_ITEMS; i++)
+        put_item(&s, i);
+    {
+        harness_resp_t r;
+        assert_int_equal(harness_request(&s, "POST", "/threads", NULL, "{}", 2, &r), 0);
+        if (r.status == 200) {
+            snprintf(thread_ids[n_threads++], sizeof(thread_ids[0]), "%s",
+                     json_string_value(json_object_get(r.json, "thread_id")));
+            for (i = 1; i < N_THREADS; i++) {
+                harness_resp_t t = req(&s, "POST", "/threads", "{\"metadata\":{\"durability\":true}}", 200);
+                snprintf(thread_ids[n_threads++], sizeof(thread_ids[0]), "%s",
+                         json_string_value(json_object_get(t.json, "thread_id")));
+                harness_resp_free(&t);
+            }
+        } else {
+            assert_int_equal(r.status, 501); /* threads are not implemented yet: items only */
+        }
+        harness_resp_free(&r);
+    }
+    harness_kill9(&s);
+
+    assert_int_equal(harness_restart(&s, args, NULL), 0);
+    assert_int_equal(count_items(&s), N_ITEMS);
+    for (i = 0; i < N_ITEMS; i++)
+        assert_true(has_item(&s, i));
+    for (size_t t = 0; t < n_threads; t++) {
+        snprintf(path, sizeof(path), "/threads/%.63s", thread_ids[t]);
+        harness_resp_t r = req(&s, "GET", path, NULL, 200);
+        harness_resp_free(&r);
+    }
+    harness_stop(&s, 0);
+}
+
+static void test_kill9_fsync_batch(void **state)
+{
+    (void)state;
+    kill9_keeps_everything("batch");
+}
+
+static void test_kill9_fsync_always(void **state)
+{
+    (void)state;
+    kill9_keeps_everything("always");
+}
+
+/* Cuts the last record of the log in two: the server starts, warns, and drops only that one. */
+static void test_torn_tail(void **state)
+{
+    harness_server_t s;
+    char wal[400], needle[512];
+    size_t last;
+    struct stat st;
+    int i;
+    (void)state;
+
+    assert_int_equal(harness_start(&s, NULL, NULL), 0);
+    for (i = 0; i < 10; i++)
+        put_item(&s, i);
+    assert_int_equal(harness_stop(&s, 1), 0);
+    wal_path(&s, wal, sizeof(wal));
+    last = last_record_offset(wal, 10);
+    assert_int_equal(stat(wal, &st), 0);
+    /* keep the header and half of the payload of the last record (item 9) */
+    assert_int_equal(truncate(wal, (off_t)(last + REC_HDR + ((size_t)st.st_size - last - REC_HDR) / 2)), 0);
+
+    assert_int_equal(harness_restart(&s, NULL, NULL), 0);
+    snprintf(needle, sizeof(needle), "%s: dropping a torn record at byte offset %zu", wal, last);
+    if (!log_contains(&s, needle))
+        fprintf(stderr, "server log %s lacks: %s\n", s.log_path, needle);
+    assert_true(log_contains(&s, "warning"));
+    assert_true(log_contains(&s, needle));
+    for (i = 0; i < 9; i++)
+        assert_true(has_item(&s, i));
+    assert_false(has_item(&s, 9));
+    assert_int_equal(count_items(&s), 9);
+    /* the repaired log takes new writes that survive another restart */
+    put_item(&s, 9);
+    harness_kill9(&s);
+    assert_int_equal(harness_restart(&s, NULL, NULL), 0);
+    assert_int_equal(count_items(&s), 10);
+    harness_stop(&s, 0);
+}
+
+/* Flips one byte inside the first record: the server refuses to start, naming file and offset. */
+static void test_corruption_refuses_start(void **state)
+{
+    harness_server_t s;
+    char wal[400], port[16], err[4096], needle[512];
+    unsigned char *p;
+    size_t len;
+    FILE *f;
+    int i, status;
+    (void)state;
+
+    assert_int_equal(harness_start(&s, NULL, NULL), 0);
+    for (i = 0; i < 10; i++)
+        put_item(&s, i);
+    assert_int_equal(harness_stop(&s, 1), 0);
+    wal_path(&s, wal, sizeof(wal));
+    last_record_offset(wal, 10);
+    p = read_all(wal, &len);
+    p[WAL_MAGIC_LEN + REC_HDR + 2] ^= 0x20;
+    f = fopen(wal, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, len, f), len);
+    fclose(f);
+
+    snprintf(port, sizeof(port), "%d", s.port);
+    {
+        const char *const args[] = {"--host", "127.0.0.1", "--port", port, "--data-dir", s.data_dir, NULL};
+        status = harness_run(args, NULL, 10, err, sizeof(err));
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 0);
+    snprintf(needle, sizeof(needle), "%s: corrupt record (checksum mismatch) at byte offset %d", wal, WAL_MAGIC_LEN);
+    if (strstr(err, needle) == NULL)
+        fprintf(stderr, "stderr lacks \"%s\":\n%s\n", needle, err);
+    assert_non_null(strstr(err, needle));
+    /* the damaged file is left as it was, for inspection */
+    {
+        size_t len2;
+        unsigned char *q = read_all(wal, &len2);
+        assert_int_equal(len2, len);
+        assert_memory_equal(q, p, len);
+        free(q);
+    }
+    free(p);
+    harness_stop(&s, 0);
+}
+
+int main(int argc, char **argv)
+{
+    harness_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill9_fsync_batch),
+        cmocka_unit_test(test_kill9_fsync_always),
+        cmocka_unit_test(test_torn_tail),
+        cmocka_unit_test(test_corruption_refuses_start),
+    };
+    return cmocka_run_group_tests_name("conformance_durability", tests, NULL, NULL);
+}
