@@ -20,11 +20,6 @@ int assistants_search(http_ctx_t *ctx);
 int assistants_subgraphs_get(http_ctx_t *ctx);
 int assistants_subgraphs_ns_get(http_ctx_t *ctx);
 int assistants_versions_list(http_ctx_t *ctx);
-int items_delete(http_ctx_t *ctx);
-int items_get(http_ctx_t *ctx);
-int items_namespaces(http_ctx_t *ctx);
-int items_put(http_ctx_t *ctx);
-int items_search(http_ctx_t *ctx);
 int system_docs(http_ctx_t *ctx);
 int system_health(http_ctx_t *ctx);
 int system_info(http_ctx_t *ctx);
@@ -32,6 +27,21 @@ int system_metrics(http_ctx_t *ctx);
 int system_metrics_json(http_ctx_t *ctx);
 int system_ok(http_ctx_t *ctx);
 int system_openapi(http_ctx_t *ctx);
+int threads_copy(http_ctx_t *ctx);
+int threads_count(http_ctx_t *ctx);
+int threads_create(http_ctx_t *ctx);
+int threads_delete(http_ctx_t *ctx);
+int threads_get(http_ctx_t *ctx);
+int threads_history_get(http_ctx_t *ctx);
+int threads_history_post(http_ctx_t *ctx);
+int threads_patch(http_ctx_t *ctx);
+int threads_prune(http_ctx_t *ctx);
+int threads_search(http_ctx_t *ctx);
+int threads_state_checkpoint_get(http_ctx_t *ctx);
+int threads_state_checkpoint_post(http_ctx_t *ctx);
+int threads_state_get(http_ctx_t *ctx);
+int threads_state_patch(http_ctx_t *ctx);
+int threads_storage_get(http_ctx_t *ctx);
 
 /*
  * Planned operations, answered 501 by http_not_implemented:
@@ -52,17 +62,12 @@ int system_openapi(http_ctx_t *ctx);
  *   POST   /runs/stream (stream_run_stateless_runs_stream_post)
  *   POST   /runs/wait (wait_run_stateless_runs_wait_post)
  *   GET    /runs/{run_id}/stream (join_run_stream_runs__run_id__stream_get)
- *   POST   /threads (create_thread_threads_post)
- *   POST   /threads/count (count_threads_threads_count_post)
- *   POST   /threads/prune (prune_threads_threads_prune_post)
- *   POST   /threads/search (search_threads_threads_search_post)
- *   DELETE /threads/{thread_id} (delete_thread_threads__thread_id__delete)
- *   GET    /threads/{thread_id} (get_thread_threads__thread_id__get)
- *   PATCH  /threads/{thread_id} (patch_thread_threads__thread_id__patch)
+ *   DELETE /store/items (delete_item)
+ *   GET    /store/items (get_item)
+ *   PUT    /store/items (put_item)
+ *   POST   /store/items/search (search_items)
+ *   POST   /store/namespaces (list_namespaces)
  *   POST   /threads/{thread_id}/commands (protocol_thread_command_post)
- *   POST   /threads/{thread_id}/copy (copy_thread_post_threads__thread_id__copy_post)
- *   GET    /threads/{thread_id}/history (get_thread_history_threads__thread_id__history_get)
- *   POST   /threads/{thread_id}/history (get_thread_history_post_threads__thread_id__history_post)
  *   GET    /threads/{thread_id}/runs (list_runs_http_threads__thread_id__runs_get)
  *   POST   /threads/{thread_id}/runs (create_run_threads__thread_id__runs_post)
  *   POST   /threads/{thread_id}/runs/crons (create_thread_cron_threads__thread_id__runs_crons_post)
@@ -73,12 +78,7 @@ int system_openapi(http_ctx_t *ctx);
  *   POST   /threads/{thread_id}/runs/{run_id}/cancel (cancel_run_http_threads__thread_id__runs__run_id__cancel_post)
  *   GET    /threads/{thread_id}/runs/{run_id}/join (join_run_http_threads__thread_id__runs__run_id__join_get)
  *   GET    /threads/{thread_id}/runs/{run_id}/stream (stream_run_http_threads__thread_id__runs__run_id__join_get)
- *   GET    /threads/{thread_id}/state (get_latest_thread_state_threads__thread_id__state_get)
- *   PATCH  /threads/{thread_id}/state (patch_thread_state_threads__thread_id__state_patch)
  *   POST   /threads/{thread_id}/state (update_thread_state_threads__thread_id__state_post)
- *   POST   /threads/{thread_id}/state/checkpoint (post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get)
- *   GET    /threads/{thread_id}/state/{checkpoint_id} (get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get)
- *   GET    /threads/{thread_id}/storage (get_thread_storage_threads__thread_id__storage_get)
  *   GET    /threads/{thread_id}/stream (join_thread_stream_threads__thread_id__stream_get)
  *   POST   /threads/{thread_id}/stream/events (protocol_thread_events_post)
  */

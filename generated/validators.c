@@ -918,6 +918,7 @@ static const vh_prop_t props_params_thread_id[] = {
 };
 static const char *const required_thread_id[] = {"thread_id", NULL};
 static const vh_object_t object_params_thread_id = {props_params_thread_id, 1, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
+static const char *const rejected_create_thread_threads_post[] = {"supersteps", NULL};
 static const valid_param_t param_table_assistant_id_delete_threads[] = {
     {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
     {"delete_threads", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
@@ -1122,7 +1123,7 @@ static const vh_prop_t props_params_accept[] = {
 };
 static const char *const required_Accept[] = {"Accept", NULL};
 static const vh_object_t object_params_accept = {props_params_accept, 1, required_Accept, VH_EXTRA_ALLOW, NULL, 0, -1};
-static const char *const rejected_search_items[] = {"query", NULL};
+static const char *const rejected_search_threads_threads_search_post[] = {"extract", NULL};
 static const valid_param_t param_table_assistant_id_version[] = {
     {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
     {"version", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
@@ -2312,7 +2313,7 @@ const valid_op_t valid_op_create_assistant_assistants_post = {"create_assistant_
 const valid_op_t valid_op_create_cron_runs_crons_post = {"create_cron_runs_crons_post", valid_schema_CronCreate, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_create_run_threads__thread_id__runs_post = {"create_run_threads__thread_id__runs_post", valid_schema_RunCreateStateful, 1, param_table_thread_id, 1, params_thread_id, NULL};
 const valid_op_t valid_op_create_thread_cron_threads__thread_id__runs_crons_post = {"create_thread_cron_threads__thread_id__runs_crons_post", valid_schema_ThreadCronCreate, 1, param_table_thread_id, 1, params_thread_id, NULL};
-const valid_op_t valid_op_create_thread_threads_post = {"create_thread_threads_post", valid_schema_ThreadCreate, 1, NULL, 0, pass, NULL};
+const valid_op_t valid_op_create_thread_threads_post = {"create_thread_threads_post", valid_schema_ThreadCreate, 1, NULL, 0, pass, rejected_create_thread_threads_post};
 const valid_op_t valid_op_delete_assistant_assistants__assistant_id__delete = {"delete_assistant_assistants__assistant_id__delete", NULL, 0, param_table_assistant_id_delete_threads, 2, params_assistant_id_delete_threads, NULL};
 const valid_op_t valid_op_delete_cron_runs_crons__cron_id__delete = {"delete_cron_runs_crons__cron_id__delete", NULL, 0, param_table_cron_id, 1, params_cron_id, NULL};
 const valid_op_t valid_op_delete_item = {"delete_item", valid_schema_StoreDeleteRequest, 1, NULL, 0, pass, NULL};
@@ -2360,8 +2361,8 @@ const valid_op_t valid_op_run_batch_stateless_runs_post = {"run_batch_stateless_
 const valid_op_t valid_op_run_stateless_runs_post = {"run_stateless_runs_post", valid_schema_RunCreateStateless, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_search_assistants_assistants_search_post = {"search_assistants_assistants_search_post", valid_schema_AssistantSearchRequest, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_search_crons_runs_crons_post = {"search_crons_runs_crons_post", valid_schema_CronSearch, 1, NULL, 0, pass, NULL};
-const valid_op_t valid_op_search_items = {"search_items", valid_schema_StoreSearchRequest, 1, NULL, 0, pass, rejected_search_items};
-const valid_op_t valid_op_search_threads_threads_search_post = {"search_threads_threads_search_post", valid_schema_ThreadSearchRequest, 1, NULL, 0, pass, NULL};
+const valid_op_t valid_op_search_items = {"search_items", valid_schema_StoreSearchRequest, 1, NULL, 0, pass, NULL};
+const valid_op_t valid_op_search_threads_threads_search_post = {"search_threads_threads_search_post", valid_schema_ThreadSearchRequest, 1, NULL, 0, pass, rejected_search_threads_threads_search_post};
 const valid_op_t valid_op_server_info_info_get = {"server_info_info_get", NULL, 0, NULL, 0, pass, NULL};
 const valid_op_t valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post = {"set_latest_assistant_version_assistants__assistant_id__versions_post", valid_schema_AssistantVersionChange, 0, param_table_assistant_id_version, 2, params_assistant_id_version, NULL};
 const valid_op_t valid_op_stream_run_http_threads__thread_id__runs__run_id__join_get = {"stream_run_http_threads__thread_id__runs__run_id__join_get", NULL, 0, param_table_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect, 5, params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect, NULL};

@@ -1026,7 +1026,7 @@ static const parity_case_t params_copy_thread_post_threads__thread_id__copy_post
 static void test_op_copy_thread_post_threads__thread_id__copy_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/copy", "copy_thread_post_threads__thread_id__copy_post", http_not_implemented, &valid_op_copy_thread_post_threads__thread_id__copy_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/copy", "copy_thread_post_threads__thread_id__copy_post", threads_copy, &valid_op_copy_thread_post_threads__thread_id__copy_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_copy_thread_post_threads__thread_id__copy_post, "copy_thread_post_threads__thread_id__copy_post", 0, 0, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("copy_thread_post_threads__thread_id__copy_post params", valid_op_copy_thread_post_threads__thread_id__copy_post.check_params, params_copy_thread_post_threads__thread_id__copy_post, 6);
 }
@@ -1083,7 +1083,7 @@ static const parity_case_t body_count_threads_threads_count_post[] = {
 static void test_op_count_threads_threads_count_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/count", "count_threads_threads_count_post", http_not_implemented, &valid_op_count_threads_threads_count_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/threads/count", "count_threads_threads_count_post", threads_count, &valid_op_count_threads_threads_count_post, (const char *const[]){NULL});
     expect_op(&valid_op_count_threads_threads_count_post, "count_threads_threads_count_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("count_threads_threads_count_post body", valid_op_count_threads_threads_count_post.check_body, body_count_threads_threads_count_post, 7);
 }
@@ -1300,8 +1300,8 @@ static const parity_case_t body_create_thread_threads_post[] = {
 static void test_op_create_thread_threads_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads", "create_thread_threads_post", http_not_implemented, &valid_op_create_thread_threads_post, (const char *const[]){NULL});
-    expect_op(&valid_op_create_thread_threads_post, "create_thread_threads_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/threads", "create_thread_threads_post", threads_create, &valid_op_create_thread_threads_post, (const char *const[]){NULL});
+    expect_op(&valid_op_create_thread_threads_post, "create_thread_threads_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){"supersteps", NULL});
     run_cases("create_thread_threads_post body", valid_op_create_thread_threads_post.check_body, body_create_thread_threads_post, 19);
 }
 
@@ -1354,7 +1354,7 @@ static const parity_case_t body_delete_item[] = {
 static void test_op_delete_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_DELETE, "/store/items", "delete_item", items_delete, &valid_op_delete_item, (const char *const[]){NULL});
+    expect_route(HTTP_DELETE, "/store/items", "delete_item", http_not_implemented, &valid_op_delete_item, (const char *const[]){NULL});
     expect_op(&valid_op_delete_item, "delete_item", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("delete_item body", valid_op_delete_item.check_body, body_delete_item, 7);
 }
@@ -1402,7 +1402,7 @@ static const parity_case_t params_delete_thread_threads__thread_id__delete[] = {
 static void test_op_delete_thread_threads__thread_id__delete(void **state)
 {
     (void)state;
-    expect_route(HTTP_DELETE, "/threads/123e4567-e89b-42d3-a456-426614174001", "delete_thread_threads__thread_id__delete", http_not_implemented, &valid_op_delete_thread_threads__thread_id__delete, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_DELETE, "/threads/123e4567-e89b-42d3-a456-426614174001", "delete_thread_threads__thread_id__delete", threads_delete, &valid_op_delete_thread_threads__thread_id__delete, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_delete_thread_threads__thread_id__delete, "delete_thread_threads__thread_id__delete", 0, 0, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("delete_thread_threads__thread_id__delete params", valid_op_delete_thread_threads__thread_id__delete.check_params, params_delete_thread_threads__thread_id__delete, 6);
 }
@@ -1558,7 +1558,7 @@ static const parity_case_t params_get_item[] = {
 static void test_op_get_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/store/items", "get_item", items_get, &valid_op_get_item, (const char *const[]){NULL});
+    expect_route(HTTP_GET, "/store/items", "get_item", http_not_implemented, &valid_op_get_item, (const char *const[]){NULL});
     expect_op(&valid_op_get_item, "get_item", 0, 0, (const char *const[]){"key", "namespace", "refresh_ttl", NULL}, (const char *const[]){NULL});
     run_cases("get_item params", valid_op_get_item.check_params, params_get_item, 7);
 }
@@ -1577,7 +1577,7 @@ static const parity_case_t params_get_latest_thread_state_threads__thread_id__st
 static void test_op_get_latest_thread_state_threads__thread_id__state_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "get_latest_thread_state_threads__thread_id__state_get", http_not_implemented, &valid_op_get_latest_thread_state_threads__thread_id__state_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "get_latest_thread_state_threads__thread_id__state_get", threads_state_get, &valid_op_get_latest_thread_state_threads__thread_id__state_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_latest_thread_state_threads__thread_id__state_get, "get_latest_thread_state_threads__thread_id__state_get", 0, 0, (const char *const[]){"thread_id", "subgraphs", NULL}, (const char *const[]){NULL});
     run_cases("get_latest_thread_state_threads__thread_id__state_get params", valid_op_get_latest_thread_state_threads__thread_id__state_get.check_params, params_get_latest_thread_state_threads__thread_id__state_get, 7);
 }
@@ -1643,7 +1643,7 @@ static const parity_case_t params_get_thread_history_post_threads__thread_id__hi
 static void test_op_get_thread_history_post_threads__thread_id__history_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/history", "get_thread_history_post_threads__thread_id__history_post", http_not_implemented, &valid_op_get_thread_history_post_threads__thread_id__history_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/history", "get_thread_history_post_threads__thread_id__history_post", threads_history_post, &valid_op_get_thread_history_post_threads__thread_id__history_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_thread_history_post_threads__thread_id__history_post, "get_thread_history_post_threads__thread_id__history_post", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("get_thread_history_post_threads__thread_id__history_post body", valid_op_get_thread_history_post_threads__thread_id__history_post.check_body, body_get_thread_history_post_threads__thread_id__history_post, 15);
     run_cases("get_thread_history_post_threads__thread_id__history_post params", valid_op_get_thread_history_post_threads__thread_id__history_post.check_params, params_get_thread_history_post_threads__thread_id__history_post, 6);
@@ -1664,7 +1664,7 @@ static const parity_case_t params_get_thread_history_threads__thread_id__history
 static void test_op_get_thread_history_threads__thread_id__history_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/history", "get_thread_history_threads__thread_id__history_get", http_not_implemented, &valid_op_get_thread_history_threads__thread_id__history_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/history", "get_thread_history_threads__thread_id__history_get", threads_history_get, &valid_op_get_thread_history_threads__thread_id__history_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_thread_history_threads__thread_id__history_get, "get_thread_history_threads__thread_id__history_get", 0, 0, (const char *const[]){"thread_id", "limit", "before", NULL}, (const char *const[]){NULL});
     run_cases("get_thread_history_threads__thread_id__history_get params", valid_op_get_thread_history_threads__thread_id__history_get.check_params, params_get_thread_history_threads__thread_id__history_get, 8);
 }
@@ -1687,7 +1687,7 @@ static const parity_case_t params_get_thread_state_at_checkpoint_threads__thread
 static void test_op_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/state/123e4567-e89b-42d3-a456-426614174002", "get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", http_not_implemented, &valid_op_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "checkpoint_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/state/123e4567-e89b-42d3-a456-426614174002", "get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", threads_state_checkpoint_get, &valid_op_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "checkpoint_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, "get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", 0, 0, (const char *const[]){"thread_id", "checkpoint_id", "subgraphs", NULL}, (const char *const[]){NULL});
     run_cases("get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get params", valid_op_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get.check_params, params_get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, 11);
 }
@@ -1705,7 +1705,7 @@ static const parity_case_t params_get_thread_storage_threads__thread_id__storage
 static void test_op_get_thread_storage_threads__thread_id__storage_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/storage", "get_thread_storage_threads__thread_id__storage_get", http_not_implemented, &valid_op_get_thread_storage_threads__thread_id__storage_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/storage", "get_thread_storage_threads__thread_id__storage_get", threads_storage_get, &valid_op_get_thread_storage_threads__thread_id__storage_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_thread_storage_threads__thread_id__storage_get, "get_thread_storage_threads__thread_id__storage_get", 0, 0, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("get_thread_storage_threads__thread_id__storage_get params", valid_op_get_thread_storage_threads__thread_id__storage_get.check_params, params_get_thread_storage_threads__thread_id__storage_get, 6);
 }
@@ -1724,7 +1724,7 @@ static const parity_case_t params_get_thread_threads__thread_id__get[] = {
 static void test_op_get_thread_threads__thread_id__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001", "get_thread_threads__thread_id__get", http_not_implemented, &valid_op_get_thread_threads__thread_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001", "get_thread_threads__thread_id__get", threads_get, &valid_op_get_thread_threads__thread_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_get_thread_threads__thread_id__get, "get_thread_threads__thread_id__get", 0, 0, (const char *const[]){"thread_id", "include", NULL}, (const char *const[]){NULL});
     run_cases("get_thread_threads__thread_id__get params", valid_op_get_thread_threads__thread_id__get.check_params, params_get_thread_threads__thread_id__get, 7);
 }
@@ -1836,7 +1836,7 @@ static const parity_case_t body_list_namespaces[] = {
 static void test_op_list_namespaces(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/store/namespaces", "list_namespaces", items_namespaces, &valid_op_list_namespaces, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/store/namespaces", "list_namespaces", http_not_implemented, &valid_op_list_namespaces, (const char *const[]){NULL});
     expect_op(&valid_op_list_namespaces, "list_namespaces", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("list_namespaces body", valid_op_list_namespaces.check_body, body_list_namespaces, 10);
 }
@@ -1983,7 +1983,7 @@ static const parity_case_t params_patch_thread_state_threads__thread_id__state_p
 static void test_op_patch_thread_state_threads__thread_id__state_patch(void **state)
 {
     (void)state;
-    expect_route(HTTP_PATCH, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "patch_thread_state_threads__thread_id__state_patch", http_not_implemented, &valid_op_patch_thread_state_threads__thread_id__state_patch, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_PATCH, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "patch_thread_state_threads__thread_id__state_patch", threads_state_patch, &valid_op_patch_thread_state_threads__thread_id__state_patch, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_patch_thread_state_threads__thread_id__state_patch, "patch_thread_state_threads__thread_id__state_patch", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("patch_thread_state_threads__thread_id__state_patch body", valid_op_patch_thread_state_threads__thread_id__state_patch.check_body, body_patch_thread_state_threads__thread_id__state_patch, 5);
     run_cases("patch_thread_state_threads__thread_id__state_patch params", valid_op_patch_thread_state_threads__thread_id__state_patch.check_params, params_patch_thread_state_threads__thread_id__state_patch, 6);
@@ -2013,7 +2013,7 @@ static const parity_case_t params_patch_thread_threads__thread_id__patch[] = {
 static void test_op_patch_thread_threads__thread_id__patch(void **state)
 {
     (void)state;
-    expect_route(HTTP_PATCH, "/threads/123e4567-e89b-42d3-a456-426614174001", "patch_thread_threads__thread_id__patch", http_not_implemented, &valid_op_patch_thread_threads__thread_id__patch, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_PATCH, "/threads/123e4567-e89b-42d3-a456-426614174001", "patch_thread_threads__thread_id__patch", threads_patch, &valid_op_patch_thread_threads__thread_id__patch, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_patch_thread_threads__thread_id__patch, "patch_thread_threads__thread_id__patch", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("patch_thread_threads__thread_id__patch body", valid_op_patch_thread_threads__thread_id__patch.check_body, body_patch_thread_threads__thread_id__patch, 8);
     run_cases("patch_thread_threads__thread_id__patch params", valid_op_patch_thread_threads__thread_id__patch.check_params, params_patch_thread_threads__thread_id__patch, 6);
@@ -2104,7 +2104,7 @@ static const parity_case_t params_post_thread_state_at_checkpoint_threads__threa
 static void test_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/state/checkpoint", "post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", http_not_implemented, &valid_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/state/checkpoint", "post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", threads_state_checkpoint_post, &valid_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, "post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get body", valid_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get.check_body, body_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, 10);
     run_cases("post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get params", valid_op_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get.check_params, params_post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get, 6);
@@ -2189,7 +2189,7 @@ static const parity_case_t body_prune_threads_threads_prune_post[] = {
 static void test_op_prune_threads_threads_prune_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/prune", "prune_threads_threads_prune_post", http_not_implemented, &valid_op_prune_threads_threads_prune_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/threads/prune", "prune_threads_threads_prune_post", threads_prune, &valid_op_prune_threads_threads_prune_post, (const char *const[]){NULL});
     expect_op(&valid_op_prune_threads_threads_prune_post, "prune_threads_threads_prune_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("prune_threads_threads_prune_post body", valid_op_prune_threads_threads_prune_post.check_body, body_prune_threads_threads_prune_post, 9);
 }
@@ -2213,7 +2213,7 @@ static const parity_case_t body_put_item[] = {
 static void test_op_put_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_PUT, "/store/items", "put_item", items_put, &valid_op_put_item, (const char *const[]){NULL});
+    expect_route(HTTP_PUT, "/store/items", "put_item", http_not_implemented, &valid_op_put_item, (const char *const[]){NULL});
     expect_op(&valid_op_put_item, "put_item", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("put_item body", valid_op_put_item.check_body, body_put_item, 12);
 }
@@ -2345,8 +2345,8 @@ static const parity_case_t body_search_items[] = {
 static void test_op_search_items(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/store/items/search", "search_items", items_search, &valid_op_search_items, (const char *const[]){NULL});
-    expect_op(&valid_op_search_items, "search_items", 1, 1, (const char *const[]){NULL}, (const char *const[]){"query", NULL});
+    expect_route(HTTP_POST, "/store/items/search", "search_items", http_not_implemented, &valid_op_search_items, (const char *const[]){NULL});
+    expect_op(&valid_op_search_items, "search_items", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("search_items body", valid_op_search_items.check_body, body_search_items, 10);
 }
 
@@ -2377,8 +2377,8 @@ static const parity_case_t body_search_threads_threads_search_post[] = {
 static void test_op_search_threads_threads_search_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/search", "search_threads_threads_search_post", http_not_implemented, &valid_op_search_threads_threads_search_post, (const char *const[]){NULL});
-    expect_op(&valid_op_search_threads_threads_search_post, "search_threads_threads_search_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/threads/search", "search_threads_threads_search_post", threads_search, &valid_op_search_threads_threads_search_post, (const char *const[]){NULL});
+    expect_op(&valid_op_search_threads_threads_search_post, "search_threads_threads_search_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){"extract", NULL});
     run_cases("search_threads_threads_search_post body", valid_op_search_threads_threads_search_post.check_body, body_search_threads_threads_search_post, 20);
 }
 

@@ -1,0 +1,593 @@
+/*
+ * handlers/threads.c — the Threads operations: create, get, patch, delete, search, count, copy,
+ * prune, storage, and the state views (latest state, state at a checkpoint, history, checkpoint
+ * metadata patch). HTTP semantics only: storage goes through store_ops_t.
+ *
+ * The state views read the checkpoints the graph engine writes (checkpoint_get/checkpoint_list);
+ * a thread without checkpoints answers the official empty shapes (an empty state, an empty
+ * history). Thread objects show `ttl` only to GET /threads/{id}?include=ttl.
+ */
+#include <string.h>
+#include "handlers.h"
+#include "api.h"
+
+/* What a thread state answer needs from one checkpoint. */
+typedef struct state_ref {
+    const char *thread_id; /* borrowed */
+    const char *ns;        /* borrowed; "" for the root graph */
+} state_ref_t;
+
+/* Removes the stored ttl from thread `t` (borrowed) unless `keep_ttl`. Returns `t`. */
+static json_t *thread_public(json_t *t, int keep_ttl)
+{
+    if (!keep_ttl && json_is_object(t))
+        json_object_del(t, "ttl");
+    return t;
+}
+
+/* 1 when the `include` parameter (a comma list, or a JSON array as the JS SDK sends it) names
+ * `what`. `include` may be NULL. */
+static int include_has(const char *include, const char *what)
+{
+    json_t *arr, *el;
+    size_t i, n = strlen(what);
+    const char *p;
+    int found = 0;
+
+    if (include == NULL)
+        goto Exit;
+    if (include[0] == '[' && (arr = json_loads(include, 0, NULL)) != NULL) {
+        json_array_foreach(arr, i, el)
+        {
+            if (json_is_string(el) && strcmp(json_string_value(el), what) == 0)
+                found = 1;
+        }
+        json_decref(arr);
+        goto Exit;
+    }
+    for (p = include; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ')
+            ++p, --len;
+        while (len > 0 && p[len - 1] == ' ')
+            --len;
+        if (len == n && strncmp(p, what, n) == 0)
+            found = 1;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+Exit:
+    return found;
+}
+
+/* Whether thread `id` exists and is visible to the caller: STORE_OK or the store's error. */
+static store_rc_t thread_check(const http_ctx_t *ctx, const char *id)
+{
+    json_t *t = NULL;
+    store_rc_t rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &t);
+
+    json_decref(t);
+    return rc;
+}
+
+/*
+ * A checkpoint config {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}. `checkpoint_id`
+ * and `map` may be NULL (null). Returns a new reference.
+ */
+static json_t *checkpoint_config(const state_ref_t *ref, const char *checkpoint_id, const json_t *map)
+{
+    return json_pack("{s:s, s:s, s:o, s:O}", "thread_id", ref->thread_id, "checkpoint_ns", ref->ns, "checkpoint_id",
+                     checkpoint_id != NULL ? json_string(checkpoint_id) : json_null(), "checkpoint_map",
+                     json_is_object(map) ? map : json_null());
+}
+
+/*
+ * The state of a thread that has no checkpoint (at `checkpoint_id`, NULL = latest): the shape
+ * the official server answers for a thread without runs. Returns a new reference.
+ */
+static json_t *state_empty(const state_ref_t *ref, const char *checkpoint_id)
+{
+    return json_pack("{s:{}, s:[], s:[], s:{}, s:n, s:o, s:n, s:[]}", "values", "next", "tasks", "metadata",
+                     "created_at", "checkpoint", checkpoint_config(ref, checkpoint_id, NULL), "parent_checkpoint",
+                     "interrupts");
+}
+
+/* Member `key` of `obj` when it has JSON type `type`, else a new `dflt`. Returns a new reference. */
+static json_t *member_or(const json_t *obj, const char *key, json_type type, json_t *dflt)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v != NULL && json_typeof(v) == type) {
+        json_decref(dflt);
+        return json_incref(v);
+    }
+    return dflt;
+}
+
+/*
+ * A ThreadState built from stored checkpoint `cp` (borrowed): values, next, tasks, metadata,
+ * created_at, checkpoint, parent_checkpoint and interrupts as the graph engine recorded them.
+ * Returns a new reference.
+ */
+static json_t *state_from_checkpoint(const json_t *cp)
+{
+    const char *parent = json_string_value(json_object_get(cp, "parent_checkpoint_id"));
+    const json_t *values = json_object_get(cp, "values");
+    state_ref_t ref;
+
+    ref.thread_id = json_string_value(json_object_get(cp, "thread_id"));
+    ref.ns = json_string_value(json_object_get(cp, "checkpoint_ns"));
+    if (ref.thread_id == NULL)
+        ref.thread_id = "";
+    if (ref.ns == NULL)
+        ref.ns = "";
+    return json_pack("{s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "values",
+                     json_is_object(values) || json_is_array(values) ? values : json_null(), "next",
+                     member_or(cp, "next", JSON_ARRAY, json_array()), "tasks",
+                     member_or(cp, "tasks", JSON_ARRAY, json_array()), "metadata",
+                     member_or(cp, "metadata", JSON_OBJECT, json_object()), "created_at",
+                     member_or(cp, "created_at", JSON_STRING, json_null()), "checkpoint",
+                     checkpoint_config(&ref, json_string_value(json_object_get(cp, "checkpoint_id")),
+                                       json_object_get(cp, "checkpoint_map")),
+                     "parent_checkpoint", parent != NULL ? checkpoint_config(&ref, parent, NULL) : json_null(),
+                     "interrupts", member_or(cp, "interrupts", JSON_ARRAY, json_array()));
+}
+
+/*
+ * Answers the state of thread `thread_id` in namespace `ns` at checkpoint `checkpoint_id` (NULL
+ * = the latest): 404 when the thread is missing, the empty state when that checkpoint does not
+ * exist (as the official server does for a thread without runs). Returns 0.
+ */
+static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, const char *checkpoint_id)
+{
+    json_t *cp = NULL;
+    state_ref_t ref = {thread_id, ns != NULL ? ns : ""};
+    store_rc_t rc;
+    int ret;
+
+    rc = thread_check(ctx, thread_id);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", thread_id);
+        goto Exit;
+    }
+    rc = api_ops()->checkpoint_get(api_store(), thread_id, ref.ns, checkpoint_id, &cp);
+    if (rc == STORE_NOT_FOUND) {
+        ret = http_send_json(ctx, 200, state_empty(&ref, checkpoint_id));
+        goto Exit;
+    }
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", thread_id);
+        goto Exit;
+    }
+    ret = http_send_json(ctx, 200, state_from_checkpoint(cp));
+Exit:
+    json_decref(cp);
+    return ret;
+}
+
+/*
+ * Answers the history of thread `thread_id`: its checkpoints in namespace `ns`, newest first, at
+ * most `limit`, older than `before` (NULL = no bound), whose metadata contains `metadata`
+ * (NULL = all); only checkpoint `only_id` when not NULL. All arguments borrowed. Returns 0.
+ */
+static int send_history(http_ctx_t *ctx, const char *thread_id, const char *ns, const char *before, const json_t *metadata,
+                        const char *only_id, json_int_t limit)
+{
+    json_t *list = NULL, *out = NULL, *cp;
+    store_rc_t rc;
+    size_t i;
+    int ret;
+
+    if (limit < 1) {
+        ret = http_send_error(ctx, 422, "limit: must be at least 1");
+        goto Exit;
+    }
+    rc = thread_check(ctx, thread_id);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", thread_id);
+        goto Exit;
+    }
+    if (only_id != NULL) {
+        list = json_array();
+        rc = api_ops()->checkpoint_get(api_store(), thread_id, ns, only_id, &cp);
+        if (rc == STORE_OK) {
+            if (store_json_contains(json_object_get(cp, "metadata"), metadata))
+                json_array_append(list, cp);
+            json_decref(cp);
+        } else if (rc != STORE_NOT_FOUND) {
+            ret = api_store_error(ctx, rc, "Thread", thread_id);
+            goto Exit;
+        }
+    } else {
+        rc = api_ops()->checkpoint_list(api_store(), thread_id, ns, before, metadata, limit, &list);
+        if (rc == STORE_NOT_FOUND && before != NULL) {
+            ret = http_send_error(ctx, 404, "Checkpoint %s not found", before);
+            goto Exit;
+        }
+        if (rc != STORE_OK) {
+            ret = api_store_error(ctx, rc, "Thread", thread_id);
+            goto Exit;
+        }
+    }
+    if ((out = json_array()) == NULL || list == NULL) {
+        ret = -1;
+        goto Exit;
+    }
+    json_array_foreach(list, i, cp)
+    {
+        json_array_append_new(out, state_from_checkpoint(cp));
+    }
+    ret = http_send_json(ctx, 200, out);
+    out = NULL;
+Exit:
+    json_decref(out);
+    json_decref(list);
+    return ret;
+}
+
+/* The checkpoint id of a `before` member: a string, a checkpoint config {checkpoint_id}, or a
+ * runnable config {configurable: {checkpoint_id}}. Borrowed from `before`; NULL when absent. */
+static const char *before_id(const json_t *before)
+{
+    const json_t *conf;
+
+    if (json_is_string(before))
+        return json_string_value(before);
+    if (json_is_string(json_object_get(before, "checkpoint_id")))
+        return json_string_value(json_object_get(before, "checkpoint_id"));
+    conf = json_object_get(before, "configurable");
+    return json_string_value(json_object_get(conf, "checkpoint_id"));
+}
+
+/* Copies `metadata` (borrowed, may be NULL) and stamps the caller as owner when auth is on.
+ * Returns a new reference, or NULL when there is nothing to set. */
+static json_t *owned_metadata(const http_ctx_t *ctx, const json_t *metadata)
+{
+    const char *owner = api_owner(ctx);
+    json_t *m;
+
+    if (metadata == NULL && owner == NULL)
+        return NULL;
+    m = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    if (m != NULL && owner != NULL)
+        json_object_set_new(m, "owner", json_string(owner));
+    return m;
+}
+
+/* POST /threads: creates a thread (thread_id, metadata, ttl, if_exists raise|do_nothing). */
+int threads_create(http_ctx_t *ctx)
+{
+    const json_t *v;
+    const char *id = json_string_value(json_object_get(ctx->body, "thread_id"));
+    const char *if_exists = json_string_value(json_object_get(ctx->body, "if_exists"));
+    json_t *in = json_object(), *out = NULL, *meta;
+    store_rc_t rc;
+    int ret;
+
+    if (id != NULL)
+        json_object_set_new(in, "thread_id", json_string(id));
+    if ((meta = owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
+        json_object_set_new(in, "metadata", meta);
+    if ((v = json_object_get(ctx->body, "ttl")) != NULL && !json_is_null(v))
+        json_object_set(in, "ttl", (json_t *)v);
+    rc = api_ops()->thread_create(api_store(), in,
+                                  if_exists != NULL && strcmp(if_exists, "do_nothing") == 0 ? STORE_IF_EXISTS_DO_NOTHING
+                                                                                            : STORE_IF_EXISTS_RAISE,
+                                  api_owner(ctx), &out);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", rc == STORE_INVALID ? NULL : id);
+        goto Exit;
+    }
+    ret = http_send_json(ctx, 200, thread_public(out, 0));
+    out = NULL;
+Exit:
+    json_decref(out);
+    json_decref(in);
+    return ret;
+}
+
+/* GET /threads/{thread_id}: the thread; its ttl only with include=ttl. */
+int threads_get(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    json_t *out = NULL;
+    store_rc_t rc;
+
+    rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &out);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", id);
+    return http_send_json(ctx, 200, thread_public(out, include_has(http_param_str(ctx, "include"), "ttl")));
+}
+
+/* PATCH /threads/{thread_id}: merges metadata key by key and replaces the ttl. */
+int threads_patch(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    const json_t *v;
+    json_t *patch = json_object(), *out = NULL, *meta;
+    store_rc_t rc;
+    int ret;
+
+    if ((meta = owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
+        json_object_set_new(patch, "metadata", meta);
+    if ((v = json_object_get(ctx->body, "ttl")) != NULL)
+        json_object_set(patch, "ttl", (json_t *)v);
+    rc = api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), &out);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", rc == STORE_INVALID ? NULL : id);
+        goto Exit;
+    }
+    ret = http_send_json(ctx, 200, thread_public(out, 0));
+    out = NULL;
+Exit:
+    json_decref(out);
+    json_decref(patch);
+    return ret;
+}
+
+/* DELETE /threads/{thread_id}: deletes the thread with its runs and checkpoints; 204 as the
+ * official server answers. */
+int threads_delete(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    store_rc_t rc;
+
+    rc = api_ops()->thread_delete(api_store(), id, api_owner(ctx));
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", id);
+    return http_send_raw(ctx, 204, NULL, "", 0);
+}
+
+/* Fills `q` from a search or count body (borrowed; `q` points into it). */
+static void thread_query(const json_t *body, store_thread_query_t *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->ids = json_object_get(body, "ids");
+    q->metadata = json_object_get(body, "metadata");
+    q->values = json_object_get(body, "values");
+    q->status = json_string_value(json_object_get(body, "status"));
+    q->sort_by = json_string_value(json_object_get(body, "sort_by"));
+    q->sort_order = json_string_value(json_object_get(body, "sort_order"));
+    if (json_is_null(q->ids))
+        q->ids = NULL;
+    if (json_is_null(q->metadata))
+        q->metadata = NULL;
+    if (json_is_null(q->values))
+        q->values = NULL;
+}
+
+/* POST /threads/search: filtered, sorted, paginated threads with X-Pagination-* headers. */
+int threads_search(http_ctx_t *ctx)
+{
+    store_thread_query_t q;
+    json_t *out = NULL, *t;
+    int64_t total = 0;
+    store_rc_t rc;
+    size_t i;
+
+    thread_query(ctx->body, &q);
+    q.limit = json_integer_value(json_object_get(ctx->body, "limit"));
+    q.offset = json_integer_value(json_object_get(ctx->body, "offset"));
+    rc = api_ops()->thread_search(api_store(), &q, api_owner(ctx), &out, &total);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", NULL);
+    json_array_foreach(out, i, t)
+    {
+        thread_public(t, 0);
+    }
+    api_select(out, json_object_get(ctx->body, "select"));
+    api_set_pagination(ctx, q.offset, json_array_size(out), total);
+    return http_send_json(ctx, 200, out);
+}
+
+/* POST /threads/count: the number of threads matching metadata, values and status. */
+int threads_count(http_ctx_t *ctx)
+{
+    store_thread_query_t q;
+    int64_t count = 0;
+    store_rc_t rc;
+
+    thread_query(ctx->body, &q);
+    q.ids = NULL;
+    rc = api_ops()->thread_count(api_store(), &q, api_owner(ctx), &count);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", NULL);
+    return http_send_json(ctx, 200, json_integer((json_int_t)count));
+}
+
+/* POST /threads/{thread_id}/copy: a new thread with the metadata, values and checkpoints of
+ * this one. */
+int threads_copy(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    json_t *out = NULL;
+    store_rc_t rc;
+
+    rc = api_ops()->thread_copy(api_store(), id, NULL, api_owner(ctx), &out);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", id);
+    return http_send_json(ctx, 200, thread_public(out, 0));
+}
+
+/* POST /threads/prune: deletes the listed threads, or trims each to its latest checkpoint. */
+int threads_prune(http_ctx_t *ctx)
+{
+    const char *strategy = json_string_value(json_object_get(ctx->body, "strategy"));
+    int64_t pruned = 0;
+    store_rc_t rc;
+
+    rc = api_ops()->thread_prune(api_store(), json_object_get(ctx->body, "thread_ids"),
+                                 strategy != NULL ? strategy : "delete", api_owner(ctx), &pruned);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", NULL);
+    return http_send_json(ctx, 200, json_pack("{s:I}", "pruned_count", (json_int_t)pruned));
+}
+
+/* Serialised size of `v` (borrowed) in compact JSON, the form the embedded store keeps. */
+static json_int_t json_bytes(const json_t *v)
+{
+    return v != NULL ? (json_int_t)json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) : 0;
+}
+
+/*
+ * GET /threads/{thread_id}/storage: what the embedded store keeps for the thread's checkpoints
+ * (root namespace), split into three disjoint parts whose sum is total_bytes: the checkpoint
+ * records without their channel values and pending writes, the channel values (per channel:
+ * versions = how many times the stored value changed from one checkpoint to the next, bytes =
+ * every stored copy), and the pending writes.
+ */
+int threads_storage_get(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    json_t *list = NULL, *by_channel = json_object(), *cp, *rest, *prev_values = NULL;
+    json_int_t cp_bytes = 0, ch_count = 0, ch_bytes = 0, pw_count = 0, pw_bytes = 0;
+    store_rc_t rc;
+    size_t i;
+    int ret;
+
+    rc = thread_check(ctx, id);
+    if (rc == STORE_OK)
+        rc = api_ops()->checkpoint_list(api_store(), id, "", NULL, NULL, 0, &list);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    /* checkpoint_list is newest first: walk oldest first so "changed" compares with the
+     * previous version of each channel */
+    for (i = json_array_size(list); i-- > 0;) {
+        const json_t *values, *writes, *value;
+        const char *channel;
+
+        cp = json_array_get(list, i);
+        values = json_object_get(cp, "values");
+        writes = json_object_get(cp, "pending_writes");
+        if ((rest = json_copy(cp)) == NULL) {
+            ret = -1;
+            goto Exit;
+        }
+        json_object_del(rest, "values");
+        json_object_del(rest, "pending_writes");
+        cp_bytes += json_bytes(rest);
+        json_decref(rest);
+        if (json_is_array(writes)) {
+            pw_count += (json_int_t)json_array_size(writes);
+            pw_bytes += json_bytes(writes);
+        }
+        json_object_foreach((json_t *)values, channel, value)
+        {
+            json_t *entry = json_object_get(by_channel, channel);
+            const json_t *before = json_object_get(prev_values, channel);
+            json_int_t n = json_bytes(value);
+
+            if (entry == NULL) {
+                entry = json_pack("{s:i, s:i}", "versions", 0, "bytes", 0);
+                json_object_set_new(by_channel, channel, entry);
+            }
+            if (before == NULL || !json_equal(before, value))
+                json_object_set_new(entry, "versions",
+                                    json_integer(json_integer_value(json_object_get(entry, "versions")) + 1));
+            json_object_set_new(entry, "bytes", json_integer(json_integer_value(json_object_get(entry, "bytes")) + n));
+            ++ch_count;
+            ch_bytes += n;
+        }
+        prev_values = json_is_object(values) ? (json_t *)values : NULL;
+    }
+    ret = http_send_json(ctx, 200,
+                         json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:O}, s:{s:I, s:I}}", "thread_id", id,
+                                   "total_bytes", cp_bytes + ch_bytes + pw_bytes, "checkpoints", "count",
+                                   (json_int_t)json_array_size(list), "bytes", cp_bytes, "channel_values", "count",
+                                   ch_count, "bytes", ch_bytes, "by_channel", by_channel, "pending_writes", "count",
+                                   pw_count, "bytes", pw_bytes));
+Exit:
+    json_decref(by_channel);
+    json_decref(list);
+    return ret;
+}
+
+/* GET /threads/{thread_id}/state: the state at the latest checkpoint. */
+int threads_state_get(http_ctx_t *ctx)
+{
+    return send_state(ctx, http_param_str(ctx, "thread_id"), "", NULL);
+}
+
+/* GET /threads/{thread_id}/state/{checkpoint_id}: the state at that checkpoint. */
+int threads_state_checkpoint_get(http_ctx_t *ctx)
+{
+    return send_state(ctx, http_param_str(ctx, "thread_id"), "", http_param_str(ctx, "checkpoint_id"));
+}
+
+/* POST /threads/{thread_id}/state/checkpoint: the state at the checkpoint the body names
+ * (checkpoint_ns, checkpoint_id; without an id the latest of that namespace). */
+int threads_state_checkpoint_post(http_ctx_t *ctx)
+{
+    const json_t *cp = json_object_get(ctx->body, "checkpoint");
+
+    return send_state(ctx, http_param_str(ctx, "thread_id"), json_string_value(json_object_get(cp, "checkpoint_ns")),
+                      json_string_value(json_object_get(cp, "checkpoint_id")));
+}
+
+/*
+ * PATCH /threads/{thread_id}/state: merges `metadata` key by key into the metadata of the
+ * thread's latest checkpoint. 404 when the thread is missing or has no checkpoint yet.
+ */
+int threads_state_patch(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    const json_t *metadata = json_object_get(ctx->body, "metadata");
+    json_t *cp = NULL, *merged;
+    store_rc_t rc;
+    int ret;
+
+    rc = thread_check(ctx, id);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    rc = api_ops()->checkpoint_get(api_store(), id, "", NULL, &cp);
+    if (rc == STORE_NOT_FOUND) {
+        ret = http_send_error(ctx, 404, "Thread %s has no checkpoint to patch", id);
+        goto Exit;
+    }
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    merged = json_object_get(cp, "metadata");
+    if (!json_is_object(merged)) {
+        merged = json_object();
+        json_object_set_new(cp, "metadata", merged);
+    }
+    json_object_update(merged, (json_t *)metadata);
+    rc = api_ops()->checkpoint_put(api_store(), cp, NULL);
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    ret = http_send_raw(ctx, 204, NULL, "", 0);
+Exit:
+    json_decref(cp);
+    return ret;
+}
+
+/* GET /threads/{thread_id}/history: past states, newest first (limit, before). */
+int threads_history_get(http_ctx_t *ctx)
+{
+    return send_history(ctx, http_param_str(ctx, "thread_id"), "", http_param_str(ctx, "before"), NULL, NULL,
+                        http_param_int(ctx, "limit", 10));
+}
+
+/* POST /threads/{thread_id}/history: past states filtered by the body (limit, before,
+ * metadata containment, checkpoint namespace and id). */
+int threads_history_post(http_ctx_t *ctx)
+{
+    const json_t *cp = json_object_get(ctx->body, "checkpoint");
+    const json_t *metadata = json_object_get(ctx->body, "metadata");
+    const char *ns = json_string_value(json_object_get(cp, "checkpoint_ns"));
+
+    return send_history(ctx, http_param_str(ctx, "thread_id"), ns != NULL ? ns : "",
+                        before_id(json_object_get(ctx->body, "before")), json_is_object(metadata) ? metadata : NULL,
+                        json_string_value(json_object_get(cp, "checkpoint_id")),
+                        json_integer_value(json_object_get(ctx->body, "limit")));
+}
