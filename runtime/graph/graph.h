@@ -41,11 +41,42 @@ typedef struct graph_channel {
     graph_reducer_t reducer;
 } graph_channel_t;
 
+/* What a node function returns. */
+enum graph_node_rc {
+    GRAPH_NODE_OK = 0,        /* done; *update holds its writes (or NULL) */
+    GRAPH_NODE_ERROR = -1,    /* failed; the message was given to graph_node_fail */
+    GRAPH_NODE_INTERRUPT = 1  /* graph_interrupt returned NULL: the step stops at an interrupt */
+};
+
+/* The engine's per-task context, handed to node functions (graph/engine.h). */
+typedef struct graph_node_ctx graph_node_ctx_t;
+
+/*
+ * A node function (graph/engine.h documents the context calls). `state` is the current state
+ * (borrowed; for a task started by a Send, the Send's argument). On return, *update is NULL
+ * (no writes) or a new reference to an object {channel: value} the engine merges through the
+ * channels' reducers. Returns GRAPH_NODE_OK (0), GRAPH_NODE_ERROR (after graph_node_fail) or
+ * GRAPH_NODE_INTERRUPT (after graph_interrupt returned NULL); *update is ignored unless OK.
+ */
+typedef int (*graph_node_fn)(graph_node_ctx_t *ctx, const json_t *state, json_t **update);
+
+/*
+ * The router of a node's conditional edges: picks where to go after the node ran, reading the
+ * state after the step (borrowed). Sets *next to a node name or GRAPH_END (a static string or
+ * a string that lives as long as the graph) and returns 0; returns -1 on failure (the run then
+ * ends in error).
+ */
+typedef int (*graph_route_fn)(const json_t *state, const char **next);
+
 /* One node. `metadata` is the text of a JSON object (NULL for none); it is drawn with the node
- * and, with the runs issue, merged into the metadata of the node's events. */
+ * and merged into the metadata of the node's events. `run` is what the engine calls (NULL: a
+ * node that writes nothing). `route` decides the node's conditional edges (NULL when it has
+ * none; a node with conditional edges and no router fails the run when it is reached). */
 typedef struct graph_node {
     const char *name;
     const char *metadata;
+    graph_node_fn run;
+    graph_route_fn route;
 } graph_node_t;
 
 /* One edge. Sources are nodes or GRAPH_START; targets are nodes or GRAPH_END. A conditional
