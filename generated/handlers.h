@@ -20,6 +20,11 @@ int assistants_search(http_ctx_t *ctx);
 int assistants_subgraphs_get(http_ctx_t *ctx);
 int assistants_subgraphs_ns_get(http_ctx_t *ctx);
 int assistants_versions_list(http_ctx_t *ctx);
+int items_delete(http_ctx_t *ctx);
+int items_get(http_ctx_t *ctx);
+int items_namespaces(http_ctx_t *ctx);
+int items_put(http_ctx_t *ctx);
+int items_search(http_ctx_t *ctx);
 int system_docs(http_ctx_t *ctx);
 int system_health(http_ctx_t *ctx);
 int system_info(http_ctx_t *ctx);
@@ -62,11 +67,6 @@ int threads_storage_get(http_ctx_t *ctx);
  *   POST   /runs/stream (stream_run_stateless_runs_stream_post)
  *   POST   /runs/wait (wait_run_stateless_runs_wait_post)
  *   GET    /runs/{run_id}/stream (join_run_stream_runs__run_id__stream_get)
- *   DELETE /store/items (delete_item)
- *   GET    /store/items (get_item)
- *   PUT    /store/items (put_item)
- *   POST   /store/items/search (search_items)
- *   POST   /store/namespaces (list_namespaces)
  *   POST   /threads/{thread_id}/commands (protocol_thread_command_post)
  *   GET    /threads/{thread_id}/runs (list_runs_http_threads__thread_id__runs_get)
  *   POST   /threads/{thread_id}/runs (create_run_threads__thread_id__runs_post)

@@ -1123,6 +1123,7 @@ static const vh_prop_t props_params_accept[] = {
 };
 static const char *const required_Accept[] = {"Accept", NULL};
 static const vh_object_t object_params_accept = {props_params_accept, 1, required_Accept, VH_EXTRA_ALLOW, NULL, 0, -1};
+static const char *const rejected_search_items[] = {"query", NULL};
 static const char *const rejected_search_threads_threads_search_post[] = {"extract", NULL};
 static const valid_param_t param_table_assistant_id_version[] = {
     {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
@@ -2361,7 +2362,7 @@ const valid_op_t valid_op_run_batch_stateless_runs_post = {"run_batch_stateless_
 const valid_op_t valid_op_run_stateless_runs_post = {"run_stateless_runs_post", valid_schema_RunCreateStateless, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_search_assistants_assistants_search_post = {"search_assistants_assistants_search_post", valid_schema_AssistantSearchRequest, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_search_crons_runs_crons_post = {"search_crons_runs_crons_post", valid_schema_CronSearch, 1, NULL, 0, pass, NULL};
-const valid_op_t valid_op_search_items = {"search_items", valid_schema_StoreSearchRequest, 1, NULL, 0, pass, NULL};
+const valid_op_t valid_op_search_items = {"search_items", valid_schema_StoreSearchRequest, 1, NULL, 0, pass, rejected_search_items};
 const valid_op_t valid_op_search_threads_threads_search_post = {"search_threads_threads_search_post", valid_schema_ThreadSearchRequest, 1, NULL, 0, pass, rejected_search_threads_threads_search_post};
 const valid_op_t valid_op_server_info_info_get = {"server_info_info_get", NULL, 0, NULL, 0, pass, NULL};
 const valid_op_t valid_op_set_latest_assistant_version_assistants__assistant_id__versions_post = {"set_latest_assistant_version_assistants__assistant_id__versions_post", valid_schema_AssistantVersionChange, 0, param_table_assistant_id_version, 2, params_assistant_id_version, NULL};

@@ -1354,7 +1354,7 @@ static const parity_case_t body_delete_item[] = {
 static void test_op_delete_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_DELETE, "/store/items", "delete_item", http_not_implemented, &valid_op_delete_item, (const char *const[]){NULL});
+    expect_route(HTTP_DELETE, "/store/items", "delete_item", items_delete, &valid_op_delete_item, (const char *const[]){NULL});
     expect_op(&valid_op_delete_item, "delete_item", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("delete_item body", valid_op_delete_item.check_body, body_delete_item, 7);
 }
@@ -1558,7 +1558,7 @@ static const parity_case_t params_get_item[] = {
 static void test_op_get_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/store/items", "get_item", http_not_implemented, &valid_op_get_item, (const char *const[]){NULL});
+    expect_route(HTTP_GET, "/store/items", "get_item", items_get, &valid_op_get_item, (const char *const[]){NULL});
     expect_op(&valid_op_get_item, "get_item", 0, 0, (const char *const[]){"key", "namespace", "refresh_ttl", NULL}, (const char *const[]){NULL});
     run_cases("get_item params", valid_op_get_item.check_params, params_get_item, 7);
 }
@@ -1836,7 +1836,7 @@ static const parity_case_t body_list_namespaces[] = {
 static void test_op_list_namespaces(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/store/namespaces", "list_namespaces", http_not_implemented, &valid_op_list_namespaces, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/store/namespaces", "list_namespaces", items_namespaces, &valid_op_list_namespaces, (const char *const[]){NULL});
     expect_op(&valid_op_list_namespaces, "list_namespaces", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("list_namespaces body", valid_op_list_namespaces.check_body, body_list_namespaces, 10);
 }
@@ -2213,7 +2213,7 @@ static const parity_case_t body_put_item[] = {
 static void test_op_put_item(void **state)
 {
     (void)state;
-    expect_route(HTTP_PUT, "/store/items", "put_item", http_not_implemented, &valid_op_put_item, (const char *const[]){NULL});
+    expect_route(HTTP_PUT, "/store/items", "put_item", items_put, &valid_op_put_item, (const char *const[]){NULL});
     expect_op(&valid_op_put_item, "put_item", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("put_item body", valid_op_put_item.check_body, body_put_item, 12);
 }
@@ -2345,8 +2345,8 @@ static const parity_case_t body_search_items[] = {
 static void test_op_search_items(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/store/items/search", "search_items", http_not_implemented, &valid_op_search_items, (const char *const[]){NULL});
-    expect_op(&valid_op_search_items, "search_items", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/store/items/search", "search_items", items_search, &valid_op_search_items, (const char *const[]){NULL});
+    expect_op(&valid_op_search_items, "search_items", 1, 1, (const char *const[]){NULL}, (const char *const[]){"query", NULL});
     run_cases("search_items body", valid_op_search_items.check_body, body_search_items, 10);
 }
 
