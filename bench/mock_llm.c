@@ -1,0 +1,1119 @@
+/*
+ * bench/mock_llm.c — a fast OpenAI-compatible mock chat server for tests and benchmarks.
+ *
+ * One h2o evloop per thread, each with its own SO_REUSEPORT listener. POST /v1/chat/completions
+ * answers with a deterministic text (a fixed 42-word sentence, cycled to --words words), streamed
+ * one word per `chat.completion.chunk` event or returned whole; a tool-call turn when the request
+ * offers tools and the last user message names one; a text mentioning the result after a tool
+ * message. Delays (--first-byte-ms, --chunk-ms) are h2o timeouts, never sleeps, so one thread
+ * serves many concurrent streams. The `model` field selects test hooks (errors, malformed stream,
+ * slow and hanging answers); bench/README.md lists them.
+ *
+ * Memory: everything a request needs lives in its h2o pool; the stream state is a shared pool
+ * object whose dispose callback unlinks its timer, so a client that leaves mid-delay is harmless.
+ * The word events of the default answer are rendered once at startup.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <h2o.h>
+#include <jansson.h>
+
+#define MOCK_MAX_TIMEOUTS 32   /* distinct delay values per loop */
+#define MOCK_MAX_WORDS 100000  /* upper bound of --words and mock-words-<n> */
+#define MOCK_SLOW_MS 30000     /* first-byte delay of the mock-slow hook */
+#define MOCK_TOOL_TEXT_MAX 1000 /* bytes of a tool result quoted in the answer */
+
+/* The fixed answer: 42 words, cycled when more are asked for. */
+static const char *const mock_sentence[] = {
+    "The", "quick", "mock", "model", "streams", "this", "deterministic", "answer", "one", "word",
+    "at", "a", "time", "so", "that", "clients,", "agents", "and", "benchmarks", "can", "check",
+    "every", "chunk,", "count", "the", "words,", "join", "them", "back", "together", "and",
+    "compare", "the", "result", "with", "the", "expected", "text", "exactly", "every", "single",
+    "time."};
+#define MOCK_SENTENCE_LEN (sizeof(mock_sentence) / sizeof(mock_sentence[0]))
+
+typedef struct mock_config {
+    const char *host;
+    int port;
+    int threads;
+    int first_byte_ms;
+    int chunk_ms;
+    int words;
+    const char *port_file;
+} mock_config_t;
+
+typedef struct mock_timeout {
+    uint64_t ms;
+    h2o_timeout_t timeout;
+} mock_timeout_t;
+
+typedef struct mock_loop {
+    size_t index;
+    pthread_t thread;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    int fd;
+    h2o_socket_t *listener;
+    mock_timeout_t timeouts[MOCK_MAX_TIMEOUTS];
+    size_t n_timeouts;
+} mock_loop_t;
+
+/* The answer of one request: what to send, how, and when. */
+typedef struct mock_answer {
+    h2o_generator_t generator;
+    h2o_req_t *req;
+    h2o_timeout_entry_t timer;
+    h2o_timeout_t *chunk_timeout; /* NULL: everything after the first byte goes at once */
+    h2o_iovec_t *bufs;
+    size_t n_bufs;
+    size_t *send_end;             /* send i is bufs[send_end[i-1] .. send_end[i]) */
+    size_t n_sends;
+    size_t next_send;
+    size_t next_buf;
+    int hang;                     /* headers, then nothing */
+    int started;
+} mock_answer_t;
+
+/* What the `model` field asks for. */
+typedef struct mock_hooks {
+    int error_status;   /* mock-error-<status>, 0 when none */
+    int malformed;      /* mock-malformed */
+    int hang;           /* mock-hang */
+    long first_byte_ms; /* mock-slow[-<ms>], else the configured delay */
+    long chunk_ms;      /* mock-drip-<ms>, else the configured delay */
+    long words;         /* mock-words-<n>, else the configured count */
+} mock_hooks_t;
+
+static mock_config_t mock_cfg = {"127.0.0.1", 8765, 0, 0, 0, 42, NULL};
+static h2o_globalconf_t mock_globalconf;
+static mock_loop_t *mock_loops;
+static __thread mock_loop_t *mock_this_loop;
+
+static atomic_long mock_n_requests, mock_n_streams, mock_n_active, mock_n_tool_calls, mock_n_errors,
+    mock_n_authorized, mock_next_id;
+
+/* The default answer: its text and one pre-rendered event tail per word. */
+static h2o_iovec_t mock_default_text;
+static h2o_iovec_t *mock_default_tails;
+static long mock_default_completion_tokens;
+
+static pthread_mutex_t mock_last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *mock_last_body; /* the last chat request body, malloc'd */
+static size_t mock_last_len;
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mock_llm: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+/* Appends `s` as a JSON string literal (with quotes, and a space first inside them when
+ * `leading_space`) to `out`, which must have room for 6 * len + 3 bytes. Returns the number of
+ * bytes written. */
+static size_t json_quote(char *out, const char *s, size_t len, int leading_space)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, n = 0;
+
+    out[n++] = '"';
+    if (leading_space)
+        out[n++] = ' ';
+    for (i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else if (c < 0x20) {
+            memcpy(out + n, "\\u00", 4);
+            out[n + 4] = hex[c >> 4];
+            out[n + 5] = hex[c & 15];
+            n += 6;
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    return n;
+}
+
+/* Renders the tail of a content event for `word` (after the per-request prefix): the choices
+ * array with the delta, the finish_reason and the SSE end of event. Memory from `pool`, or
+ * malloc'd (caller keeps it for the process) when `pool` is NULL. */
+static h2o_iovec_t render_word_tail(h2o_mem_pool_t *pool, const char *word, size_t len, int leading_space)
+{
+    static const char head[] = "\"choices\":[{\"index\":0,\"delta\":{\"content\":";
+    static const char tail[] = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    size_t cap = sizeof(head) + sizeof(tail) + 6 * (len + 1) + 2, n = 0;
+    char *buf = pool != NULL ? h2o_mem_alloc_pool(pool, cap) : malloc(cap);
+
+    if (buf == NULL)
+        die("%s", "out of memory");
+    memcpy(buf, head, sizeof(head) - 1);
+    n = sizeof(head) - 1;
+    n += json_quote(buf + n, word, len, leading_space);
+    memcpy(buf + n, tail, sizeof(tail) - 1);
+    n += sizeof(tail) - 1;
+    return h2o_iovec_init(buf, n);
+}
+
+/* Renders the default answer (mock_cfg.words words) once; exits on allocation failure. */
+static void render_default_answer(void)
+{
+    size_t i, len = 0, at = 0;
+    char *text;
+
+    for (i = 0; i != (size_t)mock_cfg.words; ++i)
+        len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
+    if ((text = malloc(len + 1)) == NULL ||
+        (mock_default_tails = calloc((size_t)mock_cfg.words, sizeof(*mock_default_tails))) == NULL)
+        die("%s", "out of memory");
+    for (i = 0; i != (size_t)mock_cfg.words; ++i) {
+        const char *w = mock_sentence[i % MOCK_SENTENCE_LEN];
+        if (i != 0)
+            text[at++] = ' ';
+        memcpy(text + at, w, strlen(w));
+        at += strlen(w);
+        mock_default_tails[i] = render_word_tail(NULL, w, strlen(w), i != 0);
+    }
+    text[at] = '\0';
+    mock_default_text = h2o_iovec_init(text, at);
+    mock_default_completion_tokens = mock_cfg.words;
+}
+
+/* The timeout of this loop for `ms` milliseconds, created on first use; NULL when the loop
+ * already has MOCK_MAX_TIMEOUTS distinct delays. */
+static h2o_timeout_t *timeout_for(long ms)
+{
+    mock_loop_t *l = mock_this_loop;
+    size_t i;
+
+    for (i = 0; i != l->n_timeouts; ++i)
+        if (l->timeouts[i].ms == (uint64_t)ms)
+            return &l->timeouts[i].timeout;
+    if (l->n_timeouts == MOCK_MAX_TIMEOUTS)
+        return NULL;
+    l->timeouts[l->n_timeouts].ms = (uint64_t)ms;
+    h2o_timeout_init(l->ctx.loop, &l->timeouts[l->n_timeouts].timeout, (uint64_t)ms);
+    return &l->timeouts[l->n_timeouts++].timeout;
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* Sends a complete response with `body` (borrowed; copied into the request pool). */
+static int send_raw(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body, len);
+
+    req->res.status = status;
+    req->res.reason = reason_of(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    req->res.content_length = len;
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    return 0;
+}
+
+/* Sends `body` as JSON; steals `body`, even on failure. */
+static int send_json(h2o_req_t *req, int status, json_t *body)
+{
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    if (text == NULL)
+        send_raw(req, 500, "application/json", H2O_STRLIT("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}"));
+    else
+        send_raw(req, status, "application/json", text, strlen(text));
+    free(text);
+    json_decref(body);
+    return 0;
+}
+
+/* Sends an OpenAI-style error: {"error": {"message", "type", "param": null, "code"}}. */
+static int send_error(h2o_req_t *req, int status, const char *type, const char *code, const char *message)
+{
+    atomic_fetch_add(&mock_n_errors, 1);
+    return send_json(req, status,
+                     json_pack("{s:{s:s, s:s, s:n, s:s?}}", "error", "message", message, "type", type, "param", "code", code));
+}
+
+/* ---- request reading ---------------------------------------------------------------------- */
+
+/* Parses the hooks of `model` (borrowed) into h, starting from the configured defaults. */
+static void parse_hooks(const char *model, mock_hooks_t *h)
+{
+    char *end;
+    long v;
+
+    memset(h, 0, sizeof(*h));
+    h->first_byte_ms = mock_cfg.first_byte_ms;
+    h->chunk_ms = mock_cfg.chunk_ms;
+    h->words = mock_cfg.words;
+    if (strncmp(model, "mock-", 5) != 0)
+        return;
+    model += 5;
+    if (strncmp(model, "error-", 6) == 0) {
+        v = strtol(model + 6, &end, 10);
+        h->error_status = *end == '\0' && v >= 400 && v <= 599 ? (int)v : 500;
+    } else if (strcmp(model, "malformed") == 0) {
+        h->malformed = 1;
+    } else if (strcmp(model, "hang") == 0) {
+        h->hang = 1;
+    } else if (strcmp(model, "slow") == 0) {
+        h->first_byte_ms = MOCK_SLOW_MS;
+    } else if (strncmp(model, "slow-", 5) == 0 && (v = strtol(model + 5, &end, 10)) >= 0 && *end == '\0') {
+        h->first_byte_ms = v;
+    } else if (strncmp(model, "drip-", 5) == 0 && (v = strtol(model + 5, &end, 10)) >= 0 && *end == '\0') {
+        h->chunk_ms = v;
+    } else if (strncmp(model, "words-", 6) == 0 && (v = strtol(model + 6, &end, 10)) >= 1 && v <= MOCK_MAX_WORDS &&
+               *end == '\0') {
+        h->words = v;
+    }
+}
+
+/* Text of a message's content: a string, or the text parts of an array (joined with spaces,
+ * into `pool`). Returns an empty iovec for anything else. */
+static h2o_iovec_t content_text(h2o_mem_pool_t *pool, json_t *content)
+{
+    h2o_iovec_t out = {NULL, 0};
+    size_t i, len = 0;
+    json_t *part;
+    char *buf;
+
+    if (json_is_string(content))
+        return h2o_iovec_init(json_string_value(content), json_string_length(content));
+    if (!json_is_array(content))
+        return out;
+    json_array_foreach(content, i, part) len += json_string_length(json_object_get(part, "text")) + 1;
+    if (len == 0)
+        return out;
+    buf = h2o_mem_alloc_pool(pool, len);
+    json_array_foreach(content, i, part)
+    {
+        json_t *t = json_object_get(part, "text");
+        if (!json_is_string(t))
+            continue;
+        if (out.len != 0)
+            buf[out.len++] = ' ';
+        memcpy(buf + out.len, json_string_value(t), json_string_length(t));
+        out.len += json_string_length(t);
+    }
+    out.base = buf;
+    return out;
+}
+
+static size_t count_words(h2o_iovec_t s)
+{
+    size_t i, n = 0;
+    int in_word = 0;
+
+    for (i = 0; i != s.len; ++i) {
+        int space = isspace((unsigned char)s.base[i]);
+        if (!space && !in_word)
+            ++n;
+        in_word = !space;
+    }
+    return n;
+}
+
+/* Whether `name` occurs in `text` as a whole word (case-insensitive; identifier characters
+ * around it break the match). */
+static int mentions(h2o_iovec_t text, const char *name, size_t name_len)
+{
+    size_t i;
+
+    if (name_len == 0 || text.len < name_len)
+        return 0;
+    for (i = 0; i + name_len <= text.len; ++i) {
+        if (strncasecmp(text.base + i, name, name_len) != 0)
+            continue;
+        if (i > 0 && (isalnum((unsigned char)text.base[i - 1]) || text.base[i - 1] == '_' || text.base[i - 1] == '-'))
+            continue;
+        if (i + name_len < text.len && (isalnum((unsigned char)text.base[i + name_len]) || text.base[i + name_len] == '_' ||
+                                        text.base[i + name_len] == '-'))
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* A sample value for a JSON-schema property: the first enum value, else by type. Returns a
+ * new reference. */
+static json_t *sample_value(json_t *schema)
+{
+    json_t *e = json_object_get(schema, "enum");
+    const char *type = json_string_value(json_object_get(schema, "type"));
+
+    if (json_array_size(e) > 0)
+        return json_deep_copy(json_array_get(e, 0));
+    if (type == NULL)
+        return json_string("test");
+    if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0)
+        return json_integer(1);
+    if (strcmp(type, "boolean") == 0)
+        return json_true();
+    if (strcmp(type, "array") == 0)
+        return json_array();
+    if (strcmp(type, "object") == 0)
+        return json_object();
+    if (strcmp(type, "null") == 0)
+        return json_null();
+    return json_string("test");
+}
+
+/* The arguments of a call to `function` (borrowed tool function object): its required
+ * parameters filled with sample values. Result is malloc'd; caller frees. */
+static char *sample_arguments(json_t *function)
+{
+    json_t *params = json_object_get(function, "parameters"), *props = json_object_get(params, "properties"),
+           *required = json_object_get(params, "required"), *args = json_object(), *name;
+    size_t i;
+    char *text;
+
+    json_array_foreach(required, i, name)
+    {
+        if (json_is_string(name))
+            json_object_set_new(args, json_string_value(name), sample_value(json_object_get(props, json_string_value(name))));
+    }
+    text = json_dumps(args, JSON_COMPACT);
+    json_decref(args);
+    return text;
+}
+
+/* The tool calls of this turn as a new JSON array of {id, type, function {name, arguments}},
+ * or NULL when the answer is text. A call is made for each offered function the last user
+ * message names; tool_choice "none" disables calls, "required" calls the first tool when none
+ * is named, and {"type":"function","function":{"name":N}} forces N. */
+static json_t *plan_tool_calls(h2o_mem_pool_t *pool, json_t *body, json_t *last)
+{
+    json_t *tools = json_object_get(body, "tools"), *choice = json_object_get(body, "tool_choice"), *calls = NULL, *tool;
+    const char *forced = json_string_value(json_object_get(json_object_get(choice, "function"), "name"));
+    int required = json_is_string(choice) && strcmp(json_string_value(choice), "required") == 0;
+    h2o_iovec_t text;
+    size_t i;
+
+    if (json_array_size(tools) == 0 || (json_is_string(choice) && strcmp(json_string_value(choice), "none") == 0))
+        goto Exit;
+    if (!json_is_string(json_object_get(last, "role")) || strcmp(json_string_value(json_object_get(last, "role")), "user") != 0)
+        goto Exit;
+    text = content_text(pool, json_object_get(last, "content"));
+    calls = json_array();
+    json_array_foreach(tools, i, tool)
+    {
+        json_t *fn = json_object_get(tool, "function"), *name = json_object_get(fn, "name");
+        int pick;
+        char id[32], *args;
+
+        if (!json_is_string(name))
+            continue;
+        if (forced != NULL)
+            pick = strcmp(forced, json_string_value(name)) == 0;
+        else
+            pick = mentions(text, json_string_value(name), json_string_length(name));
+        if (!pick)
+            continue;
+        snprintf(id, sizeof(id), "call_%ld", atomic_fetch_add(&mock_next_id, 1) + 1);
+        if ((args = sample_arguments(fn)) == NULL)
+            continue;
+        json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function", "name",
+                                               name, "arguments", args));
+        free(args);
+    }
+    if (json_array_size(calls) == 0 && required) {
+        json_t *fn = json_object_get(json_array_get(tools, 0), "function");
+        char id[32], *args = sample_arguments(fn);
+        snprintf(id, sizeof(id), "call_%ld", atomic_fetch_add(&mock_next_id, 1) + 1);
+        if (args != NULL && json_is_string(json_object_get(fn, "name")))
+            json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function",
+                                                   "name", json_object_get(fn, "name"), "arguments", args));
+        free(args);
+    }
+    if (json_array_size(calls) == 0) {
+        json_decref(calls);
+        calls = NULL;
+    }
+Exit:
+    return calls;
+}
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+/* Sends the next send (or, without a chunk delay, everything left). */
+static void send_next(mock_answer_t *a)
+{
+    size_t end;
+
+    if (a->hang) {
+        h2o_send(a->req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+        return;
+    }
+    end = a->chunk_timeout == NULL ? a->n_bufs : a->send_end[a->next_send];
+    a->next_send = a->chunk_timeout == NULL ? a->n_sends : a->next_send + 1;
+    h2o_send(a->req, a->bufs + a->next_buf, end - a->next_buf,
+             a->next_send == a->n_sends ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    a->next_buf = end;
+}
+
+static void on_chunk_timer(h2o_timeout_entry_t *entry)
+{
+    mock_answer_t *a = H2O_STRUCT_FROM_MEMBER(mock_answer_t, timer, entry);
+
+    send_next(a);
+}
+
+static void on_proceed(h2o_generator_t *generator, h2o_req_t *req)
+{
+    mock_answer_t *a = H2O_STRUCT_FROM_MEMBER(mock_answer_t, generator, generator);
+
+    (void)req;
+    if (a->hang || a->next_send == a->n_sends)
+        return;
+    if (a->chunk_timeout != NULL)
+        h2o_timeout_link(a->req->conn->ctx->loop, a->chunk_timeout, &a->timer);
+    else
+        send_next(a);
+}
+
+static void on_stop(h2o_generator_t *generator, h2o_req_t *req)
+{
+    mock_answer_t *a = H2O_STRUCT_FROM_MEMBER(mock_answer_t, generator, generator);
+
+    (void)req;
+    if (h2o_timeout_is_linked(&a->timer))
+        h2o_timeout_unlink(&a->timer);
+}
+
+static void start_answer(mock_answer_t *a)
+{
+    a->started = 1;
+    h2o_start_response(a->req, &a->generator);
+    send_next(a);
+}
+
+static void on_first_byte(h2o_timeout_entry_t *entry)
+{
+    mock_answer_t *a = H2O_STRUCT_FROM_MEMBER(mock_answer_t, timer, entry);
+
+    a->timer.cb = on_chunk_timer;
+    start_answer(a);
+}
+
+/* Dispose callback of the answer (pool shared object): the request is gone. */
+static void on_answer_dispose(void *p)
+{
+    mock_answer_t *a = p;
+
+    if (h2o_timeout_is_linked(&a->timer))
+        h2o_timeout_unlink(&a->timer);
+    atomic_fetch_sub(&mock_n_active, 1);
+}
+
+/* Appends one iovec to the answer being built (capacity is reserved by the caller). */
+static void push(mock_answer_t *a, h2o_iovec_t v)
+{
+    a->bufs[a->n_bufs++] = v;
+}
+
+static void end_send(mock_answer_t *a)
+{
+    a->send_end[a->n_sends++] = a->n_bufs;
+}
+
+/* A pool copy of `s` (borrowed, NUL-terminated). */
+static h2o_iovec_t pool_str(h2o_mem_pool_t *pool, const char *s)
+{
+    return h2o_strdup(pool, s, strlen(s));
+}
+
+/* A pool iovec of the compact JSON of `v` (borrowed) followed by `suffix`. */
+static h2o_iovec_t pool_json(h2o_mem_pool_t *pool, json_t *v, const char *suffix)
+{
+    size_t len = json_dumpb(v, NULL, 0, JSON_COMPACT), slen = strlen(suffix);
+    char *buf = h2o_mem_alloc_pool(pool, len + slen + 1);
+
+    json_dumpb(v, buf, len, JSON_COMPACT);
+    memcpy(buf + len, suffix, slen + 1);
+    return h2o_iovec_init(buf, len + slen);
+}
+
+/*
+ * Answers one chat completion request whose body parsed into `body` (borrowed). Builds the
+ * whole response into the request pool, then starts it now or after the first-byte delay.
+ */
+static int answer_chat(h2o_req_t *req, json_t *body)
+{
+    json_t *messages = json_object_get(body, "messages"), *last, *model_j = json_object_get(body, "model"), *calls = NULL,
+           *msg, *usage = NULL;
+    json_t *so = json_object_get(body, "stream_options");
+    const char *model = json_is_string(model_j) ? json_string_value(model_j) : "mock-model";
+    int stream = json_is_true(json_object_get(body, "stream")), include_usage = json_is_true(json_object_get(so, "include_usage"));
+    long created = (long)time(NULL), id = atomic_fetch_add(&mock_next_id, 1) + 1, max_tokens = -1;
+    json_t *mt = json_object_get(body, "max_completion_tokens");
+    const char *finish = "stop";
+    h2o_iovec_t text = mock_default_text, *tails = mock_default_tails, prefix;
+    size_t i, n_words, prompt_tokens = 0;
+    mock_hooks_t hooks;
+    mock_answer_t *a;
+    char idbuf[40], *pbuf;
+
+    if (!json_is_array(messages) || json_array_size(messages) == 0)
+        return send_error(req, 400, "invalid_request_error", NULL, "'messages' must be a non-empty array");
+    if (model_j != NULL && !json_is_string(model_j))
+        return send_error(req, 400, "invalid_request_error", NULL, "'model' must be a string");
+    parse_hooks(model, &hooks);
+    if (stream)
+        atomic_fetch_add(&mock_n_streams, 1);
+    if (hooks.error_status == 401)
+        return send_error(req, 401, "invalid_request_error", "invalid_api_key",
+                          "Incorrect API key provided");
+    if (hooks.error_status == 429)
+        return send_error(req, 429, "requests", "rate_limit_exceeded", "Rate limit reached for mock model");
+    if (hooks.error_status != 0)
+        return send_error(req, hooks.error_status, hooks.error_status >= 500 ? "server_error" : "invalid_request_error", NULL,
+                          "mock internal error");
+    if (mt == NULL || json_is_null(mt))
+        mt = json_object_get(body, "max_tokens");
+    if (json_is_integer(mt) && json_integer_value(mt) > 0)
+        max_tokens = (long)json_integer_value(mt);
+
+    json_array_foreach(messages, i, msg) prompt_tokens += count_words(content_text(&req->pool, json_object_get(msg, "content"))) + 1;
+    last = json_array_get(messages, json_array_size(messages) - 1);
+    calls = plan_tool_calls(&req->pool, body, last);
+
+    /* the text: default, mock-words-<n>, or a sentence quoting the tool result */
+    n_words = (size_t)mock_default_completion_tokens;
+    if (calls == NULL && (json_is_string(json_object_get(last, "role")) &&
+                          strcmp(json_string_value(json_object_get(last, "role")), "tool") == 0)) {
+        h2o_iovec_t result = content_text(&req->pool, json_object_get(last, "content"));
+        size_t cap = result.len < MOCK_TOOL_TEXT_MAX ? result.len : MOCK_TOOL_TEXT_MAX, at = 0, k;
+        char *buf = h2o_mem_alloc_pool(&req->pool, cap + 64);
+        int in_word = 0;
+        at = (size_t)sprintf(buf, "The tool returned:");
+        for (k = 0; k != cap; ++k) {
+            char c = result.base[k];
+            if (isspace((unsigned char)c)) {
+                in_word = 0;
+                continue;
+            }
+            if (!in_word)
+                buf[at++] = ' ';
+            in_word = 1;
+            buf[at++] = c;
+        }
+        if (count_words(result) == 0)
+            at += (size_t)sprintf(buf + at, " nothing");
+        text = h2o_iovec_init(buf, at);
+        tails = NULL;
+    } else if (calls == NULL && hooks.words != mock_cfg.words) {
+        size_t len = 0, at = 0;
+        char *buf;
+        for (i = 0; i != (size_t)hooks.words; ++i)
+            len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
+        buf = h2o_mem_alloc_pool(&req->pool, len);
+        for (i = 0; i != (size_t)hooks.words; ++i) {
+            if (i != 0)
+                buf[at++] = ' ';
+            memcpy(buf + at, mock_sentence[i % MOCK_SENTENCE_LEN], strlen(mock_sentence[i % MOCK_SENTENCE_LEN]));
+            at += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]);
+        }
+        text = h2o_iovec_init(buf, at);
+        tails = NULL;
+    }
+    n_words = count_words(text);
+    if (max_tokens > 0 && (size_t)max_tokens < n_words && calls == NULL) {
+        size_t k, seen = 0;
+        int in_word = 0;
+        for (k = 0; k != text.len; ++k) {
+            int space = text.base[k] == ' ';
+            if (!space && !in_word && seen++ == (size_t)max_tokens)
+                break;
+            in_word = !space;
+        }
+        text.len = k > 0 && text.base[k - 1] == ' ' ? k - 1 : k;
+        n_words = (size_t)max_tokens;
+        finish = "length";
+    }
+    if (calls != NULL) {
+        size_t k;
+        n_words = 0;
+        json_array_foreach(calls, k, msg) n_words += json_string_length(json_object_get(json_object_get(msg, "function"), "arguments")) / 4 + 1;
+        finish = "tool_calls";
+        atomic_fetch_add(&mock_n_tool_calls, 1);
+    }
+    usage = json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)prompt_tokens, "completion_tokens", (json_int_t)n_words,
+                      "total_tokens", (json_int_t)(prompt_tokens + n_words));
+    snprintf(idbuf, sizeof(idbuf), "chatcmpl-mock%ld", id);
+
+    a = h2o_mem_alloc_shared(&req->pool, sizeof(*a), on_answer_dispose);
+    memset(a, 0, sizeof(*a));
+    atomic_fetch_add(&mock_n_active, 1);
+    a->req = req;
+    a->generator.proceed = on_proceed;
+    a->generator.stop = on_stop;
+    a->hang = hooks.hang;
+    a->timer.cb = on_chunk_timer;
+    req->res.status = 200;
+    req->res.reason = "OK";
+
+    if (!stream) {
+        json_t *message, *resp;
+        h2o_iovec_t out;
+        if (calls != NULL)
+            message = json_pack("{s:s, s:n, s:O}", "role", "assistant", "content", "tool_calls", calls);
+        else
+            message = json_pack("{s:s, s:s%, s:n}", "role", "assistant", "content", text.base, text.len, "refusal");
+        resp = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:O, s:n}", "id", idbuf, "object", "chat.completion",
+                         "created", (json_int_t)created, "model", model, "choices", "index", 0, "message", message, "logprobs",
+                         "finish_reason", finish, "usage", usage, "system_fingerprint");
+        out = hooks.malformed ? pool_str(&req->pool, "{\"id\":\"broken\",\"choices\":[{\"message\":{\"content\":\"oo")
+                              : pool_json(&req->pool, resp, "");
+        json_decref(resp);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+        a->bufs = h2o_mem_alloc_pool(&req->pool, sizeof(*a->bufs));
+        a->send_end = h2o_mem_alloc_pool(&req->pool, sizeof(*a->send_end));
+        if (!a->hang) {
+            req->res.content_length = out.len;
+            push(a, out);
+        }
+        end_send(a);
+    } else {
+        /* the prefix every event shares: data: {"id", "object", "created", "model", */
+        size_t mlen = strlen(model), cap_bufs, n_calls = json_array_size(calls);
+        pbuf = h2o_mem_alloc_pool(&req->pool, 160 + 6 * mlen);
+        prefix.base = pbuf;
+        prefix.len = (size_t)sprintf(pbuf, "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":", idbuf,
+                                     created);
+        prefix.len += json_quote(pbuf + prefix.len, model, mlen, 0);
+        pbuf[prefix.len++] = ',';
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+        cap_bufs = 2 * (n_words + 8 * n_calls + 8) + 4;
+        a->bufs = h2o_mem_alloc_pool(&req->pool, cap_bufs * sizeof(*a->bufs));
+        a->send_end = h2o_mem_alloc_pool(&req->pool, cap_bufs * sizeof(*a->send_end));
+        if (calls != NULL) {
+            size_t k;
+            json_array_foreach(calls, k, msg)
+            {
+                json_t *fn = json_object_get(msg, "function"), *delta;
+                const char *args = json_string_value(json_object_get(fn, "arguments"));
+                size_t alen = strlen(args), piece = alen / 3 + 1, off;
+                delta = json_pack("[{s:i, s:{s:s, s:n, s:[{s:i, s:O, s:s, s:{s:O, s:s}}]}, s:n, s:n}]", "index", 0, "delta", "role",
+                                  "assistant", "content", "tool_calls", "index", (int)k, "id", json_object_get(msg, "id"), "type",
+                                  "function", "function", "name", json_object_get(fn, "name"), "arguments", "", "logprobs",
+                                  "finish_reason");
+                push(a, prefix);
+                push(a, pool_str(&req->pool, "\"choices\":"));
+                push(a, pool_json(&req->pool, delta, "}\n\n"));
+                json_decref(delta);
+                end_send(a);
+                if (piece > alen / 2 && alen >= 2)
+                    piece = alen / 2;
+                for (off = 0; off < alen; off += piece) {
+                    size_t plen = alen - off < piece ? alen - off : piece;
+                    delta = json_pack("[{s:i, s:{s:[{s:i, s:{s:s%}}]}, s:n, s:n}]", "index", 0, "delta", "tool_calls", "index",
+                                      (int)k, "function", "arguments", args + off, plen, "logprobs", "finish_reason");
+                    push(a, prefix);
+                    push(a, pool_str(&req->pool, "\"choices\":"));
+                    push(a, pool_json(&req->pool, delta, "}\n\n"));
+                    json_decref(delta);
+                    end_send(a);
+                }
+            }
+            push(a, prefix);
+            push(a, pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n"));
+        } else {
+            size_t k, start = 0, w = 0;
+            push(a, prefix);
+            push(a, pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
+                                         "\"logprobs\":null,\"finish_reason\":null}]}\n\n"));
+            end_send(a);
+            for (k = 0; k <= text.len; ++k) {
+                if (k != text.len && text.base[k] != ' ')
+                    continue;
+                if (k > start) {
+                    push(a, prefix);
+                    push(a, tails != NULL ? tails[w] : render_word_tail(&req->pool, text.base + start, k - start, w != 0));
+                    ++w;
+                    end_send(a);
+                    if (hooks.malformed && w == 2) {
+                        push(a, pool_str(&req->pool, "data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"oo\n\n"));
+                        end_send(a);
+                    }
+                }
+                start = k + 1;
+            }
+            push(a, prefix);
+            push(a, finish[0] == 's' ? pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n")
+                                     : pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n"));
+        }
+        if (include_usage) {
+            push(a, prefix);
+            push(a, pool_str(&req->pool, "\"choices\":[],\"usage\":"));
+            push(a, pool_json(&req->pool, usage, "}\n\n"));
+        }
+        push(a, pool_str(&req->pool, "data: [DONE]\n\n"));
+        end_send(a);
+        if (hooks.chunk_ms > 0 && (a->chunk_timeout = timeout_for(hooks.chunk_ms)) == NULL) {
+            json_decref(usage);
+            json_decref(calls);
+            return send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
+        }
+    }
+    json_decref(usage);
+    json_decref(calls);
+    if (hooks.first_byte_ms > 0) {
+        h2o_timeout_t *t = timeout_for(hooks.first_byte_ms);
+        if (t == NULL)
+            return send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
+        a->timer.cb = on_first_byte;
+        h2o_timeout_link(req->conn->ctx->loop, t, &a->timer);
+    } else {
+        start_answer(a);
+    }
+    return 0;
+}
+
+/* Remembers the body of the last chat request for GET /last-request. */
+static void remember_body(h2o_iovec_t body)
+{
+    char *copy = malloc(body.len + 1);
+
+    if (copy == NULL)
+        return;
+    memcpy(copy, body.base, body.len);
+    copy[body.len] = '\0';
+    pthread_mutex_lock(&mock_last_lock);
+    free(mock_last_body);
+    mock_last_body = copy;
+    mock_last_len = body.len;
+    pthread_mutex_unlock(&mock_last_lock);
+}
+
+static int on_chat(h2o_req_t *req)
+{
+    json_error_t jerr;
+    json_t *body;
+    int rc;
+
+    atomic_fetch_add(&mock_n_requests, 1);
+    if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0)
+        atomic_fetch_add(&mock_n_authorized, 1);
+    remember_body(req->entity);
+    if ((body = json_loadb(req->entity.base, req->entity.len, 0, &jerr)) == NULL || !json_is_object(body)) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "We could not parse the JSON body of your request: %s",
+                 body == NULL ? jerr.text : "not an object");
+        json_decref(body);
+        return send_error(req, 400, "invalid_request_error", NULL, msg);
+    }
+    rc = answer_chat(req, body);
+    json_decref(body);
+    return rc;
+}
+
+static int on_models(h2o_req_t *req, h2o_iovec_t id)
+{
+    static const char *const ids[] = {"mock-model", "gpt-4o-mini", "mock-error-500", "mock-error-401", "mock-malformed",
+                                      "mock-slow", "mock-hang"};
+    json_t *list = json_array();
+    size_t i;
+
+    for (i = 0; i != sizeof(ids) / sizeof(ids[0]); ++i)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:s}", "id", ids[i], "object", "model", "created", 1700000000,
+                                              "owned_by", "mock"));
+    if (id.len == 0)
+        return send_json(req, 200, json_pack("{s:s, s:o}", "object", "list", "data", list));
+    json_decref(list);
+    return send_json(req, 200, json_pack("{s:s%, s:s, s:i, s:s}", "id", id.base, id.len, "object", "model", "created",
+                                         1700000000, "owned_by", "mock"));
+}
+
+static int on_stats(h2o_req_t *req)
+{
+    return send_json(req, 200,
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "requests", (json_int_t)atomic_load(&mock_n_requests), "streams",
+                               (json_int_t)atomic_load(&mock_n_streams), "active", (json_int_t)atomic_load(&mock_n_active),
+                               "tool_calls", (json_int_t)atomic_load(&mock_n_tool_calls), "errors",
+                               (json_int_t)atomic_load(&mock_n_errors), "authorized", (json_int_t)atomic_load(&mock_n_authorized)));
+}
+
+static int on_last_request(h2o_req_t *req)
+{
+    int rc;
+
+    pthread_mutex_lock(&mock_last_lock);
+    if (mock_last_body == NULL)
+        rc = send_raw(req, 200, "application/json", H2O_STRLIT("null"));
+    else
+        rc = send_raw(req, 200, "application/json", mock_last_body, mock_last_len);
+    pthread_mutex_unlock(&mock_last_lock);
+    return rc;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    h2o_iovec_t path = req->path_normalized;
+    int get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")),
+        post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+
+    (void)self;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/v1/chat/completions")) ||
+        h2o_memis(path.base, path.len, H2O_STRLIT("/chat/completions")))
+        return post ? on_chat(req) : send_error(req, 405, "invalid_request_error", NULL, "method not allowed");
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/v1/models")) || h2o_memis(path.base, path.len, H2O_STRLIT("/models")))
+        return get ? on_models(req, h2o_iovec_init(NULL, 0)) : send_error(req, 405, "invalid_request_error", NULL, "method not allowed");
+    if (get && path.len > 11 && memcmp(path.base, "/v1/models/", 11) == 0)
+        return on_models(req, h2o_iovec_init(path.base + 11, path.len - 11));
+    if (get && h2o_memis(path.base, path.len, H2O_STRLIT("/health")))
+        return send_raw(req, 200, "application/json", H2O_STRLIT("{\"status\":\"ok\"}"));
+    if (get && h2o_memis(path.base, path.len, H2O_STRLIT("/stats")))
+        return on_stats(req);
+    if (get && h2o_memis(path.base, path.len, H2O_STRLIT("/last-request")))
+        return on_last_request(req);
+    atomic_fetch_add(&mock_n_errors, 1);
+    return send_json(req, 404, json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", "Unknown request URL", "type",
+                                         "invalid_request_error", "param", "code", "unknown_url"));
+}
+
+/* ---- listeners and loops ------------------------------------------------------------------ */
+
+/* Creates a socket for `ai` on `port` (network order; 0 = as in ai), binds it and, when
+ * `reuseport`, listens. Returns the fd or -1 with errno set. */
+static int bind_one(const struct addrinfo *ai, int reuseport, uint16_t port)
+{
+    struct sockaddr_storage addr;
+    int fd, on = 1, saved;
+
+    memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+    if (port != 0) {
+        if (addr.ss_family == AF_INET)
+            ((struct sockaddr_in *)&addr)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&addr)->sin6_port = port;
+    }
+    if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
+        bind(fd, (struct sockaddr *)&addr, ai->ai_addrlen) != 0 || (reuseport && listen(fd, SOMAXCONN) != 0)) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    if (reuseport) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+    }
+    return fd;
+}
+
+/* Binds one SO_REUSEPORT listener per thread; returns the bound port, exits on failure. */
+static int bind_all(void)
+{
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    char port[16], msg[300];
+    uint16_t nport;
+    int i, probe, gai;
+
+    snprintf(port, sizeof(port), "%d", mock_cfg.port);
+    if ((gai = getaddrinfo(mock_cfg.host, port, &hints, &ai)) != 0) {
+        snprintf(msg, sizeof(msg), "cannot listen on %s:%s: %s", mock_cfg.host, port, gai_strerror(gai));
+        die("%s", msg);
+    }
+    if (mock_cfg.port != 0) {
+        if ((probe = bind_one(ai, 0, 0)) < 0) {
+            snprintf(msg, sizeof(msg), "cannot listen on %s:%s: %s", mock_cfg.host, port, strerror(errno));
+            die("%s", msg);
+        }
+        close(probe);
+    }
+    for (i = 0; i != mock_cfg.threads; ++i) {
+        nport = 0;
+        if (i != 0)
+            nport = bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port;
+        if ((mock_loops[i].fd = bind_one(ai, 1, nport)) < 0) {
+            snprintf(msg, sizeof(msg), "cannot listen on %s:%s: %s", mock_cfg.host, port, strerror(errno));
+            die("%s", msg);
+        }
+        if (i == 0 && getsockname(mock_loops[0].fd, (struct sockaddr *)&bound, &blen) != 0)
+            die("getsockname: %s", strerror(errno));
+    }
+    freeaddrinfo(ai);
+    return ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    mock_loop_t *l = listener->data;
+    h2o_socket_t *sock;
+
+    if (err != NULL)
+        return;
+    if ((sock = h2o_evloop_socket_accept(listener)) != NULL)
+        h2o_accept(&l->accept_ctx, sock);
+}
+
+static void *loop_main(void *arg)
+{
+    mock_loop_t *l = arg;
+
+    mock_this_loop = l;
+    l->listener = h2o_evloop_socket_create(l->loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
+    l->listener->data = l;
+    h2o_socket_read_start(l->listener, on_accept);
+    for (;;)
+        h2o_evloop_run(l->loop, INT32_MAX);
+    return NULL;
+}
+
+/* Writes the port to `path` atomically (temporary file, then rename); exits on failure. */
+static void write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+    if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        die("cannot write the port file %s", path);
+}
+
+static void print_usage(void)
+{
+    fprintf(stderr, "usage: mock_llm [--host 127.0.0.1] [--port 8765] [--threads N] [--first-byte-ms N] [--chunk-ms N]\n"
+                    "                [--words 42] [--port-file PATH]\n"
+                    "A fast OpenAI-compatible mock chat server; see bench/README.md.\n");
+}
+
+/* Parses a non-negative integer option value in [lo, hi]; exits with a message otherwise. */
+static int int_arg(const char *name, const char *value, long lo, long hi)
+{
+    char *end, msg[200];
+    long v;
+
+    errno = 0;
+    v = value != NULL ? strtol(value, &end, 10) : 0;
+    if (value == NULL || *value == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        snprintf(msg, sizeof(msg), "%s needs an integer from %ld to %ld, got '%s'", name, lo, hi, value != NULL ? value : "");
+        die("%s", msg);
+    }
+    return (int)v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_usage();
+            exit(0);
+        } else if (strcmp(a, "--host") == 0 && v != NULL) {
+            mock_cfg.host = v;
+        } else if (strcmp(a, "--port") == 0) {
+            mock_cfg.port = int_arg(a, v, 0, 65535);
+        } else if (strcmp(a, "--threads") == 0) {
+            mock_cfg.threads = int_arg(a, v, 1, 256);
+        } else if (strcmp(a, "--first-byte-ms") == 0) {
+            mock_cfg.first_byte_ms = int_arg(a, v, 0, 3600000);
+        } else if (strcmp(a, "--chunk-ms") == 0) {
+            mock_cfg.chunk_ms = int_arg(a, v, 0, 3600000);
+        } else if (strcmp(a, "--words") == 0) {
+            mock_cfg.words = int_arg(a, v, 1, MOCK_MAX_WORDS);
+        } else if (strcmp(a, "--port-file") == 0 && v != NULL) {
+            mock_cfg.port_file = v;
+        } else {
+            print_usage();
+            die("unknown or incomplete option '%s'", a);
+        }
+        ++i;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    h2o_hostconf_t *hostconf;
+    h2o_pathconf_t *pathconf;
+    h2o_handler_t *handler;
+    sigset_t sigs;
+    int i, port, sig;
+
+    parse_args(argc, argv);
+    if (mock_cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        mock_cfg.threads = n < 1 ? 1 : n > 16 ? 16 : (int)n;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    render_default_answer();
+    if ((mock_loops = calloc((size_t)mock_cfg.threads, sizeof(*mock_loops))) == NULL)
+        die("%s", "out of memory");
+    port = bind_all();
+
+    h2o_config_init(&mock_globalconf);
+    mock_globalconf.server_name = h2o_iovec_init(H2O_STRLIT("mock_llm"));
+    hostconf = h2o_config_register_host(&mock_globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    pathconf = h2o_config_register_path(hostconf, "/", 0);
+    handler = h2o_create_handler(pathconf, sizeof(*handler));
+    handler->on_req = on_req;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    for (i = 0; i != mock_cfg.threads; ++i) {
+        mock_loop_t *l = &mock_loops[i];
+        l->index = (size_t)i;
+        l->loop = h2o_evloop_create();
+        h2o_context_init(&l->ctx, l->loop, &mock_globalconf);
+        l->accept_ctx.ctx = &l->ctx;
+        l->accept_ctx.hosts = mock_globalconf.hosts;
+        if (pthread_create(&l->thread, NULL, loop_main, l) != 0)
+            die("cannot start a loop thread: %s", strerror(errno));
+    }
+    if (mock_cfg.port_file != NULL)
+        write_port_file(mock_cfg.port_file, port);
+    fprintf(stderr, "mock_llm: listening on %s:%d (%d threads, first byte %d ms, chunk %d ms, %d words)\n", mock_cfg.host, port,
+            mock_cfg.threads, mock_cfg.first_byte_ms, mock_cfg.chunk_ms, mock_cfg.words);
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    _exit(0);
+}
