@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "api.h"
 
-/* What a thread state answer needs from one checkpoint. */
+/* The thread and checkpoint namespace a checkpoint config names. */
 typedef struct state_ref {
     const char *thread_id; /* borrowed */
     const char *ns;        /* borrowed; "" for the root graph */
@@ -123,8 +123,9 @@ static json_t *state_from_checkpoint(const json_t *cp)
         ref.thread_id = "";
     if (ref.ns == NULL)
         ref.ns = "";
-    return json_pack("{s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "values",
-                     json_is_object(values) || json_is_array(values) ? values : json_null(), "next",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "values",
+                     json_is_object(values) || json_is_array(values) ? json_incref((json_t *)values) : json_object(),
+                     "next",
                      member_or(cp, "next", JSON_ARRAY, json_array()), "tasks",
                      member_or(cp, "tasks", JSON_ARRAY, json_array()), "metadata",
                      member_or(cp, "metadata", JSON_OBJECT, json_object()), "created_at",
