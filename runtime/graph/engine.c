@@ -1,0 +1,1470 @@
+/*
+ * runtime/graph/engine.c — the Pregel-style loop of graph.h graphs: tasks per super-step,
+ * writes merged through reducers, a checkpoint per step, interrupts, Command, the recursion
+ * limit, cancellation and every stream mode; plus update_state, which shares the scheduling.
+ * engine.h describes the semantics and the stored checkpoint format.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "graph/engine.h"
+#include "util/time.h"
+
+#define DEFAULT_RECURSION_LIMIT 25
+#define INTERRUPT_KEY "__interrupt__"
+#define COPY_NODE "__copy__"
+
+/* One task of the current step. */
+typedef struct task {
+    char id[UUID_STR_SIZE];
+    char *name;               /* node name or GRAPH_START (malloc'd) */
+    const graph_node_t *node; /* NULL for GRAPH_START */
+    json_t *arg;              /* Send argument / the __start__ input, or NULL */
+    int push;                 /* started by a Send */
+    size_t push_index;
+    int done;                 /* result holds its writes */
+    json_t *result;           /* object or json null */
+    json_t *interrupts;       /* array of {value, id} raised by this run of the task */
+    json_t *resume;           /* array of resume values given so far */
+    char *error;              /* malloc'd, or NULL */
+} task_t;
+
+/* One run of graph_invoke or one update_state. */
+typedef struct run {
+    const graph_t *g;
+    const graph_invoke_opts_t *o;
+    const store_ops_t *ops;
+    store_t *store;
+    const char *thread_id;
+    json_t *config;       /* owned copy; object */
+    json_t *base_meta;    /* run metadata shared by checkpoints and events */
+    json_t *state;        /* current values */
+    json_t *cp;           /* the checkpoint the current tasks belong to, or NULL */
+    int step;             /* step of cp (-2 before the first checkpoint) */
+    task_t *tasks;
+    size_t ntasks;
+    int recursion_limit;
+    graph_result_t *out;
+} run_t;
+
+struct graph_node_ctx {
+    run_t *run;
+    task_t *task;
+    int step;
+    json_t *metadata;     /* task event metadata (owned) */
+    json_t *streamed;     /* object used as a set of streamed message ids */
+    json_t *gotos;        /* array of {node, arg?} */
+    size_t interrupt_index;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* small helpers                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+static json_t *now_json(void)
+{
+    return store_json_time(time_now_us());
+}
+
+static int is_start(const char *name)
+{
+    return strcmp(name, GRAPH_START) == 0;
+}
+
+static const graph_channel_t *channel_find(const graph_t *g, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < g->spec->channel_count; i++) {
+        if (strcmp(g->spec->channels[i].name, name) == 0)
+            return &g->spec->channels[i];
+    }
+    return NULL;
+}
+
+/* Index of node `name` in the spec, or the node count for anything else (GRAPH_START sorts
+ * first through the caller). */
+static size_t node_index(const graph_t *g, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < g->spec->node_count; i++) {
+        if (strcmp(g->spec->nodes[i].name, name) == 0)
+            return i;
+    }
+    return g->spec->node_count;
+}
+
+/* Records the run's end as an error (first error wins). `name` static, message printf. */
+static void run_fail(run_t *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void run_fail(run_t *r, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    if (r->out->error != NULL)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    r->out->status = GRAPH_STATUS_ERROR;
+    r->out->error = msg != NULL ? msg : strdup("out of memory");
+    r->out->error_name = strdup(name);
+}
+
+static void store_failed(run_t *r, store_rc_t rc, const char *what)
+{
+    run_fail(r, "StoreError", "%s: %s (%s)", what, store_rc_name(rc), store_last_error());
+}
+
+static int wants(const run_t *r, unsigned bit)
+{
+    return r->o != NULL && r->o->on_event != NULL && (r->o->stream_modes & bit) != 0;
+}
+
+/* Streams `data` (steals it) in mode `mode` when that mode was asked for. */
+static void emit(run_t *r, unsigned bit, const char *mode, json_t *data)
+{
+    if (data != NULL && wants(r, bit))
+        r->o->on_event(r->o->user, mode, NULL, data);
+    json_decref(data);
+}
+
+static int cancelled(const run_t *r)
+{
+    return r->o != NULL && r->o->cancel != NULL && atomic_load(r->o->cancel) != 0;
+}
+
+/* The interrupt id of the `index`-th interrupt of task `task_id`: 32 hex digits. */
+static void interrupt_id(const char *task_id, size_t index, char out[33])
+{
+    char name[UUID_STR_SIZE + 24], text[UUID_STR_SIZE];
+    uuid_bytes_t u;
+    size_t i, j;
+
+    snprintf(name, sizeof(name), "%s:interrupt:%zu", task_id, index);
+    uuid_v5(&u, &uuid_ns_url, name, strlen(name));
+    uuid_format(&u, text);
+    for (i = 0, j = 0; text[i] != '\0'; i++) {
+        if (text[i] != '-')
+            out[j++] = text[i];
+    }
+    out[j] = '\0';
+}
+
+static void task_clear(task_t *t)
+{
+    free(t->name);
+    json_decref(t->arg);
+    json_decref(t->result);
+    json_decref(t->interrupts);
+    json_decref(t->resume);
+    free(t->error);
+    memset(t, 0, sizeof(*t));
+}
+
+static void tasks_free(run_t *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->ntasks; i++)
+        task_clear(&r->tasks[i]);
+    free(r->tasks);
+    r->tasks = NULL;
+    r->ntasks = 0;
+}
+
+/* The stored form of task `t` (new reference). */
+static json_t *task_json(const task_t *t)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_string(t->id));
+    json_object_set_new(o, "name", json_string(t->name));
+    json_object_set_new(o, "path", t->push ? json_pack("[s, I]", "__pregel_push",
+                                                       (json_int_t)t->push_index)
+                                           : json_pack("[s, s]", "__pregel_pull", t->name));
+    json_object_set_new(o, "error", t->error ? json_string(t->error) : json_null());
+    json_object_set_new(o, "interrupts", t->interrupts ? json_deep_copy(t->interrupts)
+                                                       : json_array());
+    if (t->arg != NULL)
+        json_object_set_new(o, "arg", json_deep_copy(t->arg));
+    if (t->done)
+        json_object_set_new(o, "result", json_deep_copy(t->result));
+    if (t->resume != NULL && json_array_size(t->resume) > 0)
+        json_object_set_new(o, "resume", json_deep_copy(t->resume));
+    return o;
+}
+
+static json_t *task_triggers(const task_t *t)
+{
+    char buf[512];
+
+    if (is_start(t->name))
+        return json_pack("[s]", GRAPH_START);
+    if (t->push)
+        return json_pack("[s]", "__pregel_push");
+    snprintf(buf, sizeof(buf), "branch:to:%s", t->name);
+    return json_pack("[s]", buf);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* writes                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Checks and normalises the writes `upd` (borrowed) of `who`: an object whose keys are
+ * channels (unknown keys are dropped when `lenient`, an error otherwise); messages of
+ * add_messages channels are coerced and given ids. Returns a new reference (json null for
+ * NULL/null writes), or NULL with a reason in err.
+ */
+static json_t *normalize_writes(const graph_t *g, const char *who, const json_t *upd, int lenient,
+                                char *err, size_t errlen)
+{
+    json_t *out, *v;
+    const char *key;
+
+    if (upd == NULL || json_is_null(upd))
+        return json_null();
+    if (!json_is_object(upd)) {
+        snprintf(err, errlen, "%s: expected an object of channel writes, got a %s", who,
+                 json_is_array(upd) ? "list" : "scalar");
+        return NULL;
+    }
+    out = json_object();
+    json_object_foreach((json_t *)upd, key, v) {
+        const graph_channel_t *ch = channel_find(g, key);
+        if (ch == NULL) {
+            if (lenient)
+                continue;
+            snprintf(err, errlen, "%s: '%s' is not a state channel of graph %s", who, key,
+                     g->spec->graph_id);
+            json_decref(out);
+            return NULL;
+        }
+        if (ch->reducer == GRAPH_REDUCER_ADD_MESSAGES) {
+            char why[256];
+            json_t *msgs = graph_messages_add(NULL, v, why, sizeof(why));
+            if (msgs == NULL) {
+                snprintf(err, errlen, "%s: %s: %s", who, key, why);
+                json_decref(out);
+                return NULL;
+            }
+            json_object_set_new(out, key, msgs);
+        } else {
+            json_object_set_new(out, key, json_deep_copy(v));
+        }
+    }
+    return out;
+}
+
+/* Merges normalised writes `w` (borrowed; object or null) into `state` through the reducers.
+ * Returns 0, or -1 with a reason in err (state may then be partly updated). */
+static int apply_writes(const graph_t *g, json_t *state, const json_t *w, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(w))
+        return 0;
+    json_object_foreach((json_t *)w, key, v) {
+        const graph_channel_t *ch = channel_find(g, key);
+        char why[256];
+        json_t *nv;
+
+        if (ch == NULL)
+            continue;
+        nv = graph_reduce(ch->reducer, json_object_get(state, key), v, why, sizeof(why));
+        if (nv == NULL) {
+            snprintf(err, errlen, "channel '%s': %s", key, why);
+            return -1;
+        }
+        json_object_set_new(state, key, nv);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* scheduling                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Adds a pull of `node` to `plan` (array of {node, arg?}) unless it is there already. */
+static void plan_pull(json_t *plan, const char *node)
+{
+    const json_t *e;
+    size_t i;
+
+    if (strcmp(node, GRAPH_END) == 0)
+        return;
+    json_array_foreach(plan, i, e) {
+        if (json_object_get(e, "arg") == NULL &&
+            strcmp(json_string_value(json_object_get(e, "node")), node) == 0)
+            return;
+    }
+    json_array_append_new(plan, json_pack("{s:s}", "node", node));
+}
+
+/*
+ * Appends to `plan` what follows node `name` (GRAPH_START or a node of g) once `state`
+ * (borrowed) holds the step's writes: its plain edges' targets and its router's choice.
+ * Returns 0, or -1 with a reason in err.
+ */
+static int plan_after(const graph_t *g, const char *name, const json_t *state, json_t *plan,
+                      char *err, size_t errlen)
+{
+    const graph_spec_t *sp = g->spec;
+    int conditional = 0;
+    size_t i;
+
+    for (i = 0; i < sp->edge_count; i++) {
+        const graph_edge_t *e = &sp->edges[i];
+        if (strcmp(e->source, name) != 0)
+            continue;
+        if (e->conditional)
+            conditional = 1;
+        else
+            plan_pull(plan, e->target);
+    }
+    if (conditional) {
+        const graph_node_t *n = graph_node_find(g, name);
+        const char *next = NULL;
+
+        if (n == NULL || n->route == NULL) {
+            snprintf(err, errlen, "node '%s' has conditional edges but no router", name);
+            return -1;
+        }
+        if (n->route(state, &next) != 0 || next == NULL) {
+            snprintf(err, errlen, "the router of node '%s' failed", name);
+            return -1;
+        }
+        if (strcmp(next, GRAPH_END) != 0 && graph_node_find(g, next) == NULL) {
+            snprintf(err, errlen, "the router of node '%s' chose unknown node '%s'", name, next);
+            return -1;
+        }
+        plan_pull(plan, next);
+    }
+    return 0;
+}
+
+/*
+ * Parses a Command goto (borrowed: a node name, a Send {node, arg}, or a list of those) into
+ * `plan`. Returns 0, or -1 with a reason in err.
+ */
+static int plan_goto(const graph_t *g, const json_t *go, json_t *plan, char *err, size_t errlen)
+{
+    const json_t *e;
+    size_t i;
+
+    if (json_is_array(go)) {
+        json_array_foreach(go, i, e) {
+            if (plan_goto(g, e, plan, err, errlen) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (json_is_string(go)) {
+        const char *n = json_string_value(go);
+        if (strcmp(n, GRAPH_END) != 0 && graph_node_find(g, n) == NULL) {
+            snprintf(err, errlen, "command.goto: unknown node '%s'", n);
+            return -1;
+        }
+        plan_pull(plan, n);
+        return 0;
+    }
+    if (json_is_object(go)) {
+        const char *n = json_string_value(json_object_get(go, "node"));
+        if (n == NULL || graph_node_find(g, n) == NULL) {
+            snprintf(err, errlen, "command.goto: a Send needs \"node\" naming a node of the graph");
+            return -1;
+        }
+        json_array_append_new(plan, json_pack("{s:s, s:O}", "node", n, "arg",
+                                              json_object_get(go, "arg") ? json_object_get(go, "arg")
+                                                                         : json_null()));
+        return 0;
+    }
+    snprintf(err, errlen, "command.goto: expected a node name, a Send or a list of them");
+    return -1;
+}
+
+/* Orders `plan` in place: GRAPH_START, then pulls in node spec order, then Sends as made. */
+static void plan_sort(const graph_t *g, json_t *plan)
+{
+    size_t n = json_array_size(plan), i, j;
+
+    for (i = 1; i < n; i++) {
+        for (j = i; j > 0; j--) {
+            json_t *a = json_array_get(plan, j - 1), *b = json_array_get(plan, j);
+            int pa = json_object_get(a, "arg") != NULL, pb = json_object_get(b, "arg") != NULL;
+            const char *na = json_string_value(json_object_get(a, "node"));
+            const char *nb = json_string_value(json_object_get(b, "node"));
+            size_t ia = is_start(na) ? 0 : node_index(g, na) + 1;
+            size_t ib = is_start(nb) ? 0 : node_index(g, nb) + 1;
+            if (pa < pb || (pa == pb && (pa || ia <= ib)))
+                break;
+            json_incref(a);
+            json_array_set(plan, j - 1, b);
+            json_array_set_new(plan, j, a);
+        }
+    }
+}
+
+/* Replaces r's tasks with fresh ones for `plan` (borrowed), ids derived from checkpoint id
+ * `cp_id`. */
+static void tasks_from_plan(run_t *r, const json_t *plan, const char *cp_id)
+{
+    const json_t *e;
+    size_t i, pushes = 0;
+
+    tasks_free(r);
+    r->ntasks = json_array_size(plan);
+    r->tasks = r->ntasks ? calloc(r->ntasks, sizeof(task_t)) : NULL;
+    json_array_foreach(plan, i, e) {
+        task_t *t = &r->tasks[i];
+        const char *name = json_string_value(json_object_get(e, "node"));
+        const json_t *arg = json_object_get(e, "arg");
+        char key[512];
+        uuid_bytes_t u;
+
+        t->name = strdup(name);
+        t->node = graph_node_find(r->g, name);
+        if (arg != NULL) {
+            t->arg = json_deep_copy(arg);
+            if (!is_start(name)) {
+                t->push = 1;
+                t->push_index = pushes++;
+            }
+        }
+        snprintf(key, sizeof(key), "%s:%s:%zu", cp_id, name, i);
+        uuid_v5(&u, &uuid_ns_url, key, strlen(key));
+        uuid_format(&u, t->id);
+        t->interrupts = json_array();
+        t->resume = json_array();
+        t->result = json_null();
+    }
+}
+
+/* Loads the pending tasks of checkpoint `cp` (borrowed) into r. Returns 0, or -1 (run failed)
+ * when it names a node the graph does not have. */
+static int tasks_from_checkpoint(run_t *r, const json_t *cp)
+{
+    const json_t *list = json_object_get(cp, "tasks"), *e;
+    size_t i, n = json_array_size(list);
+
+    tasks_free(r);
+    r->tasks = n ? calloc(n, sizeof(task_t)) : NULL;
+    json_array_foreach(list, i, e) {
+        task_t *t = &r->tasks[r->ntasks];
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *id = json_string_value(json_object_get(e, "id"));
+        const json_t *path = json_object_get(e, "path"), *v;
+
+        if (name == NULL || id == NULL || strlen(id) >= UUID_STR_SIZE ||
+            (!is_start(name) && graph_node_find(r->g, name) == NULL)) {
+            run_fail(r, "InvalidCheckpoint", "checkpoint %s has a task of unknown node '%s'",
+                     json_string_value(json_object_get(cp, "checkpoint_id")),
+                     name ? name : "(none)");
+            return -1;
+        }
+        r->ntasks++;
+        t->name = strdup(name);
+        t->node = graph_node_find(r->g, name);
+        snprintf(t->id, sizeof(t->id), "%s", id);
+        if ((v = json_object_get(e, "arg")) != NULL)
+            t->arg = json_deep_copy(v);
+        t->push = strcmp(json_string_value(json_array_get(path, 0)) ?: "", "__pregel_push") == 0;
+        t->push_index = (size_t)json_integer_value(json_array_get(path, 1));
+        if ((v = json_object_get(e, "result")) != NULL) {
+            t->done = 1;
+            t->result = json_deep_copy(v);
+        } else {
+            t->result = json_null();
+        }
+        v = json_object_get(e, "interrupts");
+        t->interrupts = json_is_array(v) ? json_deep_copy(v) : json_array();
+        v = json_object_get(e, "resume");
+        t->resume = json_is_array(v) ? json_deep_copy(v) : json_array();
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* checkpoints                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+static json_t *tasks_json(const run_t *r)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < r->ntasks; i++)
+        json_array_append_new(a, task_json(&r->tasks[i]));
+    return a;
+}
+
+static json_t *next_json(const run_t *r)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < r->ntasks; i++)
+        json_array_append_new(a, json_string(r->tasks[i].name));
+    return a;
+}
+
+static void emit_checkpoint(run_t *r)
+{
+    json_t *st;
+
+    if (!wants(r, GRAPH_STREAM_CHECKPOINTS) && !wants(r, GRAPH_STREAM_DEBUG))
+        return;
+    st = graph_state_from_checkpoint(r->cp, NULL);
+    if (wants(r, GRAPH_STREAM_DEBUG))
+        emit(r, GRAPH_STREAM_DEBUG, "debug",
+             json_pack("{s:s, s:o, s:i, s:O}", "type", "checkpoint", "timestamp", now_json(),
+                       "step", r->step, "payload", st));
+    emit(r, GRAPH_STREAM_CHECKPOINTS, "checkpoints", st);
+}
+
+/*
+ * Writes a new checkpoint for step r->step + 1 whose pending tasks come from `plan`
+ * (borrowed), with metadata source `source`, `writes` (steals; object or null) and the parent's
+ * task results `parent_results` (steals; object). Returns 0, or -1 (run failed).
+ */
+static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json_t *writes,
+                          json_t *parent_results)
+{
+    char id[UUID_STR_SIZE];
+    json_t *cp = NULL, *meta = NULL;
+    store_rc_t rc;
+    int ret = -1;
+
+    if (uuid_v7_str(id) != 0) {
+        run_fail(r, "StoreError", "the random number generator failed");
+        goto Exit;
+    }
+    tasks_from_plan(r, plan, id);
+    meta = json_deep_copy(r->base_meta);
+    json_object_set_new(meta, "source", json_string(source));
+    json_object_set_new(meta, "step", json_integer(r->step + 1));
+    json_object_set(meta, "writes", writes);
+    json_object_set_new(meta, "parents", json_object());
+    cp = json_object();
+    json_object_set_new(cp, "thread_id", json_string(r->thread_id));
+    json_object_set_new(cp, "checkpoint_ns", json_string(""));
+    json_object_set_new(cp, "checkpoint_id", json_string(id));
+    json_object_set(cp, "parent_checkpoint_id",
+                    r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
+    json_object_set_new(cp, "run_id", r->o && r->o->run_id ? json_string(r->o->run_id)
+                                                           : json_null());
+    json_object_set_new(cp, "created_at", now_json());
+    json_object_set_new(cp, "values", json_deep_copy(r->state));
+    json_object_set_new(cp, "next", next_json(r));
+    json_object_set_new(cp, "tasks", tasks_json(r));
+    json_object_set(cp, "parent_results", parent_results);
+    json_object_set(cp, "metadata", meta);
+    if ((rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
+        store_failed(r, rc, "writing a checkpoint");
+        goto Exit;
+    }
+    json_decref(r->cp);
+    r->cp = json_incref(cp);
+    r->step++;
+    snprintf(r->out->checkpoint_id, sizeof(r->out->checkpoint_id), "%s", id);
+    emit_checkpoint(r);
+    ret = 0;
+Exit:
+    json_decref(cp);
+    json_decref(meta);
+    json_decref(writes);
+    json_decref(parent_results);
+    return ret;
+}
+
+/* Re-writes r->cp with the tasks' current results, interrupts and errors (same id), so a later
+ * run resumes exactly the unfinished tasks and the state shows why the step stopped. */
+static int checkpoint_record_tasks(run_t *r)
+{
+    store_rc_t rc;
+
+    json_object_set_new(r->cp, "tasks", tasks_json(r));
+    if ((rc = r->ops->checkpoint_put(r->store, r->cp, NULL)) != STORE_OK) {
+        store_failed(r, rc, "recording the step's tasks");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* metadata                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* 1 when configurable key `k` may be copied into metadata: not private ("__"), not a secret. */
+static int config_key_public(const char *k)
+{
+    static const char *const secret[] = {"key", "token", "secret", "password", "authorization"};
+    size_t i;
+
+    if (strncmp(k, "__", 2) == 0)
+        return 0;
+    for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        if (strcasestr(k, secret[i]) != NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* The metadata every checkpoint and event of the run carries (new reference). */
+static json_t *base_metadata(const graph_t *g, const json_t *config, const json_t *run_meta,
+                             const char *thread_id, const char *run_id, const char *assistant_id)
+{
+    json_t *m = json_object(), *v;
+    const char *k;
+
+    json_object_foreach(json_object_get(config, "configurable"), k, v) {
+        if ((json_is_string(v) || json_is_number(v) || json_is_boolean(v)) && config_key_public(k))
+            json_object_set(m, k, v);
+    }
+    if (json_is_object(run_meta))
+        json_object_update(m, (json_t *)run_meta);
+    json_object_set_new(m, "graph_id", json_string(g->spec->graph_id));
+    if (assistant_id != NULL)
+        json_object_set_new(m, "assistant_id", json_string(assistant_id));
+    json_object_set_new(m, "thread_id", json_string(thread_id));
+    if (run_id != NULL)
+        json_object_set_new(m, "run_id", json_string(run_id));
+    return m;
+}
+
+static json_t *task_metadata(run_t *r, const task_t *t)
+{
+    json_t *m = json_deep_copy(r->base_meta);
+    char ns[600];
+
+    snprintf(ns, sizeof(ns), "%s:%s", t->name, t->id);
+    json_object_set_new(m, "langgraph_step", json_integer(r->step + 1));
+    json_object_set_new(m, "langgraph_node", json_string(t->name));
+    json_object_set_new(m, "langgraph_triggers", task_triggers(t));
+    json_object_set_new(m, "langgraph_path", t->push ? json_pack("[s, I]", "__pregel_push",
+                                                                 (json_int_t)t->push_index)
+                                                     : json_pack("[s, s]", "__pregel_pull",
+                                                                 t->name));
+    json_object_set_new(m, "langgraph_checkpoint_ns", json_string(ns));
+    json_object_set_new(m, "checkpoint_ns", json_string(ns));
+    return m;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* node context                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+const char *graph_node_name(const graph_node_ctx_t *ctx)
+{
+    return ctx->task->name;
+}
+
+int graph_node_step(const graph_node_ctx_t *ctx)
+{
+    return ctx->step;
+}
+
+const char *graph_node_task_id(const graph_node_ctx_t *ctx)
+{
+    return ctx->task->id;
+}
+
+const json_t *graph_node_config(const graph_node_ctx_t *ctx)
+{
+    return ctx->run->config;
+}
+
+const json_t *graph_node_configurable(const graph_node_ctx_t *ctx)
+{
+    return json_object_get(ctx->run->config, "configurable");
+}
+
+const json_t *graph_node_metadata(const graph_node_ctx_t *ctx)
+{
+    return ctx->metadata;
+}
+
+void *graph_node_user(const graph_node_ctx_t *ctx)
+{
+    return ctx->run->o->node_user;
+}
+
+int graph_node_cancelled(const graph_node_ctx_t *ctx)
+{
+    return cancelled(ctx->run);
+}
+
+atomic_int *graph_node_cancel_flag(const graph_node_ctx_t *ctx)
+{
+    return ctx->run->o->cancel;
+}
+
+static json_t *event_record(const char *event, const char *name, const char *run_id,
+                            const json_t *metadata, int step, json_t *data)
+{
+    char tag[32];
+
+    snprintf(tag, sizeof(tag), "graph:step:%d", step);
+    return json_pack("{s:s, s:s, s:s, s:[s], s:O, s:o}", "event", event, "name", name, "run_id",
+                     run_id, "tags", tag, "metadata", metadata, "data", data);
+}
+
+void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data)
+{
+    emit(ctx->run, GRAPH_STREAM_CUSTOM, "custom", json_deep_copy(data));
+}
+
+void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra)
+{
+    const char *id = json_string_value(json_object_get(chunk, "id"));
+    run_t *r = ctx->run;
+
+    if (id != NULL)
+        json_object_set_new(ctx->streamed, id, json_true());
+    if (wants(r, GRAPH_STREAM_MESSAGES)) {
+        json_t *meta = json_deep_copy(ctx->metadata);
+        if (json_is_object(extra))
+            json_object_update(meta, (json_t *)extra);
+        emit(r, GRAPH_STREAM_MESSAGES, "messages",
+             json_pack("[O, o]", chunk, meta));
+    }
+    if (wants(r, GRAPH_STREAM_EVENTS))
+        emit(r, GRAPH_STREAM_EVENTS, "events",
+             event_record("on_chat_model_stream", ctx->task->name, ctx->task->id, ctx->metadata,
+                          ctx->step, json_pack("{s:O}", "chunk", chunk)));
+}
+
+int graph_node_fail(graph_node_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    free(ctx->task->error);
+    ctx->task->error = msg != NULL ? msg : strdup("out of memory");
+    return GRAPH_NODE_ERROR;
+}
+
+const json_t *graph_interrupt(graph_node_ctx_t *ctx, const json_t *value)
+{
+    task_t *t = ctx->task;
+    size_t idx = ctx->interrupt_index++;
+    char id[33];
+
+    if (idx < json_array_size(t->resume))
+        return json_array_get(t->resume, idx);
+    interrupt_id(t->id, idx, id);
+    json_array_append_new(t->interrupts, json_pack("{s:O, s:s}", "value",
+                                                   value ? value : json_null(), "id", id));
+    return NULL;
+}
+
+int graph_node_goto(graph_node_ctx_t *ctx, const char *node, const json_t *arg)
+{
+    if (node == NULL || (strcmp(node, GRAPH_END) != 0 && graph_node_find(ctx->run->g, node) == NULL)) {
+        graph_node_fail(ctx, "goto: unknown node '%s'", node ? node : "(null)");
+        return -1;
+    }
+    if (arg != NULL)
+        json_array_append_new(ctx->gotos, json_pack("{s:s, s:O}", "node", node, "arg", arg));
+    else
+        json_array_append_new(ctx->gotos, json_pack("{s:s}", "node", node));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the loop                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* 1 when interrupt list `list` (array of names or "*") names task `t`. */
+static int interrupt_listed(const json_t *list, const task_t *t)
+{
+    const json_t *e;
+    size_t i;
+
+    if (is_start(t->name) || list == NULL)
+        return 0;
+    if (json_is_string(list))
+        return strcmp(json_string_value(list), "*") == 0 ||
+               strcmp(json_string_value(list), t->name) == 0;
+    json_array_foreach(list, i, e) {
+        const char *s = json_string_value(e);
+        if (s != NULL && (strcmp(s, "*") == 0 || strcmp(s, t->name) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Ends the run as interrupted by interrupt_before/after: {"__interrupt__": []}. */
+static void stop_at_listed_interrupt(run_t *r)
+{
+    r->out->status = GRAPH_STATUS_INTERRUPTED;
+    r->out->interrupts = json_array();
+    emit(r, GRAPH_STREAM_UPDATES, "updates", json_pack("{s:[]}", INTERRUPT_KEY));
+}
+
+/* The [[channel, value], ...] form of writes `w` (borrowed). New reference. */
+static json_t *writes_pairs(const json_t *w)
+{
+    json_t *a = json_array(), *v;
+    const char *k;
+
+    json_object_foreach((json_t *)w, k, v)
+        json_array_append_new(a, json_pack("[s, O]", k, v));
+    return a;
+}
+
+static void emit_task_start(run_t *r, const task_t *t, const json_t *input)
+{
+    json_t *p;
+
+    if (!wants(r, GRAPH_STREAM_TASKS) && !wants(r, GRAPH_STREAM_DEBUG))
+        return;
+    p = json_pack("{s:s, s:s, s:O, s:o}", "id", t->id, "name", t->name, "input", input,
+                  "triggers", task_triggers(t));
+    if (wants(r, GRAPH_STREAM_DEBUG))
+        emit(r, GRAPH_STREAM_DEBUG, "debug",
+             json_pack("{s:s, s:o, s:i, s:O}", "type", "task", "timestamp", now_json(), "step",
+                       r->step + 1, "payload", p));
+    emit(r, GRAPH_STREAM_TASKS, "tasks", p);
+}
+
+static void emit_task_end(run_t *r, const task_t *t)
+{
+    json_t *p;
+
+    if (!wants(r, GRAPH_STREAM_TASKS) && !wants(r, GRAPH_STREAM_DEBUG))
+        return;
+    p = json_pack("{s:s, s:s, s:o, s:o, s:O}", "id", t->id, "name", t->name, "error",
+                  t->error ? json_string(t->error) : json_null(), "result",
+                  writes_pairs(t->result), "interrupts", t->interrupts);
+    if (wants(r, GRAPH_STREAM_DEBUG))
+        emit(r, GRAPH_STREAM_DEBUG, "debug",
+             json_pack("{s:s, s:o, s:i, s:O}", "type", "task_result", "timestamp", now_json(),
+                       "step", r->step + 1, "payload", p));
+    emit(r, GRAPH_STREAM_TASKS, "tasks", p);
+}
+
+/* Streams, in mode messages, the messages task `t` wrote that it did not stream. */
+static void emit_written_messages(run_t *r, const task_t *t, graph_node_ctx_t *ctx)
+{
+    const char *k;
+    json_t *v, *m;
+    size_t i;
+
+    if (!wants(r, GRAPH_STREAM_MESSAGES) || !json_is_object(t->result))
+        return;
+    json_object_foreach(t->result, k, v) {
+        const graph_channel_t *ch = channel_find(r->g, k);
+        if (ch == NULL || ch->reducer != GRAPH_REDUCER_ADD_MESSAGES)
+            continue;
+        json_array_foreach(v, i, m) {
+            const char *id = json_string_value(json_object_get(m, "id"));
+            if (id != NULL && json_object_get(ctx->streamed, id) != NULL)
+                continue;
+            if (strcmp(json_string_value(json_object_get(m, "type")) ?: "", "remove") == 0)
+                continue;
+            emit(r, GRAPH_STREAM_MESSAGES, "messages", json_pack("[O, O]", m, ctx->metadata));
+        }
+    }
+}
+
+/*
+ * Runs task `t` of the current step; on success its normalised writes are in t->result and
+ * its gotos appended to `gotos`. Returns GRAPH_NODE_OK, GRAPH_NODE_ERROR (t->error set) or
+ * GRAPH_NODE_INTERRUPT (t->interrupts set).
+ */
+static int run_task(run_t *r, task_t *t, json_t *gotos)
+{
+    graph_node_ctx_t ctx = {.run = r, .task = t, .step = r->step + 1};
+    const json_t *input = t->push || is_start(t->name) ? (t->arg ? t->arg : json_null()) : r->state;
+    json_t *update = NULL, *norm = NULL;
+    char err[512];
+    int rc;
+
+    ctx.metadata = task_metadata(r, t);
+    ctx.streamed = json_object();
+    ctx.gotos = json_array();
+    json_array_clear(t->interrupts);
+    free(t->error);
+    t->error = NULL;
+    emit_task_start(r, t, input);
+    if (wants(r, GRAPH_STREAM_EVENTS) && !is_start(t->name))
+        emit(r, GRAPH_STREAM_EVENTS, "events",
+             event_record("on_chain_start", t->name, t->id, ctx.metadata, ctx.step,
+                          json_pack("{s:O}", "input", input)));
+
+    if (is_start(t->name)) {
+        rc = GRAPH_NODE_OK;
+        update = json_incref(t->arg ? t->arg : json_null());
+    } else if (t->node->run == NULL) {
+        rc = GRAPH_NODE_OK;
+    } else {
+        rc = t->node->run(&ctx, input, &update);
+    }
+    if (rc == GRAPH_NODE_OK) {
+        norm = normalize_writes(r->g, t->name, update, is_start(t->name), err, sizeof(err));
+        if (norm == NULL) {
+            rc = GRAPH_NODE_ERROR;
+            t->error = strdup(err);
+        }
+    } else if (rc == GRAPH_NODE_INTERRUPT && json_array_size(t->interrupts) == 0) {
+        rc = GRAPH_NODE_ERROR;
+        t->error = strdup("the node returned GRAPH_NODE_INTERRUPT without calling graph_interrupt");
+    } else if (rc != GRAPH_NODE_INTERRUPT) {
+        rc = GRAPH_NODE_ERROR;
+        if (t->error == NULL)
+            t->error = strdup("the node failed without a message");
+    }
+    if (rc == GRAPH_NODE_OK) {
+        json_decref(t->result);
+        t->result = norm;
+        norm = NULL;
+        t->done = 1;
+        json_array_extend(gotos, ctx.gotos);
+        if (!is_start(t->name)) {
+            emit_written_messages(r, t, &ctx);
+            if (wants(r, GRAPH_STREAM_UPDATES))
+                emit(r, GRAPH_STREAM_UPDATES, "updates",
+                     json_pack("{s:O}", t->name, t->result));
+        }
+    }
+    emit_task_end(r, t);
+    if (wants(r, GRAPH_STREAM_EVENTS) && !is_start(t->name))
+        emit(r, GRAPH_STREAM_EVENTS, "events",
+             event_record("on_chain_end", t->name, t->id, ctx.metadata, ctx.step,
+                          json_pack("{s:O, s:O}", "input", input, "output", t->result)));
+    json_decref(update);
+    json_decref(norm);
+    json_decref(ctx.metadata);
+    json_decref(ctx.streamed);
+    json_decref(ctx.gotos);
+    return rc;
+}
+
+/* Runs one super-step: the tasks, then the merge, the scheduling and the checkpoint.
+ * Returns 1 to go on, 0 when the run ended (out->status set). */
+static int run_step(run_t *r)
+{
+    json_t *gotos = json_array(), *plan = json_array(), *writes = json_object();
+    json_t *results = json_object(), *interrupts = json_array();
+    int failed = 0, interrupted = 0, stop = 0, after = 0, ret = 0;
+    char err[512];
+    size_t i;
+
+    for (i = 0; i < r->ntasks && !failed; i++) {
+        task_t *t = &r->tasks[i];
+        int rc;
+
+        if (t->done)
+            continue;
+        if (cancelled(r)) {
+            stop = 1;
+            break;
+        }
+        rc = run_task(r, t, gotos);
+        if (rc == GRAPH_NODE_ERROR)
+            failed = 1;
+        else if (rc == GRAPH_NODE_INTERRUPT)
+            interrupted = 1;
+    }
+    if (stop || (failed && cancelled(r))) {
+        r->out->status = GRAPH_STATUS_CANCELLED;
+        goto Exit;
+    }
+    if (failed || interrupted) {
+        if (checkpoint_record_tasks(r) != 0)
+            goto Exit;
+        if (failed) {
+            for (i = 0; i < r->ntasks; i++) {
+                if (r->tasks[i].error != NULL) {
+                    run_fail(r, "NodeError", "%s", r->tasks[i].error);
+                    break;
+                }
+            }
+            goto Exit;
+        }
+        for (i = 0; i < r->ntasks; i++)
+            json_array_extend(interrupts, r->tasks[i].interrupts);
+        r->out->status = GRAPH_STATUS_INTERRUPTED;
+        r->out->interrupts = json_incref(interrupts);
+        emit(r, GRAPH_STREAM_UPDATES, "updates",
+             json_pack("{s:O}", INTERRUPT_KEY, interrupts));
+        goto Exit;
+    }
+
+    /* Merge in task order, then schedule from the merged state. */
+    for (i = 0; i < r->ntasks; i++) {
+        task_t *t = &r->tasks[i];
+        if (apply_writes(r->g, r->state, t->result, err, sizeof(err)) != 0) {
+            run_fail(r, "InvalidUpdateError", "node '%s': %s", t->name, err);
+            goto Exit;
+        }
+        json_object_set(writes, t->name, t->result);
+        json_object_set(results, t->id, t->result);
+    }
+    for (i = 0; i < r->ntasks; i++) {
+        if (plan_after(r->g, r->tasks[i].name, r->state, plan, err, sizeof(err)) != 0) {
+            run_fail(r, "InvalidUpdateError", "%s", err);
+            goto Exit;
+        }
+    }
+    json_array_extend(plan, gotos);
+    plan_sort(r->g, plan);
+
+    /* Whether interrupt_after stops here depends on the tasks just run. */
+    for (i = 0; i < r->ntasks; i++)
+        after |= interrupt_listed(r->o->interrupt_after, &r->tasks[i]);
+    if (checkpoint_new(r, plan, "loop", json_incref(writes), json_incref(results)) != 0)
+        goto Exit;
+    if (wants(r, GRAPH_STREAM_VALUES))
+        emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
+    if (after && r->ntasks > 0) {
+        stop_at_listed_interrupt(r);
+        goto Exit;
+    }
+    ret = 1;
+Exit:
+    json_decref(gotos);
+    json_decref(plan);
+    json_decref(writes);
+    json_decref(results);
+    json_decref(interrupts);
+    return ret;
+}
+
+/* Applies command.resume (borrowed) to the pending interrupts of r's tasks. */
+static void apply_resume(run_t *r, const json_t *resume)
+{
+    int by_id = json_is_object(resume) && json_object_size(resume) > 0;
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    /* A map counts as ids only when every key is a pending interrupt id. */
+    json_object_foreach((json_t *)(by_id ? resume : NULL), k, v) {
+        int found = 0;
+        for (i = 0; i < r->ntasks && !found; i++) {
+            const json_t *in;
+            size_t j;
+            json_array_foreach(r->tasks[i].interrupts, j, in) {
+                if (strcmp(json_string_value(json_object_get(in, "id")) ?: "", k) == 0)
+                    found = 1;
+            }
+        }
+        if (!found)
+            by_id = 0;
+    }
+    for (i = 0; i < r->ntasks; i++) {
+        task_t *t = &r->tasks[i];
+        const json_t *in;
+        size_t j;
+
+        if (t->done)
+            continue;
+        json_array_foreach(t->interrupts, j, in) {
+            const json_t *val = by_id ? json_object_get(resume, json_string_value(
+                                                            json_object_get(in, "id")))
+                                      : resume;
+            if (val != NULL)
+                json_array_append(t->resume, (json_t *)val);
+        }
+        json_array_clear(t->interrupts);
+    }
+}
+
+/* The plan that re-creates r's current pending tasks (new reference). */
+static json_t *plan_of_tasks(const run_t *r)
+{
+    json_t *plan = json_array();
+    size_t i;
+
+    for (i = 0; i < r->ntasks; i++) {
+        const task_t *t = &r->tasks[i];
+        if (t->arg != NULL)
+            json_array_append_new(plan, json_pack("{s:s, s:O}", "node", t->name, "arg", t->arg));
+        else
+            json_array_append_new(plan, json_pack("{s:s}", "node", t->name));
+    }
+    return plan;
+}
+
+/* Loads the starting checkpoint. Returns 0 (r->cp may stay NULL), or -1 (run failed). */
+static int load_base(run_t *r, const char *checkpoint_id)
+{
+    json_t *cp = NULL;
+    store_rc_t rc = r->ops->checkpoint_get(r->store, r->thread_id, "", checkpoint_id, &cp);
+
+    if (rc == STORE_NOT_FOUND && checkpoint_id == NULL)
+        return 0;
+    if (rc == STORE_NOT_FOUND) {
+        run_fail(r, "InvalidInput", "checkpoint %s not found in thread %s", checkpoint_id,
+                 r->thread_id);
+        return -1;
+    }
+    if (rc != STORE_OK) {
+        store_failed(r, rc, "reading the thread's checkpoint");
+        return -1;
+    }
+    r->cp = cp;
+    json_t *values = json_object_get(cp, "values");
+    json_decref(r->state);
+    r->state = json_is_object(values) ? json_deep_copy(values) : json_object();
+    r->step = (int)json_integer_value(json_object_get(json_object_get(cp, "metadata"), "step"));
+    snprintf(r->out->checkpoint_id, sizeof(r->out->checkpoint_id), "%s",
+             json_string_value(json_object_get(cp, "checkpoint_id")) ?: "");
+    return 0;
+}
+
+/*
+ * Sets up the first step from input / command. Returns 1 when there are tasks to run,
+ * 0 when the run ended or has nothing to do, -1 when it failed. *continuing is set when the
+ * run continues pending work (interrupt_before does not stop its first step).
+ */
+static int prepare(run_t *r, int *continuing)
+{
+    const json_t *input = r->o->input, *cmd = r->o->command;
+    const json_t *resume = NULL, *update = NULL, *go = NULL;
+    json_t *plan = NULL, *norm = NULL;
+    char err[512];
+    int ret = -1;
+
+    if (input != NULL && json_is_null(input))
+        input = NULL;
+    if (cmd != NULL && json_is_null(cmd))
+        cmd = NULL;
+    if (cmd != NULL) {
+        if (!json_is_object(cmd)) {
+            run_fail(r, "InvalidInput", "command: expected an object {resume?, update?, goto?}");
+            goto Exit;
+        }
+        resume = json_object_get(cmd, "resume");
+        update = json_object_get(cmd, "update");
+        go = json_object_get(cmd, "goto");
+        if (update != NULL && json_is_null(update))
+            update = NULL;
+        if (go != NULL && json_is_null(go))
+            go = NULL;
+    }
+    if (input != NULL) {
+        if (!json_is_object(input)) {
+            run_fail(r, "InvalidInput", "input: expected an object or null");
+            goto Exit;
+        }
+        *continuing = 0;
+        plan = json_pack("[{s:s, s:O}]", "node", GRAPH_START, "arg", input);
+        if (checkpoint_new(r, plan, "input", json_pack("{s:O}", GRAPH_START, input),
+                           json_object()) != 0)
+            goto Exit;
+        ret = 1;
+        goto Exit;
+    }
+
+    *continuing = 1;
+    if (r->cp != NULL && tasks_from_checkpoint(r, r->cp) != 0)
+        goto Exit;
+    if (update != NULL || go != NULL) {
+        if (update != NULL) {
+            norm = normalize_writes(r->g, "command.update", update, 0, err, sizeof(err));
+            if (norm == NULL || apply_writes(r->g, r->state, norm, err, sizeof(err)) != 0) {
+                run_fail(r, "InvalidUpdateError", "%s", err);
+                goto Exit;
+            }
+        }
+        if (go != NULL) {
+            plan = json_array();
+            if (plan_goto(r->g, go, plan, err, sizeof(err)) != 0) {
+                run_fail(r, "InvalidInput", "%s", err);
+                goto Exit;
+            }
+            plan_sort(r->g, plan);
+        } else {
+            plan = plan_of_tasks(r);
+        }
+        if (checkpoint_new(r, plan, "input",
+                           json_pack("{s:O}", GRAPH_START, norm ? norm : json_null()),
+                           json_object()) != 0)
+            goto Exit;
+        if (wants(r, GRAPH_STREAM_VALUES) && norm != NULL)
+            emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
+        *continuing = go == NULL;
+    } else if (resume != NULL) {
+        apply_resume(r, resume);
+    }
+    ret = r->ntasks > 0;
+Exit:
+    json_decref(plan);
+    json_decref(norm);
+    return ret;
+}
+
+const char *graph_status_name(graph_status_t st)
+{
+    switch (st) {
+    case GRAPH_STATUS_SUCCESS:
+        return "success";
+    case GRAPH_STATUS_ERROR:
+        return "error";
+    case GRAPH_STATUS_INTERRUPTED:
+        return "interrupted";
+    case GRAPH_STATUS_CANCELLED:
+        return "cancelled";
+    }
+    return "error";
+}
+
+unsigned graph_stream_mode_bit(const char *name)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } modes[] = {
+        {"values", GRAPH_STREAM_VALUES},     {"updates", GRAPH_STREAM_UPDATES},
+        {"messages", GRAPH_STREAM_MESSAGES}, {"messages-tuple", GRAPH_STREAM_MESSAGES},
+        {"custom", GRAPH_STREAM_CUSTOM},     {"tasks", GRAPH_STREAM_TASKS},
+        {"checkpoints", GRAPH_STREAM_CHECKPOINTS}, {"debug", GRAPH_STREAM_DEBUG},
+        {"events", GRAPH_STREAM_EVENTS},
+    };
+    size_t i;
+
+    for (i = 0; name != NULL && i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (strcmp(modes[i].name, name) == 0)
+            return modes[i].bit;
+    }
+    return 0;
+}
+
+void graph_result_clear(graph_result_t *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->values);
+    json_decref(r->interrupts);
+    free(r->error);
+    free(r->error_name);
+    memset(r, 0, sizeof(*r));
+}
+
+static void run_release(run_t *r)
+{
+    tasks_free(r);
+    json_decref(r->config);
+    json_decref(r->base_meta);
+    json_decref(r->state);
+    json_decref(r->cp);
+}
+
+int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t *out)
+{
+    run_t r = {0};
+    const json_t *lim;
+    int continuing = 0, ret = 0, more;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    r.out = out;
+    if (g == NULL || o == NULL || o->store_ops == NULL || o->store == NULL ||
+        o->thread_id == NULL) {
+        run_fail(&r, "InvalidInput", "graph_invoke: graph, store and thread_id are required");
+        out->values = json_object();
+        return -1;
+    }
+    r.g = g;
+    r.o = o;
+    r.ops = o->store_ops;
+    r.store = o->store;
+    r.thread_id = o->thread_id;
+    r.step = -2;
+    r.state = json_object();
+    r.config = json_is_object(o->config) ? json_deep_copy(o->config) : json_object();
+    if (!json_is_object(json_object_get(r.config, "configurable")))
+        json_object_set_new(r.config, "configurable", json_object());
+    lim = json_object_get(r.config, "recursion_limit");
+    r.recursion_limit = json_is_integer(lim) && json_integer_value(lim) > 0 &&
+                                json_integer_value(lim) < 1000000
+                            ? (int)json_integer_value(lim)
+                            : DEFAULT_RECURSION_LIMIT;
+    r.base_meta = base_metadata(g, r.config, o->metadata, o->thread_id, o->run_id, o->assistant_id);
+
+    if (wants(&r, GRAPH_STREAM_EVENTS))
+        emit(&r, GRAPH_STREAM_EVENTS, "events",
+             json_pack("{s:s, s:s, s:s, s:[], s:O, s:{s:O}}", "event", "on_chain_start", "name",
+                       g->spec->graph_id, "run_id", o->run_id ? o->run_id : "", "tags",
+                       "metadata", r.base_meta, "data", "input",
+                       o->input ? o->input : json_null()));
+    if (load_base(&r, o->checkpoint_id) != 0)
+        goto Exit;
+    more = prepare(&r, &continuing);
+    if (more <= 0)
+        goto Exit;
+    for (int steps = 0;; steps++) {
+        size_t i;
+        int before = 0;
+
+        if (r.ntasks == 0)
+            break;
+        if (cancelled(&r)) {
+            out->status = GRAPH_STATUS_CANCELLED;
+            break;
+        }
+        if (steps >= r.recursion_limit) {
+            run_fail(&r, "GraphRecursionError",
+                     "Recursion limit of %d reached without hitting a stop condition. You can "
+                     "increase the limit by setting the `recursion_limit` config key.",
+                     r.recursion_limit);
+            break;
+        }
+        for (i = 0; i < r.ntasks && !continuing; i++)
+            before |= interrupt_listed(o->interrupt_before, &r.tasks[i]);
+        if (before) {
+            stop_at_listed_interrupt(&r);
+            break;
+        }
+        continuing = 0;
+        if (!run_step(&r))
+            break;
+    }
+Exit:
+    out->values = json_deep_copy(r.state);
+    if (wants(&r, GRAPH_STREAM_EVENTS))
+        emit(&r, GRAPH_STREAM_EVENTS, "events",
+             json_pack("{s:s, s:s, s:s, s:[], s:O, s:{s:O}}", "event", "on_chain_end", "name",
+                       g->spec->graph_id, "run_id", o->run_id ? o->run_id : "", "tags",
+                       "metadata", r.base_meta, "data", "output", r.state));
+    run_release(&r);
+    return ret;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* update_state                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The default as_node of an update on top of `cp` (borrowed, may be NULL): LangGraph's rule.
+ * Returns a borrowed name, or NULL when ambiguous. */
+static const char *default_as_node(const graph_t *g, const json_t *cp)
+{
+    const json_t *meta = json_object_get(cp, "metadata"), *writes, *v;
+    const char *k, *found = NULL;
+
+    if (cp == NULL || strcmp(json_string_value(json_object_get(meta, "source")) ?: "", "input") == 0)
+        return GRAPH_START;
+    writes = json_object_get(meta, "writes");
+    json_object_foreach((json_t *)writes, k, v) {
+        if (is_start(k) || graph_node_find(g, k) == NULL)
+            continue;
+        if (found != NULL && strcmp(found, k) != 0)
+            return NULL;
+        found = graph_node_find(g, k)->name;
+    }
+    if (found == NULL && g->spec->node_count == 1)
+        return g->spec->nodes[0].name;
+    return found != NULL ? found : GRAPH_START;
+}
+
+store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
+                              const char *thread_id, const json_t *values, const char *as_node,
+                              const char *checkpoint_id, const json_t *metadata,
+                              json_t **out_config, char **err)
+{
+    graph_invoke_opts_t o = {.store_ops = ops, .store = s, .thread_id = thread_id};
+    graph_result_t res = {0};
+    run_t r = {0};
+    json_t *plan = json_array(), *norm = NULL;
+    const char *source = "update";
+    store_rc_t rc = STORE_OK;
+    char why[512];
+
+    if (out_config != NULL)
+        *out_config = NULL;
+    if (err != NULL)
+        *err = NULL;
+    if (g == NULL || ops == NULL || s == NULL || thread_id == NULL) {
+        rc = STORE_INVALID;
+        snprintf(why, sizeof(why), "update_state: graph, store and thread_id are required");
+        goto Exit;
+    }
+    r.g = g;
+    r.o = &o;
+    r.ops = ops;
+    r.store = s;
+    r.thread_id = thread_id;
+    r.out = &res;
+    r.step = -2;
+    r.state = json_object();
+    r.config = json_object();
+    r.base_meta = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    if (load_base(&r, checkpoint_id) != 0) {
+        rc = strcmp(res.error_name, "StoreError") == 0 ? STORE_IO : STORE_NOT_FOUND;
+        snprintf(why, sizeof(why), "%s", res.error);
+        goto Exit;
+    }
+    if (as_node == NULL && (as_node = default_as_node(g, r.cp)) == NULL) {
+        rc = STORE_INVALID;
+        snprintf(why, sizeof(why), "Ambiguous update, specify as_node");
+        goto Exit;
+    }
+    if (strcmp(as_node, COPY_NODE) == 0) {
+        if (r.cp == NULL) {
+            rc = STORE_INVALID;
+            snprintf(why, sizeof(why), "as_node __copy__: the thread has no checkpoint to copy");
+            goto Exit;
+        }
+        if (tasks_from_checkpoint(&r, r.cp) != 0) {
+            rc = STORE_INVALID;
+            snprintf(why, sizeof(why), "%s", res.error);
+            goto Exit;
+        }
+        json_decref(plan);
+        plan = plan_of_tasks(&r);
+        source = "fork";
+    } else {
+        if (!is_start(as_node) && graph_node_find(g, as_node) == NULL) {
+            rc = STORE_INVALID;
+            snprintf(why, sizeof(why), "as_node: graph %s has no node '%s'", g->spec->graph_id,
+                     as_node);
+            goto Exit;
+        }
+        norm = normalize_writes(g, "values", values, 0, why, sizeof(why));
+        if (norm == NULL || apply_writes(g, r.state, norm, why, sizeof(why)) != 0) {
+            rc = STORE_INVALID;
+            goto Exit;
+        }
+        if (plan_after(g, as_node, r.state, plan, why, sizeof(why)) != 0) {
+            rc = STORE_INVALID;
+            goto Exit;
+        }
+        plan_sort(g, plan);
+    }
+    if (checkpoint_new(&r, plan, source,
+                       json_pack("{s:O}", as_node, norm ? norm : json_null()),
+                       json_object()) != 0) {
+        rc = STORE_IO;
+        snprintf(why, sizeof(why), "%s", res.error);
+        goto Exit;
+    }
+    if (out_config != NULL)
+        *out_config = json_pack("{s:{s:s, s:s, s:O, s:n}}", "checkpoint", "thread_id", thread_id,
+                                "checkpoint_ns", "", "checkpoint_id",
+                                json_object_get(r.cp, "checkpoint_id"), "checkpoint_map");
+Exit:
+    if (rc != STORE_OK && err != NULL)
+        *err = strdup(why);
+    json_decref(plan);
+    json_decref(norm);
+    run_release(&r);
+    graph_result_clear(&res);
+    return rc;
+}
