@@ -86,6 +86,7 @@ typedef struct mock_answer {
     size_t next_send;
     size_t next_buf;
     int hang;                     /* headers, then nothing */
+    h2o_iovec_t hang_filler;
     int started;
 } mock_answer_t;
 
@@ -480,7 +481,9 @@ static void send_next(mock_answer_t *a)
     size_t end;
 
     if (a->hang) {
-        h2o_send(a->req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+        /* h2o 2.2 holds back the headers of an empty send, so the hang starts with a filler
+         * the client ignores: an SSE comment, or JSON whitespace */
+        h2o_send(a->req, &a->hang_filler, 1, H2O_SEND_STATE_IN_PROGRESS);
         return;
     }
     end = a->chunk_timeout == NULL ? a->n_bufs : a->send_end[a->next_send];
@@ -687,6 +690,7 @@ static int answer_chat(h2o_req_t *req, json_t *body)
     a->generator.proceed = on_proceed;
     a->generator.stop = on_stop;
     a->hang = hooks.hang;
+    a->hang_filler = stream ? h2o_iovec_init(H2O_STRLIT(": mock-hang\n\n")) : h2o_iovec_init(H2O_STRLIT("\n"));
     a->timer.cb = on_chunk_timer;
     req->res.status = 200;
     req->res.reason = "OK";
