@@ -87,7 +87,6 @@ typedef struct mock_answer {
     size_t next_buf;
     int hang;                     /* headers, then nothing */
     h2o_iovec_t hang_filler;
-    int started;
 } mock_answer_t;
 
 /* What the `model` field asks for. */
@@ -524,7 +523,6 @@ static void on_stop(h2o_generator_t *generator, h2o_req_t *req)
 
 static void start_answer(mock_answer_t *a)
 {
-    a->started = 1;
     h2o_start_response(a->req, &a->generator);
     send_next(a);
 }
@@ -575,113 +573,315 @@ static h2o_iovec_t pool_json(h2o_mem_pool_t *pool, json_t *v, const char *suffix
     return h2o_iovec_init(buf, len + slen);
 }
 
+/* A chat turn as read from the request: what to answer, before any bytes are rendered. */
+typedef struct mock_turn {
+    const char *model;        /* borrowed from the request body */
+    char id[40];
+    long created;
+    int stream;
+    int include_usage;
+    mock_hooks_t hooks;
+    json_t *calls;            /* tool calls (owned), or NULL for a text answer */
+    h2o_iovec_t text;         /* the text answer, words separated by single spaces */
+    const h2o_iovec_t *tails; /* pre-rendered word event tails of `text`, or NULL */
+    size_t n_words;
+    size_t prompt_tokens;
+    const char *finish;
+} mock_turn_t;
+
+/* The words of the fixed sentence cycled to `n` words, into `pool`. */
+static h2o_iovec_t cycled_text(h2o_mem_pool_t *pool, size_t n)
+{
+    size_t i, len = 0, at = 0;
+    char *buf;
+
+    for (i = 0; i != n; ++i)
+        len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
+    buf = h2o_mem_alloc_pool(pool, len);
+    for (i = 0; i != n; ++i) {
+        const char *w = mock_sentence[i % MOCK_SENTENCE_LEN];
+        if (i != 0)
+            buf[at++] = ' ';
+        memcpy(buf + at, w, strlen(w));
+        at += strlen(w);
+    }
+    return h2o_iovec_init(buf, at);
+}
+
+/* "The tool returned: <result>" with the result's whitespace collapsed and at most
+ * MOCK_TOOL_TEXT_MAX bytes of it, into `pool`. */
+static h2o_iovec_t tool_result_text(h2o_mem_pool_t *pool, h2o_iovec_t result)
+{
+    static const char head[] = "The tool returned:";
+    size_t cap = result.len < MOCK_TOOL_TEXT_MAX ? result.len : MOCK_TOOL_TEXT_MAX, at, k;
+    char *buf = h2o_mem_alloc_pool(pool, sizeof(head) + 2 * cap + 16);
+    int in_word = 0;
+
+    memcpy(buf, head, sizeof(head) - 1);
+    at = sizeof(head) - 1;
+    for (k = 0; k != cap; ++k) {
+        if (isspace((unsigned char)result.base[k])) {
+            in_word = 0;
+            continue;
+        }
+        if (!in_word)
+            buf[at++] = ' ';
+        in_word = 1;
+        buf[at++] = result.base[k];
+    }
+    if (at == sizeof(head) - 1) {
+        memcpy(buf + at, " nothing", 8);
+        at += 8;
+    }
+    return h2o_iovec_init(buf, at);
+}
+
+/* Cuts `text` to its first `max` words (single-space separated); returns the new length. */
+static size_t cut_words(h2o_iovec_t text, size_t max)
+{
+    size_t k, seen = 0;
+    int in_word = 0;
+
+    for (k = 0; k != text.len; ++k) {
+        int space = text.base[k] == ' ';
+        if (!space && !in_word && seen++ == max)
+            return k - 1;
+        in_word = !space;
+    }
+    return text.len;
+}
+
 /*
- * Answers one chat completion request whose body parsed into `body` (borrowed). Builds the
- * whole response into the request pool, then starts it now or after the first-byte delay.
+ * Reads the turn from `body` (borrowed; the turn borrows strings from it) into t: model and
+ * hooks, streaming options, tool calls or the text with its length limit. Returns 0, or sends
+ * a 400 and returns -1.
+ */
+static int read_turn(h2o_req_t *req, json_t *body, mock_turn_t *t)
+{
+    json_t *messages = json_object_get(body, "messages"), *model = json_object_get(body, "model"), *msg, *last, *max_tokens;
+    const char *role;
+    size_t i;
+
+    memset(t, 0, sizeof(*t));
+    if (!json_is_array(messages) || json_array_size(messages) == 0) {
+        send_error(req, 400, "invalid_request_error", NULL, "'messages' must be a non-empty array");
+        return -1;
+    }
+    if (model != NULL && !json_is_string(model)) {
+        send_error(req, 400, "invalid_request_error", NULL, "'model' must be a string");
+        return -1;
+    }
+    t->model = model != NULL ? json_string_value(model) : "mock-model";
+    parse_hooks(t->model, &t->hooks);
+    snprintf(t->id, sizeof(t->id), "chatcmpl-mock%ld", atomic_fetch_add(&mock_next_id, 1) + 1);
+    t->created = (long)time(NULL);
+    t->stream = json_is_true(json_object_get(body, "stream"));
+    t->include_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+    json_array_foreach(messages, i, msg) t->prompt_tokens += count_words(content_text(&req->pool, json_object_get(msg, "content"))) + 1;
+    last = json_array_get(messages, json_array_size(messages) - 1);
+    role = json_string_value(json_object_get(last, "role"));
+
+    t->finish = "stop";
+    if ((t->calls = plan_tool_calls(&req->pool, body, last)) != NULL) {
+        t->finish = "tool_calls";
+        json_array_foreach(t->calls, i, msg) t->n_words += json_string_length(json_object_get(json_object_get(msg, "function"), "arguments")) / 4 + 1;
+        return 0;
+    }
+    if (role != NULL && strcmp(role, "tool") == 0) {
+        t->text = tool_result_text(&req->pool, content_text(&req->pool, json_object_get(last, "content")));
+    } else if (t->hooks.words != mock_cfg.words) {
+        t->text = cycled_text(&req->pool, (size_t)t->hooks.words);
+    } else {
+        t->text = mock_default_text;
+        t->tails = mock_default_tails;
+    }
+    t->n_words = count_words(t->text);
+    if ((max_tokens = json_object_get(body, "max_completion_tokens")) == NULL || json_is_null(max_tokens))
+        max_tokens = json_object_get(body, "max_tokens");
+    if (json_is_integer(max_tokens) && json_integer_value(max_tokens) > 0 && (size_t)json_integer_value(max_tokens) < t->n_words) {
+        t->n_words = (size_t)json_integer_value(max_tokens);
+        t->text.len = cut_words(t->text, t->n_words);
+        t->finish = "length";
+    }
+    return 0;
+}
+
+/* The usage object of the turn; returns a new reference. */
+static json_t *turn_usage(const mock_turn_t *t)
+{
+    return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)t->prompt_tokens, "completion_tokens",
+                     (json_int_t)t->n_words, "total_tokens", (json_int_t)(t->prompt_tokens + t->n_words));
+}
+
+/* Builds the non-streamed answer: one send of the whole chat.completion (or, for the
+ * mock-malformed hook, a truncated one). */
+static void build_whole(mock_answer_t *a, const mock_turn_t *t)
+{
+    h2o_req_t *req = a->req;
+    json_t *message, *resp;
+    h2o_iovec_t out;
+
+    if (t->calls != NULL)
+        message = json_pack("{s:s, s:n, s:O}", "role", "assistant", "content", "tool_calls", t->calls);
+    else
+        message = json_pack("{s:s, s:s%, s:n}", "role", "assistant", "content", t->text.base, t->text.len, "refusal");
+    resp = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o, s:n}", "id", t->id, "object", "chat.completion",
+                     "created", (json_int_t)t->created, "model", t->model, "choices", "index", 0, "message", message, "logprobs",
+                     "finish_reason", t->finish, "usage", turn_usage(t), "system_fingerprint");
+    out = t->hooks.malformed ? pool_str(&req->pool, "{\"id\":\"broken\",\"choices\":[{\"message\":{\"content\":\"oo")
+                             : pool_json(&req->pool, resp, "");
+    json_decref(resp);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    a->bufs = h2o_mem_alloc_pool(&req->pool, sizeof(*a->bufs));
+    a->send_end = h2o_mem_alloc_pool(&req->pool, sizeof(*a->send_end));
+    if (!a->hang) {
+        req->res.content_length = out.len;
+        push(a, out);
+    }
+    end_send(a);
+}
+
+/* Appends one event: the shared `prefix`, "choices":, and the JSON of `choices` (borrowed). */
+static void push_choices_event(mock_answer_t *a, h2o_iovec_t prefix, json_t *choices)
+{
+    push(a, prefix);
+    push(a, h2o_iovec_init(H2O_STRLIT("\"choices\":")));
+    push(a, pool_json(&a->req->pool, choices, "}\n\n"));
+    end_send(a);
+}
+
+/* Appends the tool-call events of the turn: per call, a delta with id and name, then the
+ * arguments in two or three pieces; then the finish event. */
+static void push_tool_call_events(mock_answer_t *a, h2o_iovec_t prefix, json_t *calls)
+{
+    json_t *call, *choices;
+    size_t k;
+
+    json_array_foreach(calls, k, call)
+    {
+        json_t *fn = json_object_get(call, "function");
+        const char *args = json_string_value(json_object_get(fn, "arguments"));
+        size_t alen = strlen(args), piece = alen >= 2 ? (alen + 2) / 3 : 1, off;
+
+        choices = json_pack("[{s:i, s:{s:s, s:n, s:[{s:i, s:O, s:s, s:{s:O, s:s}}]}, s:n, s:n}]", "index", 0, "delta", "role",
+                            "assistant", "content", "tool_calls", "index", (int)k, "id", json_object_get(call, "id"), "type",
+                            "function", "function", "name", json_object_get(fn, "name"), "arguments", "", "logprobs",
+                            "finish_reason");
+        push_choices_event(a, prefix, choices);
+        json_decref(choices);
+        for (off = 0; off < alen; off += piece) {
+            size_t plen = alen - off < piece ? alen - off : piece;
+            choices = json_pack("[{s:i, s:{s:[{s:i, s:{s:s%}}]}, s:n, s:n}]", "index", 0, "delta", "tool_calls", "index", (int)k,
+                                "function", "arguments", args + off, plen, "logprobs", "finish_reason");
+            push_choices_event(a, prefix, choices);
+            json_decref(choices);
+        }
+    }
+    push(a, prefix);
+    push(a, h2o_iovec_init(H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n")));
+}
+
+/* Appends the text events: the role delta, one word per event (a truncated chunk after the
+ * second word for mock-malformed), then the finish event. */
+static void push_text_events(mock_answer_t *a, h2o_iovec_t prefix, const mock_turn_t *t)
+{
+    static const h2o_iovec_t role = {H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
+                                                "\"logprobs\":null,\"finish_reason\":null}]}\n\n")};
+    static const h2o_iovec_t broken = {H2O_STRLIT("data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"oo\n\n")};
+    h2o_mem_pool_t *pool = &a->req->pool;
+    size_t k, start = 0, w = 0;
+    char *finish;
+
+    push(a, prefix);
+    push(a, role);
+    end_send(a);
+    for (k = 0; k <= t->text.len; ++k) {
+        if (k != t->text.len && t->text.base[k] != ' ')
+            continue;
+        if (k > start) {
+            push(a, prefix);
+            push(a, t->tails != NULL ? t->tails[w] : render_word_tail(pool, t->text.base + start, k - start, w != 0));
+            end_send(a);
+            if (++w == 2 && t->hooks.malformed) {
+                push(a, broken);
+                end_send(a);
+            }
+        }
+        start = k + 1;
+    }
+    finish = h2o_mem_alloc_pool(pool, 100);
+    push(a, prefix);
+    push(a, h2o_iovec_init(finish, (size_t)sprintf(finish, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n",
+                                                   t->finish)));
+}
+
+/* Builds the streamed answer. Every event starts with the same rendered prefix
+ * (data: {"id", "object", "created", "model",); the last send carries the finish event, the
+ * usage event when asked for, and [DONE]. */
+static void build_stream(mock_answer_t *a, const mock_turn_t *t)
+{
+    h2o_req_t *req = a->req;
+    size_t mlen = strlen(t->model), cap = 2 * (t->n_words + 8 * json_array_size(t->calls) + 8) + 8;
+    char *pbuf = h2o_mem_alloc_pool(&req->pool, 160 + 6 * mlen);
+    h2o_iovec_t prefix;
+    json_t *usage;
+
+    prefix.base = pbuf;
+    prefix.len = (size_t)sprintf(pbuf, "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":", t->id,
+                                 t->created);
+    prefix.len += json_quote(pbuf + prefix.len, t->model, mlen, 0);
+    pbuf[prefix.len++] = ',';
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    a->bufs = h2o_mem_alloc_pool(&req->pool, cap * sizeof(*a->bufs));
+    a->send_end = h2o_mem_alloc_pool(&req->pool, cap * sizeof(*a->send_end));
+    if (t->calls != NULL)
+        push_tool_call_events(a, prefix, t->calls);
+    else
+        push_text_events(a, prefix, t);
+    if (t->include_usage) {
+        push(a, prefix);
+        push(a, h2o_iovec_init(H2O_STRLIT("\"choices\":[],\"usage\":")));
+        usage = turn_usage(t);
+        push(a, pool_json(&req->pool, usage, "}\n\n"));
+        json_decref(usage);
+    }
+    push(a, h2o_iovec_init(H2O_STRLIT("data: [DONE]\n\n")));
+    end_send(a);
+}
+
+/*
+ * Answers one chat completion request whose body parsed into `body` (borrowed): an error for
+ * the error hooks, else the answer built into the request pool, started now or after the
+ * first-byte delay.
  */
 static int answer_chat(h2o_req_t *req, json_t *body)
 {
-    json_t *messages = json_object_get(body, "messages"), *last, *model_j = json_object_get(body, "model"), *calls = NULL,
-           *msg, *usage = NULL;
-    json_t *so = json_object_get(body, "stream_options");
-    const char *model = json_is_string(model_j) ? json_string_value(model_j) : "mock-model";
-    int stream = json_is_true(json_object_get(body, "stream")), include_usage = json_is_true(json_object_get(so, "include_usage"));
-    long created = (long)time(NULL), id = atomic_fetch_add(&mock_next_id, 1) + 1, max_tokens = -1;
-    json_t *mt = json_object_get(body, "max_completion_tokens");
-    const char *finish = "stop";
-    h2o_iovec_t text = mock_default_text, *tails = mock_default_tails, prefix;
-    size_t i, n_words, prompt_tokens = 0;
-    mock_hooks_t hooks;
+    h2o_timeout_t *first_byte = NULL, *chunk = NULL;
     mock_answer_t *a;
-    char idbuf[40], *pbuf;
+    mock_turn_t t;
+    int status;
 
-    if (!json_is_array(messages) || json_array_size(messages) == 0)
-        return send_error(req, 400, "invalid_request_error", NULL, "'messages' must be a non-empty array");
-    if (model_j != NULL && !json_is_string(model_j))
-        return send_error(req, 400, "invalid_request_error", NULL, "'model' must be a string");
-    parse_hooks(model, &hooks);
-    if (stream)
+    if (read_turn(req, body, &t) != 0)
+        goto Exit;
+    if (t.stream)
         atomic_fetch_add(&mock_n_streams, 1);
-    if (hooks.error_status == 401)
-        return send_error(req, 401, "invalid_request_error", "invalid_api_key",
-                          "Incorrect API key provided");
-    if (hooks.error_status == 429)
-        return send_error(req, 429, "requests", "rate_limit_exceeded", "Rate limit reached for mock model");
-    if (hooks.error_status != 0)
-        return send_error(req, hooks.error_status, hooks.error_status >= 500 ? "server_error" : "invalid_request_error", NULL,
-                          "mock internal error");
-    if (mt == NULL || json_is_null(mt))
-        mt = json_object_get(body, "max_tokens");
-    if (json_is_integer(mt) && json_integer_value(mt) > 0)
-        max_tokens = (long)json_integer_value(mt);
-
-    json_array_foreach(messages, i, msg) prompt_tokens += count_words(content_text(&req->pool, json_object_get(msg, "content"))) + 1;
-    last = json_array_get(messages, json_array_size(messages) - 1);
-    calls = plan_tool_calls(&req->pool, body, last);
-
-    /* the text: default, mock-words-<n>, or a sentence quoting the tool result */
-    n_words = (size_t)mock_default_completion_tokens;
-    if (calls == NULL && (json_is_string(json_object_get(last, "role")) &&
-                          strcmp(json_string_value(json_object_get(last, "role")), "tool") == 0)) {
-        h2o_iovec_t result = content_text(&req->pool, json_object_get(last, "content"));
-        size_t cap = result.len < MOCK_TOOL_TEXT_MAX ? result.len : MOCK_TOOL_TEXT_MAX, at = 0, k;
-        char *buf = h2o_mem_alloc_pool(&req->pool, cap + 64);
-        int in_word = 0;
-        at = (size_t)sprintf(buf, "The tool returned:");
-        for (k = 0; k != cap; ++k) {
-            char c = result.base[k];
-            if (isspace((unsigned char)c)) {
-                in_word = 0;
-                continue;
-            }
-            if (!in_word)
-                buf[at++] = ' ';
-            in_word = 1;
-            buf[at++] = c;
-        }
-        if (count_words(result) == 0)
-            at += (size_t)sprintf(buf + at, " nothing");
-        text = h2o_iovec_init(buf, at);
-        tails = NULL;
-    } else if (calls == NULL && hooks.words != mock_cfg.words) {
-        size_t len = 0, at = 0;
-        char *buf;
-        for (i = 0; i != (size_t)hooks.words; ++i)
-            len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
-        buf = h2o_mem_alloc_pool(&req->pool, len);
-        for (i = 0; i != (size_t)hooks.words; ++i) {
-            if (i != 0)
-                buf[at++] = ' ';
-            memcpy(buf + at, mock_sentence[i % MOCK_SENTENCE_LEN], strlen(mock_sentence[i % MOCK_SENTENCE_LEN]));
-            at += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]);
-        }
-        text = h2o_iovec_init(buf, at);
-        tails = NULL;
+    if ((status = t.hooks.error_status) != 0) {
+        if (status == 401)
+            send_error(req, 401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided");
+        else if (status == 429)
+            send_error(req, 429, "requests", "rate_limit_exceeded", "Rate limit reached for mock model");
+        else
+            send_error(req, status, status >= 500 ? "server_error" : "invalid_request_error", NULL, "mock internal error");
+        goto Exit;
     }
-    n_words = count_words(text);
-    if (max_tokens > 0 && (size_t)max_tokens < n_words && calls == NULL) {
-        size_t k, seen = 0;
-        int in_word = 0;
-        for (k = 0; k != text.len; ++k) {
-            int space = text.base[k] == ' ';
-            if (!space && !in_word && seen++ == (size_t)max_tokens)
-                break;
-            in_word = !space;
-        }
-        text.len = k > 0 && text.base[k - 1] == ' ' ? k - 1 : k;
-        n_words = (size_t)max_tokens;
-        finish = "length";
+    if ((t.hooks.first_byte_ms > 0 && (first_byte = timeout_for(t.hooks.first_byte_ms)) == NULL) ||
+        (t.stream && t.hooks.chunk_ms > 0 && (chunk = timeout_for(t.hooks.chunk_ms)) == NULL)) {
+        send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
+        goto Exit;
     }
-    if (calls != NULL) {
-        size_t k;
-        n_words = 0;
-        json_array_foreach(calls, k, msg) n_words += json_string_length(json_object_get(json_object_get(msg, "function"), "arguments")) / 4 + 1;
-        finish = "tool_calls";
+    if (t.calls != NULL)
         atomic_fetch_add(&mock_n_tool_calls, 1);
-    }
-    usage = json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)prompt_tokens, "completion_tokens", (json_int_t)n_words,
-                      "total_tokens", (json_int_t)(prompt_tokens + n_words));
-    snprintf(idbuf, sizeof(idbuf), "chatcmpl-mock%ld", id);
 
     a = h2o_mem_alloc_shared(&req->pool, sizeof(*a), on_answer_dispose);
     memset(a, 0, sizeof(*a));
@@ -689,127 +889,24 @@ static int answer_chat(h2o_req_t *req, json_t *body)
     a->req = req;
     a->generator.proceed = on_proceed;
     a->generator.stop = on_stop;
-    a->hang = hooks.hang;
-    a->hang_filler = stream ? h2o_iovec_init(H2O_STRLIT(": mock-hang\n\n")) : h2o_iovec_init(H2O_STRLIT("\n"));
+    a->chunk_timeout = chunk;
+    a->hang = t.hooks.hang;
+    a->hang_filler = t.stream ? h2o_iovec_init(H2O_STRLIT(": mock-hang\n\n")) : h2o_iovec_init(H2O_STRLIT("\n"));
     a->timer.cb = on_chunk_timer;
     req->res.status = 200;
     req->res.reason = "OK";
-
-    if (!stream) {
-        json_t *message, *resp;
-        h2o_iovec_t out;
-        if (calls != NULL)
-            message = json_pack("{s:s, s:n, s:O}", "role", "assistant", "content", "tool_calls", calls);
-        else
-            message = json_pack("{s:s, s:s%, s:n}", "role", "assistant", "content", text.base, text.len, "refusal");
-        resp = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:O, s:n}", "id", idbuf, "object", "chat.completion",
-                         "created", (json_int_t)created, "model", model, "choices", "index", 0, "message", message, "logprobs",
-                         "finish_reason", finish, "usage", usage, "system_fingerprint");
-        out = hooks.malformed ? pool_str(&req->pool, "{\"id\":\"broken\",\"choices\":[{\"message\":{\"content\":\"oo")
-                              : pool_json(&req->pool, resp, "");
-        json_decref(resp);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        a->bufs = h2o_mem_alloc_pool(&req->pool, sizeof(*a->bufs));
-        a->send_end = h2o_mem_alloc_pool(&req->pool, sizeof(*a->send_end));
-        if (!a->hang) {
-            req->res.content_length = out.len;
-            push(a, out);
-        }
-        end_send(a);
-    } else {
-        /* the prefix every event shares: data: {"id", "object", "created", "model", */
-        size_t mlen = strlen(model), cap_bufs, n_calls = json_array_size(calls);
-        pbuf = h2o_mem_alloc_pool(&req->pool, 160 + 6 * mlen);
-        prefix.base = pbuf;
-        prefix.len = (size_t)sprintf(pbuf, "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":", idbuf,
-                                     created);
-        prefix.len += json_quote(pbuf + prefix.len, model, mlen, 0);
-        pbuf[prefix.len++] = ',';
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
-        cap_bufs = 2 * (n_words + 8 * n_calls + 8) + 4;
-        a->bufs = h2o_mem_alloc_pool(&req->pool, cap_bufs * sizeof(*a->bufs));
-        a->send_end = h2o_mem_alloc_pool(&req->pool, cap_bufs * sizeof(*a->send_end));
-        if (calls != NULL) {
-            size_t k;
-            json_array_foreach(calls, k, msg)
-            {
-                json_t *fn = json_object_get(msg, "function"), *delta;
-                const char *args = json_string_value(json_object_get(fn, "arguments"));
-                size_t alen = strlen(args), piece = alen / 3 + 1, off;
-                delta = json_pack("[{s:i, s:{s:s, s:n, s:[{s:i, s:O, s:s, s:{s:O, s:s}}]}, s:n, s:n}]", "index", 0, "delta", "role",
-                                  "assistant", "content", "tool_calls", "index", (int)k, "id", json_object_get(msg, "id"), "type",
-                                  "function", "function", "name", json_object_get(fn, "name"), "arguments", "", "logprobs",
-                                  "finish_reason");
-                push(a, prefix);
-                push(a, pool_str(&req->pool, "\"choices\":"));
-                push(a, pool_json(&req->pool, delta, "}\n\n"));
-                json_decref(delta);
-                end_send(a);
-                if (piece > alen / 2 && alen >= 2)
-                    piece = alen / 2;
-                for (off = 0; off < alen; off += piece) {
-                    size_t plen = alen - off < piece ? alen - off : piece;
-                    delta = json_pack("[{s:i, s:{s:[{s:i, s:{s:s%}}]}, s:n, s:n}]", "index", 0, "delta", "tool_calls", "index",
-                                      (int)k, "function", "arguments", args + off, plen, "logprobs", "finish_reason");
-                    push(a, prefix);
-                    push(a, pool_str(&req->pool, "\"choices\":"));
-                    push(a, pool_json(&req->pool, delta, "}\n\n"));
-                    json_decref(delta);
-                    end_send(a);
-                }
-            }
-            push(a, prefix);
-            push(a, pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n"));
-        } else {
-            size_t k, start = 0, w = 0;
-            push(a, prefix);
-            push(a, pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
-                                         "\"logprobs\":null,\"finish_reason\":null}]}\n\n"));
-            end_send(a);
-            for (k = 0; k <= text.len; ++k) {
-                if (k != text.len && text.base[k] != ' ')
-                    continue;
-                if (k > start) {
-                    push(a, prefix);
-                    push(a, tails != NULL ? tails[w] : render_word_tail(&req->pool, text.base + start, k - start, w != 0));
-                    ++w;
-                    end_send(a);
-                    if (hooks.malformed && w == 2) {
-                        push(a, pool_str(&req->pool, "data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"oo\n\n"));
-                        end_send(a);
-                    }
-                }
-                start = k + 1;
-            }
-            push(a, prefix);
-            push(a, finish[0] == 's' ? pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n")
-                                     : pool_str(&req->pool, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n"));
-        }
-        if (include_usage) {
-            push(a, prefix);
-            push(a, pool_str(&req->pool, "\"choices\":[],\"usage\":"));
-            push(a, pool_json(&req->pool, usage, "}\n\n"));
-        }
-        push(a, pool_str(&req->pool, "data: [DONE]\n\n"));
-        end_send(a);
-        if (hooks.chunk_ms > 0 && (a->chunk_timeout = timeout_for(hooks.chunk_ms)) == NULL) {
-            json_decref(usage);
-            json_decref(calls);
-            return send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
-        }
-    }
-    json_decref(usage);
-    json_decref(calls);
-    if (hooks.first_byte_ms > 0) {
-        h2o_timeout_t *t = timeout_for(hooks.first_byte_ms);
-        if (t == NULL)
-            return send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
+    if (t.stream)
+        build_stream(a, &t);
+    else
+        build_whole(a, &t);
+    if (first_byte != NULL) {
         a->timer.cb = on_first_byte;
-        h2o_timeout_link(req->conn->ctx->loop, t, &a->timer);
+        h2o_timeout_link(req->conn->ctx->loop, first_byte, &a->timer);
     } else {
         start_answer(a);
     }
+Exit:
+    json_decref(t.calls);
     return 0;
 }
 
