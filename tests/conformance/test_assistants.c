@@ -133,8 +133,13 @@ static void test_graph_id_alias(void **state)
     r = reqf("GET", 404, NULL, "/assistants/no-such-graph/graph");
     assert_detail(&r, "Assistant no-such-graph not found");
     harness_resp_free(&r);
-    r = reqf("GET", 422, NULL, "/assistants/agent");
-    assert_detail(&r, "assistant_id");
+    r = reqf("GET", 200, NULL, "/assistants/agent");
+    assert_string_equal(jstr(&r, "assistant_id"), "fe096781-5601-53d2-b2f6-0d3403f7e9ca");
+    harness_resp_free(&r);
+    r = reqf("GET", 200, NULL, "/assistants/agent/schemas");
+    assert_string_equal(jstr(&r, "graph_id"), "agent");
+    harness_resp_free(&r);
+    r = reqf("GET", 404, NULL, "/assistants/no-such-graph");
     harness_resp_free(&r);
 }
 

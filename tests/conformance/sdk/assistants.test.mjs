@@ -156,6 +156,11 @@ test("getGraph, getSchemas, getSubgraphs", async () => {
   await rejectsWith(() => client.assistants.getSubgraphs(MISSING_ID), 404);
 });
 
-test("a graph id where the spec types assistant_id as a UUID is answered 422", async () => {
-  await rejectsWith(() => client.assistants.get("agent"), 422, /assistant_id/);
+test("a graph id names that graph's system assistant wherever an assistant id is taken", async () => {
+  const a = await client.assistants.get("agent");
+  assert.equal(a.assistant_id, SYSTEM_ID);
+  assert.equal(a.metadata.created_by, "system");
+  const schemas = await client.assistants.getSchemas("agent");
+  assert.equal(schemas.graph_id, "agent");
+  await rejectsWith(() => client.assistants.get("no-such-graph"), 404, /not found/);
 });
