@@ -55,3 +55,13 @@ if(LG_CLANG)
   set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 300
     ENVIRONMENT "FUZZ_TIME=20;CLANG=${LG_CLANG}")
 endif()
+
+# The LLM client's live tests talk to the mock OpenAI-compatible server (bench/mock_llm). bench/
+# is added after this file, so the check runs deferred, at the end of the top directory.
+function(lg_llm_test_env)
+  if(TARGET mock_llm AND TEST tests_unit_llm_test_llm)
+    set_property(TEST tests_unit_llm_test_llm APPEND PROPERTY ENVIRONMENT
+                 "LGSERVE_MOCK_LLM=$<TARGET_FILE:mock_llm>")
+  endif()
+endfunction()
+cmake_language(DEFER CALL lg_llm_test_env)
