@@ -16,6 +16,8 @@
  * (the preprocessor escapes the quotes), so they read as plain JSON. Adjacent literals join,
  * which lets the three message schemas share one definition.
  */
+#include <string.h>
+
 #include "graph/graph.h"
 
 #define JSON(...) #__VA_ARGS__
@@ -251,8 +253,22 @@ static const char agent_config_schema[] = JSON({
     }
 });
 
+/* The agent's conditional edge: "tools" when the last message is an AI message with tool
+ * calls, else GRAPH_END. `state` borrowed. */
+static int agent_route(const json_t *state, const char **next)
+{
+    const json_t *msgs = json_object_get(state, "messages");
+    const json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
+    const char *type = json_string_value(json_object_get(last, "type"));
+    const json_t *calls = json_object_get(last, "tool_calls");
+
+    *next = type != NULL && strcmp(type, "ai") == 0 && json_array_size(calls) > 0 ? "tools"
+                                                                                  : GRAPH_END;
+    return 0;
+}
+
 static const graph_node_t agent_nodes[] = {
-    {.name = "agent"},
+    {.name = "agent", .route = agent_route},
     {.name = "tools"},
 };
 

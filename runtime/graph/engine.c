@@ -1307,6 +1307,10 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
                        o->input ? o->input : json_null()));
     if (load_base(&r, o->checkpoint_id) != 0)
         goto Exit;
+    if (cancelled(&r)) {
+        out->status = GRAPH_STATUS_CANCELLED;
+        goto Exit;
+    }
     more = prepare(&r, &continuing);
     if (more <= 0)
         goto Exit;
