@@ -32,19 +32,16 @@
 #include <h2o.h>
 #include <jansson.h>
 
-#define MOCK_MAX_TIMEOUTS 32   /* distinct delay values per loop */
-#define MOCK_MAX_WORDS 100000  /* upper bound of --words and mock-words-<n> */
-#define MOCK_SLOW_MS 30000     /* first-byte delay of the mock-slow hook */
-#define MOCK_TOOL_TEXT_MAX 1000 /* bytes of a tool result quoted in the answer */
+#define MOCK_MAX_TIMEOUTS  32     /* distinct delay values per loop */
+#define MOCK_MAX_WORDS     100000 /* upper bound of --words and mock-words-<n> */
+#define MOCK_SLOW_MS       30000  /* first-byte delay of the mock-slow hook */
+#define MOCK_TOOL_TEXT_MAX 1000   /* bytes of a tool result quoted in the answer */
 
 /* The fixed answer: 42 words, cycled when more are asked for. */
-static const char *const mock_sentence[] = {
-    "The", "quick", "mock", "model", "streams", "this", "deterministic", "answer", "one", "word",
-    "at", "a", "time", "so", "that", "clients,", "agents", "and", "benchmarks", "can", "check",
-    "every", "chunk,", "count", "the", "words,", "join", "them", "back", "together", "and",
-    "compare", "the", "result", "with", "the", "expected", "text", "exactly", "every", "single",
-    "time."};
-#define MOCK_SENTENCE_LEN (sizeof(mock_sentence) / sizeof(mock_sentence[0]))
+static const char mock_sentence[] = "The quick mock model streams this deterministic answer one word at a time so that clients, "
+                                    "agents and benchmarks can check every chunk, count the words, join them back together and "
+                                    "compare the result with the expected text exactly every single time.";
+#define MOCK_SENTENCE_LEN 42
 
 typedef struct mock_config {
     const char *host;
@@ -62,7 +59,6 @@ typedef struct mock_timeout {
 } mock_timeout_t;
 
 typedef struct mock_loop {
-    size_t index;
     pthread_t thread;
     h2o_evloop_t *loop;
     h2o_context_t ctx;
@@ -81,12 +77,12 @@ typedef struct mock_answer {
     h2o_timeout_t *chunk_timeout; /* NULL: everything after the first byte goes at once */
     h2o_iovec_t *bufs;
     size_t n_bufs;
-    size_t *send_end;             /* send i is bufs[send_end[i-1] .. send_end[i]) */
+    size_t *send_end; /* send i is bufs[send_end[i-1] .. send_end[i]) */
     size_t n_sends;
     size_t next_send;
     size_t next_buf;
-    int hang;                     /* headers, then nothing */
-    h2o_iovec_t hang_filler;
+    int hang;                /* headers, then nothing */
+    h2o_iovec_t hang_filler; /* the one body piece of a hang (see send_next) */
 } mock_answer_t;
 
 /* What the `model` field asks for. */
@@ -104,13 +100,14 @@ static h2o_globalconf_t mock_globalconf;
 static mock_loop_t *mock_loops;
 static __thread mock_loop_t *mock_this_loop;
 
-static atomic_long mock_n_requests, mock_n_streams, mock_n_active, mock_n_tool_calls, mock_n_errors,
-    mock_n_authorized, mock_next_id;
+static atomic_long mock_n_requests, mock_n_streams, mock_n_active, mock_n_tool_calls, mock_n_errors, mock_n_authorized,
+    mock_next_id;
 
-/* The default answer: its text and one pre-rendered event tail per word. */
+/* The words of mock_sentence (split at startup), and the default answer: its text and one
+ * pre-rendered event tail per word. */
+static h2o_iovec_t mock_words[MOCK_SENTENCE_LEN];
 static h2o_iovec_t mock_default_text;
 static h2o_iovec_t *mock_default_tails;
-static long mock_default_completion_tokens;
 
 static pthread_mutex_t mock_last_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *mock_last_body; /* the last chat request body, malloc'd */
@@ -178,28 +175,34 @@ static h2o_iovec_t render_word_tail(h2o_mem_pool_t *pool, const char *word, size
     return h2o_iovec_init(buf, n);
 }
 
-/* Renders the default answer (mock_cfg.words words) once; exits on allocation failure. */
+/* Splits mock_sentence into mock_words and renders the default answer (mock_cfg.words words)
+ * once; exits on allocation failure. The rendered memory lives as long as the process. */
 static void render_default_answer(void)
 {
+    const char *p = mock_sentence;
     size_t i, len = 0, at = 0;
     char *text;
 
+    for (i = 0; i != MOCK_SENTENCE_LEN; ++i) {
+        size_t n = strcspn(p, " ");
+        mock_words[i] = h2o_iovec_init(p, n);
+        p += n + (p[n] == ' ');
+    }
     for (i = 0; i != (size_t)mock_cfg.words; ++i)
-        len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
+        len += mock_words[i % MOCK_SENTENCE_LEN].len + 1;
     if ((text = malloc(len + 1)) == NULL ||
         (mock_default_tails = calloc((size_t)mock_cfg.words, sizeof(*mock_default_tails))) == NULL)
         die("%s", "out of memory");
     for (i = 0; i != (size_t)mock_cfg.words; ++i) {
-        const char *w = mock_sentence[i % MOCK_SENTENCE_LEN];
+        h2o_iovec_t w = mock_words[i % MOCK_SENTENCE_LEN];
         if (i != 0)
             text[at++] = ' ';
-        memcpy(text + at, w, strlen(w));
-        at += strlen(w);
-        mock_default_tails[i] = render_word_tail(NULL, w, strlen(w), i != 0);
+        memcpy(text + at, w.base, w.len);
+        at += w.len;
+        mock_default_tails[i] = render_word_tail(NULL, w.base, w.len, i != 0);
     }
     text[at] = '\0';
     mock_default_text = h2o_iovec_init(text, at);
-    mock_default_completion_tokens = mock_cfg.words;
 }
 
 /* The timeout of this loop for `ms` milliseconds, created on first use; NULL when the loop
@@ -301,8 +304,7 @@ static void parse_hooks(const char *model, mock_hooks_t *h)
         h->first_byte_ms = v;
     } else if (strncmp(model, "drip-", 5) == 0 && (v = strtol(model + 5, &end, 10)) >= 0 && *end == '\0') {
         h->chunk_ms = v;
-    } else if (strncmp(model, "words-", 6) == 0 && (v = strtol(model + 6, &end, 10)) >= 1 && v <= MOCK_MAX_WORDS &&
-               *end == '\0') {
+    } else if (strncmp(model, "words-", 6) == 0 && (v = strtol(model + 6, &end, 10)) >= 1 && v <= MOCK_MAX_WORDS && *end == '\0') {
         h->words = v;
     }
 }
@@ -320,12 +322,12 @@ static h2o_iovec_t content_text(h2o_mem_pool_t *pool, json_t *content)
         return h2o_iovec_init(json_string_value(content), json_string_length(content));
     if (!json_is_array(content))
         return out;
-    json_array_foreach(content, i, part) len += json_string_length(json_object_get(part, "text")) + 1;
+    json_array_foreach (content, i, part)
+        len += json_string_length(json_object_get(part, "text")) + 1;
     if (len == 0)
         return out;
     buf = h2o_mem_alloc_pool(pool, len);
-    json_array_foreach(content, i, part)
-    {
+    json_array_foreach (content, i, part) {
         json_t *t = json_object_get(part, "text");
         if (!json_is_string(t))
             continue;
@@ -365,8 +367,8 @@ static int mentions(h2o_iovec_t text, const char *name, size_t name_len)
             continue;
         if (i > 0 && (isalnum((unsigned char)text.base[i - 1]) || text.base[i - 1] == '_' || text.base[i - 1] == '-'))
             continue;
-        if (i + name_len < text.len && (isalnum((unsigned char)text.base[i + name_len]) || text.base[i + name_len] == '_' ||
-                                        text.base[i + name_len] == '-'))
+        if (i + name_len < text.len &&
+            (isalnum((unsigned char)text.base[i + name_len]) || text.base[i + name_len] == '_' || text.base[i + name_len] == '-'))
             continue;
         return 1;
     }
@@ -406,12 +408,11 @@ static char *sample_arguments(json_t *function)
     size_t i;
     char *text;
 
-    json_array_foreach(required, i, name)
-    {
+    json_array_foreach (required, i, name) {
         if (json_is_string(name))
             json_object_set_new(args, json_string_value(name), sample_value(json_object_get(props, json_string_value(name))));
     }
-    text = json_dumps(args, JSON_COMPACT);
+    text = json_dumps(args, JSON_COMPACT | JSON_ENSURE_ASCII); /* ASCII, so any split of it is valid UTF-8 */
     json_decref(args);
     return text;
 }
@@ -434,8 +435,7 @@ static json_t *plan_tool_calls(h2o_mem_pool_t *pool, json_t *body, json_t *last)
         goto Exit;
     text = content_text(pool, json_object_get(last, "content"));
     calls = json_array();
-    json_array_foreach(tools, i, tool)
-    {
+    json_array_foreach (tools, i, tool) {
         json_t *fn = json_object_get(tool, "function"), *name = json_object_get(fn, "name");
         int pick;
         char id[32], *args;
@@ -451,8 +451,8 @@ static json_t *plan_tool_calls(h2o_mem_pool_t *pool, json_t *body, json_t *last)
         snprintf(id, sizeof(id), "call_%ld", atomic_fetch_add(&mock_next_id, 1) + 1);
         if ((args = sample_arguments(fn)) == NULL)
             continue;
-        json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function", "name",
-                                               name, "arguments", args));
+        json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function", "name", name,
+                                               "arguments", args));
         free(args);
     }
     if (json_array_size(calls) == 0 && required) {
@@ -460,8 +460,8 @@ static json_t *plan_tool_calls(h2o_mem_pool_t *pool, json_t *body, json_t *last)
         char id[32], *args = sample_arguments(fn);
         snprintf(id, sizeof(id), "call_%ld", atomic_fetch_add(&mock_next_id, 1) + 1);
         if (args != NULL && json_is_string(json_object_get(fn, "name")))
-            json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function",
-                                                   "name", json_object_get(fn, "name"), "arguments", args));
+            json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:O, s:s}}", "id", id, "type", "function", "function", "name",
+                                                   json_object_get(fn, "name"), "arguments", args));
         free(args);
     }
     if (json_array_size(calls) == 0) {
@@ -575,7 +575,7 @@ static h2o_iovec_t pool_json(h2o_mem_pool_t *pool, json_t *v, const char *suffix
 
 /* A chat turn as read from the request: what to answer, before any bytes are rendered. */
 typedef struct mock_turn {
-    const char *model;        /* borrowed from the request body */
+    const char *model; /* borrowed from the request body */
     char id[40];
     long created;
     int stream;
@@ -596,14 +596,14 @@ static h2o_iovec_t cycled_text(h2o_mem_pool_t *pool, size_t n)
     char *buf;
 
     for (i = 0; i != n; ++i)
-        len += strlen(mock_sentence[i % MOCK_SENTENCE_LEN]) + 1;
+        len += mock_words[i % MOCK_SENTENCE_LEN].len + 1;
     buf = h2o_mem_alloc_pool(pool, len);
     for (i = 0; i != n; ++i) {
-        const char *w = mock_sentence[i % MOCK_SENTENCE_LEN];
+        h2o_iovec_t w = mock_words[i % MOCK_SENTENCE_LEN];
         if (i != 0)
             buf[at++] = ' ';
-        memcpy(buf + at, w, strlen(w));
-        at += strlen(w);
+        memcpy(buf + at, w.base, w.len);
+        at += w.len;
     }
     return h2o_iovec_init(buf, at);
 }
@@ -617,6 +617,8 @@ static h2o_iovec_t tool_result_text(h2o_mem_pool_t *pool, h2o_iovec_t result)
     char *buf = h2o_mem_alloc_pool(pool, sizeof(head) + 2 * cap + 16);
     int in_word = 0;
 
+    while (cap < result.len && cap > 0 && ((unsigned char)result.base[cap] & 0xC0) == 0x80)
+        --cap; /* never cut a UTF-8 sequence */
     memcpy(buf, head, sizeof(head) - 1);
     at = sizeof(head) - 1;
     for (k = 0; k != cap; ++k) {
@@ -677,14 +679,16 @@ static int read_turn(h2o_req_t *req, json_t *body, mock_turn_t *t)
     t->created = (long)time(NULL);
     t->stream = json_is_true(json_object_get(body, "stream"));
     t->include_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
-    json_array_foreach(messages, i, msg) t->prompt_tokens += count_words(content_text(&req->pool, json_object_get(msg, "content"))) + 1;
+    json_array_foreach (messages, i, msg)
+        t->prompt_tokens += count_words(content_text(&req->pool, json_object_get(msg, "content"))) + 1;
     last = json_array_get(messages, json_array_size(messages) - 1);
     role = json_string_value(json_object_get(last, "role"));
 
     t->finish = "stop";
     if ((t->calls = plan_tool_calls(&req->pool, body, last)) != NULL) {
         t->finish = "tool_calls";
-        json_array_foreach(t->calls, i, msg) t->n_words += json_string_length(json_object_get(json_object_get(msg, "function"), "arguments")) / 4 + 1;
+        json_array_foreach (t->calls, i, msg)
+            t->n_words += json_string_length(json_object_get(json_object_get(msg, "function"), "arguments")) / 4 + 1;
         return 0;
     }
     if (role != NULL && strcmp(role, "tool") == 0) {
@@ -709,8 +713,8 @@ static int read_turn(h2o_req_t *req, json_t *body, mock_turn_t *t)
 /* The usage object of the turn; returns a new reference. */
 static json_t *turn_usage(const mock_turn_t *t)
 {
-    return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)t->prompt_tokens, "completion_tokens",
-                     (json_int_t)t->n_words, "total_tokens", (json_int_t)(t->prompt_tokens + t->n_words));
+    return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)t->prompt_tokens, "completion_tokens", (json_int_t)t->n_words,
+                     "total_tokens", (json_int_t)(t->prompt_tokens + t->n_words));
 }
 
 /* Builds the non-streamed answer: one send of the whole chat.completion (or, for the
@@ -757,16 +761,15 @@ static void push_tool_call_events(mock_answer_t *a, h2o_iovec_t prefix, json_t *
     json_t *call, *choices;
     size_t k;
 
-    json_array_foreach(calls, k, call)
-    {
+    json_array_foreach (calls, k, call) {
         json_t *fn = json_object_get(call, "function");
         const char *args = json_string_value(json_object_get(fn, "arguments"));
         size_t alen = strlen(args), piece = alen >= 2 ? (alen + 2) / 3 : 1, off;
 
-        choices = json_pack("[{s:i, s:{s:s, s:n, s:[{s:i, s:O, s:s, s:{s:O, s:s}}]}, s:n, s:n}]", "index", 0, "delta", "role",
-                            "assistant", "content", "tool_calls", "index", (int)k, "id", json_object_get(call, "id"), "type",
-                            "function", "function", "name", json_object_get(fn, "name"), "arguments", "", "logprobs",
-                            "finish_reason");
+        choices =
+            json_pack("[{s:i, s:{s:s, s:n, s:[{s:i, s:O, s:s, s:{s:O, s:s}}]}, s:n, s:n}]", "index", 0, "delta", "role",
+                      "assistant", "content", "tool_calls", "index", (int)k, "id", json_object_get(call, "id"), "type", "function",
+                      "function", "name", json_object_get(fn, "name"), "arguments", "", "logprobs", "finish_reason");
         push_choices_event(a, prefix, choices);
         json_decref(choices);
         for (off = 0; off < alen; off += piece) {
@@ -778,15 +781,17 @@ static void push_tool_call_events(mock_answer_t *a, h2o_iovec_t prefix, json_t *
         }
     }
     push(a, prefix);
-    push(a, h2o_iovec_init(H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n")));
+    push(a, h2o_iovec_init(
+                H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n")));
 }
 
 /* Appends the text events: the role delta, one word per event (a truncated chunk after the
  * second word for mock-malformed), then the finish event. */
 static void push_text_events(mock_answer_t *a, h2o_iovec_t prefix, const mock_turn_t *t)
 {
-    static const h2o_iovec_t role = {H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
-                                                "\"logprobs\":null,\"finish_reason\":null}]}\n\n")};
+    static const h2o_iovec_t role = {
+        H2O_STRLIT("\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
+                   "\"logprobs\":null,\"finish_reason\":null}]}\n\n")};
     static const h2o_iovec_t broken = {H2O_STRLIT("data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"oo\n\n")};
     h2o_mem_pool_t *pool = &a->req->pool;
     size_t k, start = 0, w = 0;
@@ -811,8 +816,10 @@ static void push_text_events(mock_answer_t *a, h2o_iovec_t prefix, const mock_tu
     }
     finish = h2o_mem_alloc_pool(pool, 100);
     push(a, prefix);
-    push(a, h2o_iovec_init(finish, (size_t)sprintf(finish, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n",
-                                                   t->finish)));
+    push(a, h2o_iovec_init(
+                finish,
+                (size_t)sprintf(finish, "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n",
+                                t->finish)));
 }
 
 /* Builds the streamed answer. Every event starts with the same rendered prefix
@@ -827,8 +834,8 @@ static void build_stream(mock_answer_t *a, const mock_turn_t *t)
     json_t *usage;
 
     prefix.base = pbuf;
-    prefix.len = (size_t)sprintf(pbuf, "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":", t->id,
-                                 t->created);
+    prefix.len = (size_t)sprintf(
+        pbuf, "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":", t->id, t->created);
     prefix.len += json_quote(pbuf + prefix.len, t->model, mlen, 0);
     pbuf[prefix.len++] = ',';
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
@@ -950,19 +957,20 @@ static int on_chat(h2o_req_t *req)
 
 static int on_models(h2o_req_t *req, h2o_iovec_t id)
 {
-    static const char *const ids[] = {"mock-model", "gpt-4o-mini", "mock-error-500", "mock-error-401", "mock-malformed",
-                                      "mock-slow", "mock-hang"};
+    static const char *const ids[] = {"mock-model",     "gpt-4o-mini", "mock-error-500", "mock-error-401",
+                                      "mock-malformed", "mock-slow",   "mock-hang"};
     json_t *list = json_array();
     size_t i;
 
     for (i = 0; i != sizeof(ids) / sizeof(ids[0]); ++i)
-        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:s}", "id", ids[i], "object", "model", "created", 1700000000,
-                                              "owned_by", "mock"));
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:i, s:s}", "id", ids[i], "object", "model", "created", 1700000000, "owned_by", "mock"));
     if (id.len == 0)
         return send_json(req, 200, json_pack("{s:s, s:o}", "object", "list", "data", list));
     json_decref(list);
-    return send_json(req, 200, json_pack("{s:s%, s:s, s:i, s:s}", "id", id.base, id.len, "object", "model", "created",
-                                         1700000000, "owned_by", "mock"));
+    return send_json(
+        req, 200,
+        json_pack("{s:s%, s:s, s:i, s:s}", "id", id.base, id.len, "object", "model", "created", 1700000000, "owned_by", "mock"));
 }
 
 static int on_stats(h2o_req_t *req)
@@ -998,7 +1006,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_memis(path.base, path.len, H2O_STRLIT("/chat/completions")))
         return post ? on_chat(req) : send_error(req, 405, "invalid_request_error", NULL, "method not allowed");
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/v1/models")) || h2o_memis(path.base, path.len, H2O_STRLIT("/models")))
-        return get ? on_models(req, h2o_iovec_init(NULL, 0)) : send_error(req, 405, "invalid_request_error", NULL, "method not allowed");
+        return get ? on_models(req, h2o_iovec_init(NULL, 0))
+                   : send_error(req, 405, "invalid_request_error", NULL, "method not allowed");
     if (get && path.len > 11 && memcmp(path.base, "/v1/models/", 11) == 0)
         return on_models(req, h2o_iovec_init(path.base + 11, path.len - 11));
     if (get && h2o_memis(path.base, path.len, H2O_STRLIT("/health")))
@@ -1008,8 +1017,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (get && h2o_memis(path.base, path.len, H2O_STRLIT("/last-request")))
         return on_last_request(req);
     atomic_fetch_add(&mock_n_errors, 1);
-    return send_json(req, 404, json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", "Unknown request URL", "type",
-                                         "invalid_request_error", "param", "code", "unknown_url"));
+    return send_json(req, 404,
+                     json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", "Unknown request URL", "type",
+                               "invalid_request_error", "param", "code", "unknown_url"));
 }
 
 /* ---- listeners and loops ------------------------------------------------------------------ */
@@ -1070,7 +1080,8 @@ static int bind_all(void)
     for (i = 0; i != mock_cfg.threads; ++i) {
         nport = 0;
         if (i != 0)
-            nport = bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port;
+            nport =
+                bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port;
         if ((mock_loops[i].fd = bind_one(ai, 1, nport)) < 0) {
             snprintf(msg, sizeof(msg), "cannot listen on %s:%s: %s", mock_cfg.host, port, strerror(errno));
             die("%s", msg);
@@ -1079,7 +1090,8 @@ static int bind_all(void)
             die("getsockname: %s", strerror(errno));
     }
     freeaddrinfo(ai);
-    return ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    return ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                            : ((struct sockaddr_in6 *)&bound)->sin6_port);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -1202,7 +1214,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     for (i = 0; i != mock_cfg.threads; ++i) {
         mock_loop_t *l = &mock_loops[i];
-        l->index = (size_t)i;
         l->loop = h2o_evloop_create();
         h2o_context_init(&l->ctx, l->loop, &mock_globalconf);
         l->accept_ctx.ctx = &l->ctx;

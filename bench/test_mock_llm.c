@@ -25,9 +25,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#define FULL_TEXT                                                                                                              \
-    "The quick mock model streams this deterministic answer one word at a time so that clients, agents and benchmarks "      \
-    "can check every chunk, count the words, join them back together and compare the result with the expected text "          \
+#define FULL_TEXT                                                                                                                  \
+    "The quick mock model streams this deterministic answer one word at a time so that clients, agents and benchmarks "            \
+    "can check every chunk, count the words, join them back together and compare the result with the expected text "               \
     "exactly every single time."
 
 typedef struct mock_server {
@@ -170,8 +170,8 @@ static CURL *make_request(const mock_server_t *s, const char *method, const char
 }
 
 /* One blocking request; `timeout_ms` 0 keeps the default. Fills r; caller frees r->body. */
-static void request(const mock_server_t *s, const char *method, const char *path, const char *body, int auth,
-                    long timeout_ms, resp_t *r)
+static void request(const mock_server_t *s, const char *method, const char *path, const char *body, int auth, long timeout_ms,
+                    resp_t *r)
 {
     struct curl_slist *headers;
     CURL *c = make_request(s, method, path, body, auth, &headers, r);
@@ -231,9 +231,9 @@ static char *joined_content(json_t *chunks)
     json_t *chunk;
     char *out = calloc(1, 1);
 
-    json_array_foreach(chunks, i, chunk)
-    {
-        json_t *content = json_object_get(json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta"), "content");
+    json_array_foreach (chunks, i, chunk) {
+        json_t *content =
+            json_object_get(json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta"), "content");
         if (json_is_string(content)) {
             out = realloc(out, len + json_string_length(content) + 1);
             memcpy(out + len, json_string_value(content), json_string_length(content) + 1);
@@ -285,8 +285,7 @@ static void test_health_and_models(void **state)
     assert_non_null(j = json_loads(r.body, 0, NULL));
     assert_string_equal(json_string_value(json_object_get(j, "object")), "list");
     assert_true(json_array_size(json_object_get(j, "data")) >= 3);
-    json_array_foreach(json_object_get(j, "data"), i, m)
-    {
+    json_array_foreach (json_object_get(j, "data"), i, m) {
         assert_string_equal(json_string_value(json_object_get(m, "object")), "model");
         found += strcmp(json_string_value(json_object_get(m, "id")), "mock-model") == 0;
     }
@@ -308,8 +307,9 @@ static void test_whole_answer(void **state)
     resp_t r;
 
     (void)state;
-    j = chat(&fast, &r, "{\"model\":\"gpt-4o-mini\",\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
-                        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hello there\"}]}]}");
+    j = chat(&fast, &r,
+             "{\"model\":\"gpt-4o-mini\",\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+             "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hello there\"}]}]}");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "application/json");
     assert_non_null(j);
@@ -330,7 +330,8 @@ static void test_whole_answer(void **state)
     free(r.body);
 
     /* the same on the path without /v1 */
-    request(&fast, "POST", "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, 0, &r);
+    request(&fast, "POST", "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, 0,
+            &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, FULL_TEXT));
     free(r.body);
@@ -353,8 +354,7 @@ static void test_stream_sequence(void **state)
     assert_int_equal(e.n_malformed, 0);
     n = json_array_size(e.chunks);
     assert_int_equal(n, 1 + 42 + 1); /* role, one word each, finish */
-    json_array_foreach(e.chunks, i, chunk)
-    {
+    json_array_foreach (e.chunks, i, chunk) {
         assert_string_equal(json_string_value(json_object_get(chunk, "object")), "chat.completion.chunk");
         assert_string_equal(json_string_value(json_object_get(chunk, "model")), "gpt-4o-mini");
         assert_string_equal(json_string_value(json_object_get(chunk, "id")),
@@ -384,8 +384,9 @@ static void test_stream_usage(void **state)
     size_t n;
 
     (void)state;
-    chat(&fast, &r, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                    "\"messages\":[{\"role\":\"user\",\"content\":\"one two three\"}]}");
+    chat(&fast, &r,
+         "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+         "\"messages\":[{\"role\":\"user\",\"content\":\"one two three\"}]}");
     assert_int_equal(r.status, 200);
     parse_events(r.body, &e);
     assert_true(e.done);
@@ -413,9 +414,9 @@ static void test_max_tokens(void **state)
     (void)state;
     j = chat(&fast, &r, "{\"model\":\"m\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"),
-                                                          "content")),
-                        "The quick mock");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content")),
+        "The quick mock");
     assert_string_equal(finish_of(j), "length");
     json_decref(j);
     free(r.body);
@@ -451,8 +452,9 @@ static void test_tool_call(void **state)
     json_int_t before = get_stat(&fast, "tool_calls");
 
     (void)state;
-    j = chat(&fast, &r, "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"auto\",\"messages\":[{\"role\":\"user\","
-                        "\"content\":\"What is the weather? Use get_weather.\"}]}",
+    j = chat(&fast, &r,
+             "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"auto\",\"messages\":[{\"role\":\"user\","
+             "\"content\":\"What is the weather? Use get_weather.\"}]}",
              weather_tools);
     assert_int_equal(r.status, 200);
     assert_non_null(j);
@@ -474,7 +476,8 @@ static void test_tool_call(void **state)
     /* a tool without required parameters gets "{}" */
     j = chat(&fast, &r, "{\"model\":\"m\",\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"call get_time now\"}]}",
              weather_tools);
-    call = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "tool_calls"), 0);
+    call = json_array_get(
+        json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "tool_calls"), 0);
     assert_string_equal(json_string_value(json_object_get(json_object_get(call, "function"), "name")), "get_time");
     assert_string_equal(json_string_value(json_object_get(json_object_get(call, "function"), "arguments")), "{}");
     json_decref(j);
@@ -488,21 +491,25 @@ static void test_no_tool_call(void **state)
 
     (void)state;
     /* tools offered, but not named */
-    j = chat(&fast, &r, "{\"model\":\"m\",\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"just talk, get_weatherly\"}]}",
+    j = chat(&fast, &r,
+             "{\"model\":\"m\",\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"just talk, get_weatherly\"}]}",
              weather_tools);
     assert_string_equal(finish_of(j), "stop");
     assert_non_null(strstr(r.body, FULL_TEXT));
     json_decref(j);
     free(r.body);
     /* named, but tool_choice none */
-    j = chat(&fast, &r, "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"none\",\"messages\":[{\"role\":\"user\",\"content\":\"get_weather\"}]}",
-             weather_tools);
+    j = chat(
+        &fast, &r,
+        "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"none\",\"messages\":[{\"role\":\"user\",\"content\":\"get_weather\"}]}",
+        weather_tools);
     assert_string_equal(finish_of(j), "stop");
     json_decref(j);
     free(r.body);
     /* named in an earlier message only */
-    j = chat(&fast, &r, "{\"model\":\"m\",\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"get_weather\"},"
-                        "{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"thanks\"}]}",
+    j = chat(&fast, &r,
+             "{\"model\":\"m\",\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"get_weather\"},"
+             "{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"thanks\"}]}",
              weather_tools);
     assert_string_equal(finish_of(j), "stop");
     json_decref(j);
@@ -518,26 +525,30 @@ static void test_tool_call_stream(void **state)
     char args[512] = "";
 
     (void)state;
-    chat(&fast, &r, "{\"model\":\"m\",\"stream\":true,\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"get_weather please\"}]}",
+    chat(&fast, &r,
+         "{\"model\":\"m\",\"stream\":true,\"tools\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"get_weather please\"}]}",
          weather_tools);
     assert_int_equal(r.status, 200);
     parse_events(r.body, &e);
     assert_true(e.done);
     n = json_array_size(e.chunks);
-    first = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(json_array_get(e.chunks, 0), "choices"), 0), "delta"),
-                                           "tool_calls"),
-                           0);
+    first = json_array_get(
+        json_object_get(json_object_get(json_array_get(json_object_get(json_array_get(e.chunks, 0), "choices"), 0), "delta"),
+                        "tool_calls"),
+        0);
     assert_non_null(first);
     assert_true(strncmp(json_string_value(json_object_get(first, "id")), "call_", 5) == 0);
     assert_string_equal(json_string_value(json_object_get(json_object_get(first, "function"), "name")), "get_weather");
     assert_int_equal(json_integer_value(json_object_get(first, "index")), 0);
     for (i = 1; i < n - 1; ++i) {
         chunk = json_array_get(e.chunks, i);
-        tc = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta"), "tool_calls"), 0);
+        tc = json_array_get(
+            json_object_get(json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta"), "tool_calls"), 0);
         assert_non_null(tc);
         assert_int_equal(json_integer_value(json_object_get(tc, "index")), 0);
         assert_null(json_object_get(tc, "id"));
-        assert_true(strlen(args) + json_string_length(json_object_get(json_object_get(tc, "function"), "arguments")) < sizeof(args));
+        assert_true(strlen(args) + json_string_length(json_object_get(json_object_get(tc, "function"), "arguments")) <
+                    sizeof(args));
         strcat(args, json_string_value(json_object_get(json_object_get(tc, "function"), "arguments")));
         ++n_arg_deltas;
     }
@@ -565,7 +576,8 @@ static void test_tool_result_turn(void **state)
     j = chat(&fast, &r, body, "", weather_tools);
     assert_int_equal(r.status, 200);
     assert_string_equal(finish_of(j), "stop");
-    content = json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content"));
+    content =
+        json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content"));
     assert_non_null(content);
     assert_non_null(strstr(content, "sunny and 21 \"C\""));
 
@@ -578,6 +590,70 @@ static void test_tool_result_turn(void **state)
     assert_string_equal(text, content);
     free(text);
     json_decref(j);
+    json_decref(e.chunks);
+    free(r.body);
+}
+
+/* Non-ASCII text survives every cut: a long tool result (quoted up to 1,000 bytes) and tool
+ * arguments split into stream pieces stay valid UTF-8 JSON. */
+static void test_unicode(void **state)
+{
+    char body[4096], result[1300];
+    const char *content;
+    json_t *j, *args;
+    events_t e;
+    resp_t r;
+    size_t i, n;
+    char *text, joined[512] = "";
+
+    (void)state;
+    for (i = 0; i + 2 < sizeof(result) - 100; i += 2)
+        memcpy(result + i, "\xc3\xa9", 2); /* é */
+    result[i] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"model\":\"m\",%%s\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"%s\"}]}", result);
+    j = chat(&fast, &r, body, "");
+    assert_int_equal(r.status, 200);
+    assert_non_null(j);
+    content =
+        json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"), "content"));
+    assert_non_null(content);
+    assert_true(strncmp(content, "The tool returned: \xc3\xa9\xc3\xa9", 23) == 0);
+    assert_true(strlen(content) <= 19 + 1000);
+    free(r.body);
+    chat(&fast, &r, body, "\"stream\":true,");
+    parse_events(r.body, &e);
+    assert_int_equal(e.n_malformed, 0);
+    text = joined_content(e.chunks);
+    assert_string_equal(text, content);
+    free(text);
+    json_decref(e.chunks);
+    json_decref(j);
+    free(r.body);
+
+    chat(&fast, &r,
+         "{\"model\":\"m\",\"stream\":true,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"pick\",\"parameters\":"
+         "{\"type\":\"object\",\"properties\":{\"animal\":{\"type\":\"string\",\"enum\":[\"\xc5\xbc\xc3\xb3\xc5\x82w\"]}},"
+         "\"required\":[\"animal\"]}}}],\"messages\":[{\"role\":\"user\",\"content\":\"pick one\"}]}");
+    assert_int_equal(r.status, 200);
+    parse_events(r.body, &e);
+    assert_int_equal(e.n_malformed, 0);
+    n = json_array_size(e.chunks);
+    assert_true(n >= 4);
+    for (i = 1; i < n - 1; ++i) {
+        json_t *tc = json_array_get(
+            json_object_get(json_object_get(json_array_get(json_object_get(json_array_get(e.chunks, i), "choices"), 0), "delta"),
+                            "tool_calls"),
+            0);
+        const char *piece = json_string_value(json_object_get(json_object_get(tc, "function"), "arguments"));
+        assert_non_null(piece);
+        assert_true(strlen(joined) + strlen(piece) < sizeof(joined));
+        strcat(joined, piece);
+    }
+    args = json_loads(joined, 0, NULL);
+    assert_non_null(args);
+    assert_string_equal(json_string_value(json_object_get(args, "animal")), "\xc5\xbc\xc3\xb3\xc5\x82w");
+    json_decref(args);
     json_decref(e.chunks);
     free(r.body);
 }
@@ -659,12 +735,14 @@ static void test_bad_requests(void **state)
 
 static void test_stats_counters(void **state)
 {
-    json_int_t requests = get_stat(&fast, "requests"), streams = get_stat(&fast, "streams"), authorized = get_stat(&fast, "authorized");
+    json_int_t requests = get_stat(&fast, "requests"), streams = get_stat(&fast, "streams"),
+               authorized = get_stat(&fast, "authorized");
     resp_t r;
     json_t *last;
 
     (void)state;
-    request(&fast, "POST", "/v1/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", 1, 0, &r);
+    request(&fast, "POST", "/v1/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", 1, 0,
+            &r);
     assert_int_equal(r.status, 200);
     free(r.body);
     request(&fast, "POST", "/v1/chat/completions",
@@ -679,7 +757,8 @@ static void test_stats_counters(void **state)
     request(&fast, "GET", "/last-request", NULL, 0, 0, &r);
     assert_int_equal(r.status, 200);
     last = json_loads(r.body, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(last, "messages"), 0), "content")), "last one");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(last, "messages"), 0), "content")),
+                        "last one");
     json_decref(last);
     free(r.body);
 }
@@ -693,8 +772,9 @@ static void test_delays(void **state)
     char *text;
 
     (void)state;
-    chat(&slow, &r, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    chat(&slow, &r,
+         "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+         "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     assert_int_equal(r.status, 200);
     parse_events(r.body, &e);
     assert_true(e.done);
@@ -737,7 +817,8 @@ static void test_hang_and_slow_do_not_block(void **state)
     resp_t hang, slow_r, r;
     CURLM *multi = curl_multi_init();
     CURL *c1 = make_request(&slow, "POST", "/v1/chat/completions",
-                            "{\"model\":\"mock-hang\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, &h1, &hang);
+                            "{\"model\":\"mock-hang\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0,
+                            &h1, &hang);
     CURL *c2 = make_request(&slow, "POST", "/v1/chat/completions",
                             "{\"model\":\"mock-slow\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, &h2, &slow_r);
     long status = 0;
@@ -760,7 +841,8 @@ static void test_hang_and_slow_do_not_block(void **state)
     assert_string_equal(hang.content_type, "text/event-stream");
     assert_int_equal(slow_r.len, 0);
 
-    request(&slow, "POST", "/v1/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, 0, &r);
+    request(&slow, "POST", "/v1/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, 0,
+            &r);
     assert_int_equal(r.status, 200);
     free(r.body);
 
@@ -790,7 +872,8 @@ static void test_many_concurrent_streams(void **state)
     (void)state;
     for (i = 0; i != N; ++i) {
         cs[i] = make_request(&slow, "POST", "/v1/chat/completions",
-                             "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, &hs[i], &rs[i]);
+                             "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 0, &hs[i],
+                             &rs[i]);
         curl_easy_setopt(cs[i], CURLOPT_TIMEOUT_MS, 60000L);
         curl_multi_add_handle(multi, cs[i]);
     }
@@ -865,6 +948,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_tool_call),
         cmocka_unit_test(test_tool_call_stream),
         cmocka_unit_test(test_tool_result_turn),
+        cmocka_unit_test(test_unicode),
         cmocka_unit_test(test_error_hooks),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_stats_counters),
