@@ -221,31 +221,33 @@ Exit:
 static int tool_calls_to_openai(const json_t *m, size_t i, json_t **out, char *err, size_t cap)
 {
     const json_t *calls = json_object_get(m, "tool_calls"), *tc;
+    const json_t *ak = json_object_get(json_object_get(m, "additional_kwargs"), "tool_calls");
     size_t j;
+    int rc = -1;
 
     *out = NULL;
     if (calls != NULL && !json_is_null(calls) && !json_is_array(calls)) {
         llm_set_err(err, cap, "messages[%zu].tool_calls: expected a list", i);
-        return -1;
+        goto Exit;
     }
+    if (json_array_size(calls) == 0 && json_array_size(ak) == 0) {
+        rc = 0;
+        goto Exit;
+    }
+    *out = json_array();
     if (json_array_size(calls) == 0) {
-        const json_t *ak = json_object_get(json_object_get(m, "additional_kwargs"), "tool_calls");
-
-        if (json_array_size(ak) == 0)
-            return 0;
-        *out = json_array();
         json_array_foreach(ak, j, tc) {
             json_t *c = json_pack("{s:O?, s:s, s:O?}", "id", json_object_get(tc, "id"), "type",
                                   "function", "function", json_object_get(tc, "function"));
 
             if (c == NULL || json_array_append_new(*out, c) != 0) {
                 llm_set_err(err, cap, "messages[%zu].additional_kwargs.tool_calls[%zu]: invalid", i, j);
-                goto Fail;
+                goto Exit;
             }
         }
-        return 0;
+        rc = 0;
+        goto Exit;
     }
-    *out = json_array();
     json_array_foreach(calls, j, tc) {
         const json_t *name = json_object_get(tc, "name"), *id = json_object_get(tc, "id");
         const json_t *args = json_object_get(tc, "args");
@@ -254,17 +256,17 @@ static int tool_calls_to_openai(const json_t *m, size_t i, json_t **out, char *e
 
         if (!json_is_string(name) || !json_is_string(id)) {
             llm_set_err(err, cap, "messages[%zu].tool_calls[%zu]: needs a string name and id", i, j);
-            goto Fail;
+            goto Exit;
         }
         if (args == NULL || json_is_null(args))
             text = strdup("{}");
         else if (json_is_string(args))
             text = strdup(json_string_value(args));
         else if (json_is_object(args))
-            text = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
+            text = json_dumps(args, JSON_COMPACT);
         else {
             llm_set_err(err, cap, "messages[%zu].tool_calls[%zu].args: expected an object", i, j);
-            goto Fail;
+            goto Exit;
         }
         c = text != NULL ? json_pack("{s:O, s:s, s:{s:O, s:s}}", "id", id, "type", "function",
                                      "function", "name", name, "arguments", text)
@@ -272,14 +274,16 @@ static int tool_calls_to_openai(const json_t *m, size_t i, json_t **out, char *e
         free(text);
         if (c == NULL || json_array_append_new(*out, c) != 0) {
             llm_set_err(err, cap, "out of memory");
-            goto Fail;
+            goto Exit;
         }
     }
-    return 0;
-Fail:
-    json_decref(*out);
-    *out = NULL;
-    return -1;
+    rc = 0;
+Exit:
+    if (rc != 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* One LangChain message (borrowed) as an OpenAI message; a new reference or NULL with a message. */
@@ -337,36 +341,38 @@ Exit:
 json_t *llm_messages_to_openai(const json_t *lc_messages, const char *system_prompt, char *err,
                                size_t cap)
 {
-    json_t *out;
+    json_t *out = NULL, *o;
     const json_t *m;
     size_t i;
+    int ok = 0;
 
     if (!json_is_array(lc_messages)) {
         llm_set_err(err, cap, "messages: expected a list");
-        return NULL;
+        goto Exit;
     }
     out = json_array();
-    if (out == NULL)
-        goto Fail;
-    if (system_prompt != NULL && system_prompt[0] != '\0' &&
-        json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system", "content",
-                                             system_prompt)) != 0)
-        goto Fail;
+    if (out == NULL ||
+        (system_prompt != NULL && system_prompt[0] != '\0' &&
+         json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system", "content",
+                                              system_prompt)) != 0)) {
+        llm_set_err(err, cap, "out of memory");
+        goto Exit;
+    }
     json_array_foreach(lc_messages, i, m) {
-        json_t *o = message_to_openai(m, i, err, cap);
-
-        if (o == NULL) {
-            json_decref(out);
-            return NULL;
+        if ((o = message_to_openai(m, i, err, cap)) == NULL)
+            goto Exit;
+        if (json_array_append_new(out, o) != 0) {
+            llm_set_err(err, cap, "out of memory");
+            goto Exit;
         }
-        if (json_array_append_new(out, o) != 0)
-            goto Fail;
+    }
+    ok = 1;
+Exit:
+    if (!ok) {
+        json_decref(out);
+        out = NULL;
     }
     return out;
-Fail:
-    llm_set_err(err, cap, "out of memory");
-    json_decref(out);
-    return NULL;
 }
 
 /* ---- OpenAI -> LangChain --------------------------------------------------------------- */
@@ -548,6 +554,12 @@ int llm_stream_apply(llm_stream_t *s, const json_t *chunk, json_t **chunk_msg, c
         (json_is_string(content) &&
          llm_buf_append(&s->content, json_string_value(content), json_string_length(content)) != 0))
         goto Oom;
+    if (s->id.len == 0) { /* a provider without ids: one id for every chunk and the message */
+        char id[4 + UUID_STR_SIZE] = "run-";
+
+        if (uuid_v4_str(id + 4) != 0 || llm_buf_append(&s->id, id, strlen(id)) != 0)
+            goto Oom;
+    }
     if (usage != NULL) {
         json_decref(s->usage);
         s->usage = json_incref((json_t *)usage);

@@ -498,6 +498,34 @@ static void test_stream_assembly(void **state)
     llm_stream_free(&s);
 }
 
+static void test_stream_without_ids(void **state)
+{
+    llm_stream_t s;
+    json_t *a, *b, *m;
+    const char *id;
+
+    (void)state;
+    llm_stream_init(&s);
+    a = apply(&s, "{\"choices\": [{\"delta\": {\"content\": \"a\"}}]}", "a");
+    b = apply(&s, "{\"choices\": [{\"delta\": {\"content\": \"b\"}, \"finish_reason\": \"stop\"}]}", "b");
+    m = llm_stream_message(&s);
+    id = json_string_value(json_object_get(m, "id"));
+    assert_non_null(id);
+    assert_true(strncmp(id, "run-", 4) == 0);
+    assert_int_equal(strlen(id), 4 + 36);
+    /* every chunk carries the id of the message they make up */
+    assert_string_equal(json_string_value(json_object_get(a, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(b, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "response_metadata"),
+                                                          "finish_reason")), "stop");
+    assert_string_equal(json_string_value(json_object_get(m, "content")), "ab");
+    assert_null(json_object_get(m, "usage_metadata"));
+    json_decref(a);
+    json_decref(b);
+    json_decref(m);
+    llm_stream_free(&s);
+}
+
 static void test_stream_bad_chunks(void **state)
 {
     static const struct {
@@ -548,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_completion_tool_calls),
         cmocka_unit_test(test_completion_errors),
         cmocka_unit_test(test_stream_assembly),
+        cmocka_unit_test(test_stream_without_ids),
         cmocka_unit_test(test_stream_bad_chunks),
     };
 
