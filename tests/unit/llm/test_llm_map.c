@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "graph/graph.h"
 #include "llm/llm.h"
 #include "llm/llm_internal.h"
 #include "util/config.h"
@@ -223,6 +224,28 @@ static void test_config_errors(void **state)
     resolve_fails("{\"apiKeys\": [\"k\"]}", "config.configurable.apiKeys: expected an object");
     resolve_fails("{\"apiKeys\": {\"OPENAI_API_KEY\": 1}}",
                   "config.configurable.apiKeys.OPENAI_API_KEY: expected a string");
+}
+
+/* The defaults the `agent` graph's config schema shows are the ones the client applies. */
+static void test_config_defaults_match_agent_schema(void **state)
+{
+    json_t *schema = J(graph_agent_spec.config_schema);
+    const json_t *props = json_object_get(schema, "properties");
+
+    (void)state;
+#define DEFAULT_OF(key) json_object_get(json_object_get(props, key), "default")
+    assert_string_equal(json_string_value(DEFAULT_OF("model_name")), LLM_DEFAULT_MODEL_NAME);
+    assert_true(json_number_value(DEFAULT_OF("temperature")) == LLM_DEFAULT_TEMPERATURE);
+    assert_int_equal(json_integer_value(DEFAULT_OF("max_tokens")), LLM_DEFAULT_MAX_TOKENS);
+    assert_string_equal(json_string_value(DEFAULT_OF("system_prompt")), LLM_DEFAULT_SYSTEM_PROMPT);
+    /* the form tells the user which sentence is always appended */
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(json_object_get(json_object_get(props, "system_prompt"), "metadata"),
+                                               "x_oap_ui_config"),
+                               "description")),
+                           LLM_SYSTEM_PROMPT_SUFFIX));
+#undef DEFAULT_OF
+    json_decref(schema);
 }
 
 /* ---- LangChain -> OpenAI ---------------------------------------------------------------- */
@@ -568,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_config_custom_endpoint),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_defaults_match_agent_schema),
         cmocka_unit_test(test_map_types_and_roles),
         cmocka_unit_test(test_map_block_content),
         cmocka_unit_test(test_map_tool_calls),
