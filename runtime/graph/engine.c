@@ -250,7 +250,7 @@ static json_t *normalize_writes(const graph_t *g, const char *who, const json_t 
         }
         if (ch->reducer == GRAPH_REDUCER_ADD_MESSAGES) {
             char why[256];
-            json_t *msgs = graph_messages_add(NULL, v, why, sizeof(why));
+            json_t *msgs = graph_messages_normalize(v, why, sizeof(why));
             if (msgs == NULL) {
                 snprintf(err, errlen, "%s: %s: %s", who, key, why);
                 json_decref(out);
@@ -1197,13 +1197,14 @@ static int prepare(run_t *r, int *continuing)
                            json_pack("{s:O}", GRAPH_START, norm ? norm : json_null()),
                            json_object()) != 0)
             goto Exit;
-        if (wants(r, GRAPH_STREAM_VALUES) && norm != NULL)
-            emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
         *continuing = go == NULL;
     } else if (resume != NULL) {
         apply_resume(r, resume);
     }
     ret = r->ntasks > 0;
+    /* A continuing run shows the state it resumes from first, as LangGraph does. */
+    if (ret && wants(r, GRAPH_STREAM_VALUES))
+        emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
 Exit:
     json_decref(plan);
     json_decref(norm);
@@ -1373,8 +1374,6 @@ static const char *default_as_node(const graph_t *g, const json_t *cp)
             return NULL;
         found = graph_node_find(g, k)->name;
     }
-    if (found == NULL && g->spec->node_count == 1)
-        return g->spec->nodes[0].name;
     return found != NULL ? found : GRAPH_START;
 }
 

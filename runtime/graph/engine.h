@@ -52,7 +52,8 @@
  * Streaming: for each mode in opts.stream_modes the engine calls opts.on_event(user, mode, ns,
  * data) on the run's thread, synchronously, in order; `data` is borrowed for the call; `ns` is
  * NULL at the root (subgraphs, later, pass an array of "node:task_id" strings). Modes:
- *   values       the full state after every step (not after the input checkpoint)
+ *   values       the full state after every step (not after the input checkpoint), and
+ *                first the current state when a run continues pending tasks
  *   updates      {node: writes} after each task other than __start__ (writes null when none);
  *                {"__interrupt__": [{value, id}, ...]} when a run stops at an interrupt
  *                (an empty list for interrupt_before/after)
@@ -112,6 +113,13 @@ json_t *graph_reduce(graph_reducer_t reducer, const json_t *current, const json_
  * is malformed or a removal names an unknown id.
  */
 json_t *graph_messages_add(const json_t *left, const json_t *right, char *err, size_t errlen);
+
+/*
+ * The messages of one add_messages write (`msgs` borrowed: one message or a list; NULL/null =
+ * none) coerced with graph_message_coerce, each without an id given a new v4 id; removals are
+ * kept as they are. Returns a list (new reference), or NULL with a reason in `err`.
+ */
+json_t *graph_messages_normalize(const json_t *msgs, char *err, size_t errlen);
 
 /*
  * One message in LangChain's serialised form: a string becomes {"type": "human", "content"};
@@ -258,7 +266,7 @@ const json_t *graph_interrupt(graph_node_ctx_t *ctx, const json_t *value);
 int graph_node_goto(graph_node_ctx_t *ctx, const char *node, const json_t *arg);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Thread state (state.c)                                                                      */
+/* Thread state (state.c; graph_update_state in engine.c)                                      */
 /* ------------------------------------------------------------------------------------------ */
 
 /*
@@ -303,8 +311,8 @@ store_rc_t graph_state_history(const store_ops_t *ops, store_t *s, const char *t
  * (metadata source "update", step = base step + 1, writes {as_node: values}, `metadata`
  * (borrowed, may be NULL) merged in; `next` scheduled from as_node's edges and router).
  * as_node default (LangGraph's rule): the node whose writes produced the base checkpoint when
- * there is exactly one; "__start__" when the thread has no checkpoint or the base is an input
- * checkpoint; otherwise an error ("Ambiguous update, specify as_node"). as_node "__start__"
+ * there is exactly one; "__start__" when the thread has no checkpoint, the base is an input
+ * checkpoint or no node wrote it; otherwise an error ("Ambiguous update, specify as_node"). as_node "__start__"
  * writes like input (next = the start edges); "__copy__" copies the base checkpoint (values
  * ignored) with source "fork". On STORE_OK *out_config (may be NULL) is {checkpoint: {thread_id,
  * checkpoint_ns, checkpoint_id, checkpoint_map: null}} (new reference). On failure *err (may be

@@ -149,9 +149,39 @@ static long find_id(const json_t *list, const char *id)
     return -1;
 }
 
+json_t *graph_messages_normalize(const json_t *msgs, char *err, size_t errlen)
+{
+    json_t *out = json_array(), *res = NULL, *m;
+    const json_t *src, *idv;
+    size_t i, n = json_is_array(msgs) ? json_array_size(msgs) : 1;
+
+    if (msgs == NULL || json_is_null(msgs))
+        n = 0;
+    for (i = 0; i < n; i++) {
+        src = json_is_array(msgs) ? json_array_get(msgs, i) : msgs;
+        if ((m = graph_message_coerce(src, err, errlen)) == NULL)
+            goto Exit;
+        json_array_append_new(out, m);
+        idv = json_object_get(m, "id");
+        if (!json_is_string(idv) || json_string_length(idv) == 0) {
+            char id[UUID_STR_SIZE];
+            if (uuid_v4_str(id) != 0) {
+                seterr(err, errlen, "the random number generator failed");
+                goto Exit;
+            }
+            json_object_set_new(m, "id", json_string(id));
+        }
+    }
+    res = out;
+    out = NULL;
+Exit:
+    json_decref(out);
+    return res;
+}
+
 json_t *graph_messages_add(const json_t *left, const json_t *right, char *err, size_t errlen)
 {
-    json_t *merged = json_array(), *incoming = json_array(), *res = NULL, *m;
+    json_t *merged = json_array(), *incoming = NULL, *res = NULL, *m;
     const json_t *src;
     size_t i;
 
@@ -167,28 +197,8 @@ json_t *graph_messages_add(const json_t *left, const json_t *right, char *err, s
             json_array_append_new(merged, m);
         }
     }
-    if (json_is_array(right)) {
-        json_array_foreach(right, i, src) {
-            if ((m = graph_message_coerce(src, err, errlen)) == NULL)
-                goto Exit;
-            json_array_append_new(incoming, m);
-        }
-    } else if (right != NULL && !json_is_null(right)) {
-        if ((m = graph_message_coerce(right, err, errlen)) == NULL)
-            goto Exit;
-        json_array_append_new(incoming, m);
-    }
-    json_array_foreach(incoming, i, m) {
-        const json_t *idv = json_object_get(m, "id");
-        if (!json_is_string(idv) || json_string_length(idv) == 0) {
-            char id[UUID_STR_SIZE];
-            if (uuid_v4_str(id) != 0) {
-                seterr(err, errlen, "the random number generator failed");
-                goto Exit;
-            }
-            json_object_set_new(m, "id", json_string(id));
-        }
-    }
+    if ((incoming = graph_messages_normalize(right, err, errlen)) == NULL)
+        goto Exit;
 
     /* A removal of everything keeps only what follows it. */
     for (i = json_array_size(incoming); i-- > 0;) {

@@ -500,9 +500,13 @@ static void test_interrupt_after(void **state)
     json_decref(cp);
     graph_result_clear(&res);
     a.input = NULL;
+    a.modes = GRAPH_STREAM_VALUES;
     run_graph(f, "t_linear", &a, &res);
     assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
     assert_json_equal(json_object_get(res.values, "log"), "[\"a\", \"b\"]");
+    /* a continuing run shows the state it resumes from, then the state after b */
+    assert_json_equal(f->events, "[[\"values\", {\"log\": [\"a\"], \"value\": 1}],"
+                                 " [\"values\", {\"log\": [\"a\", \"b\"], \"value\": 2}]]");
     graph_result_clear(&res);
 }
 
@@ -663,9 +667,13 @@ static void test_cancel_between_nodes(void **state)
     /* cleared: the thread continues from b */
     atomic_store(&flag, 0);
     a.input = NULL;
+    a.modes = GRAPH_STREAM_VALUES;
     run_graph(f, "t_linear", &a, &res);
     assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
     assert_json_equal(json_object_get(res.values, "log"), "[\"a\", \"b\"]");
+    /* a continuing run shows the state it resumes from, then the state after b */
+    assert_json_equal(f->events, "[[\"values\", {\"log\": [\"a\"], \"value\": 1}],"
+                                 " [\"values\", {\"log\": [\"a\", \"b\"], \"value\": 2}]]");
     graph_result_clear(&res);
 }
 
@@ -801,6 +809,17 @@ static void test_messages_custom_and_debug(void **state)
                         "human");
     assert_true(uuid_is_valid(
         str(json_array_get(json_object_get(res.values, "messages"), 0), "id")));
+    graph_result_clear(&res);
+
+    /* a removal written through command.update drops the message */
+    a.input = NULL;
+    a.command = "{\"update\": {\"messages\": [{\"type\": \"remove\", \"id\": \"m1\"}]}}";
+    a.modes = 0;
+    run_graph(f, "t_chat", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    assert_int_equal(json_array_size(json_object_get(res.values, "messages")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(res.values, "messages"), 1), "id"),
+                        "t1");
     graph_result_clear(&res);
 }
 

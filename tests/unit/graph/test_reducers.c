@@ -212,6 +212,30 @@ static void test_reduce_dispatches_add_messages(void **state)
     json_decref(w);
 }
 
+static void test_normalize_keeps_removals(void **state)
+{
+    json_t *w = J("[{\"type\": \"remove\", \"id\": \"gone\"}, {\"role\": \"user\","
+                  " \"content\": \"x\"}]"), *one = J("{\"type\": \"ai\", \"content\": \"y\"}");
+    json_t *out;
+    char err[64];
+
+    (void)state;
+    out = graph_messages_normalize(w, err, sizeof(err));
+    assert_int_equal(json_array_size(out), 2);
+    assert_json_equal(json_array_get(out, 0), "{\"type\": \"remove\", \"id\": \"gone\"}");
+    assert_true(uuid_is_valid(json_string_value(json_object_get(json_array_get(out, 1), "id"))));
+    json_decref(out);
+    out = graph_messages_normalize(one, err, sizeof(err)); /* one message becomes a list */
+    assert_int_equal(json_array_size(out), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "type")), "ai");
+    json_decref(out);
+    out = graph_messages_normalize(NULL, err, sizeof(err));
+    assert_json_equal(out, "[]");
+    json_decref(out);
+    json_decref(w);
+    json_decref(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_add_messages_upsert_and_remove),
         cmocka_unit_test(test_add_messages_rejects_malformed),
         cmocka_unit_test(test_reduce_dispatches_add_messages),
+        cmocka_unit_test(test_normalize_keeps_removals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
