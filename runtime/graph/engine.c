@@ -517,6 +517,20 @@ static json_t *next_json(const run_t *r)
     return a;
 }
 
+/* {configurable: {thread_id, checkpoint_ns, checkpoint_id}} of a state's checkpoint object
+ * (borrowed), or json null for null. New reference. */
+static json_t *runnable_config(const json_t *checkpoint)
+{
+    if (!json_is_object(checkpoint))
+        return json_null();
+    return json_pack("{s:{s:O, s:O, s:O}}", "configurable", "thread_id",
+                     json_object_get(checkpoint, "thread_id"), "checkpoint_ns",
+                     json_object_get(checkpoint, "checkpoint_ns"), "checkpoint_id",
+                     json_object_get(checkpoint, "checkpoint_id"));
+}
+
+/* Streams the checkpoint just written in modes checkpoints and debug: its ThreadState plus
+ * config/parent_config, as the official server sends it. */
 static void emit_checkpoint(run_t *r)
 {
     json_t *st;
@@ -524,6 +538,9 @@ static void emit_checkpoint(run_t *r)
     if (!wants(r, GRAPH_STREAM_CHECKPOINTS) && !wants(r, GRAPH_STREAM_DEBUG))
         return;
     st = graph_state_from_checkpoint(r->cp, NULL);
+    json_object_set_new(st, "config", runnable_config(json_object_get(st, "checkpoint")));
+    json_object_set_new(st, "parent_config",
+                        runnable_config(json_object_get(st, "parent_checkpoint")));
     if (wants(r, GRAPH_STREAM_DEBUG))
         emit(r, GRAPH_STREAM_DEBUG, "debug",
              json_pack("{s:s, s:o, s:i, s:O}", "type", "checkpoint", "timestamp", now_json(),
@@ -1271,7 +1288,7 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
 {
     run_t r = {0};
     const json_t *lim;
-    int continuing = 0, ret = 0, more;
+    int continuing = 0, more;
 
     if (out == NULL)
         return -1;
@@ -1350,7 +1367,7 @@ Exit:
                        g->spec->graph_id, "run_id", o->run_id ? o->run_id : "", "tags",
                        "metadata", r.base_meta, "data", "output", r.state));
     run_release(&r);
-    return ret;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */

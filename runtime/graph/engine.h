@@ -66,6 +66,8 @@
  *   tasks        {id, name, input, triggers} when a task starts; {id, name, error, result:
  *                [[channel, value], ...], interrupts} when it ends
  *   checkpoints  the ThreadState of each checkpoint written (graph_state_from_checkpoint)
+ *                plus config / parent_config {configurable: {thread_id, checkpoint_ns,
+ *                checkpoint_id}} (parent_config null for the first)
  *   debug        {type: "checkpoint"|"task"|"task_result", timestamp, step, payload} with the
  *                checkpoint mode's / tasks mode's payloads
  *   events       LangChain astream_events-style records {event, name, run_id, tags, metadata,

@@ -794,6 +794,10 @@ static void test_messages_custom_and_debug(void **state)
         } else if (strcmp(mode, "checkpoints") == 0) {
             assert_non_null(json_object_get(d, "checkpoint"));
             assert_non_null(json_object_get(d, "values"));
+            assert_string_equal(
+                str(json_object_get(json_object_get(d, "config"), "configurable"), "checkpoint_id"),
+                str(json_object_get(d, "checkpoint"), "checkpoint_id"));
+            assert_true(ncp > 0 || json_is_null(json_object_get(d, "parent_config")));
             ncp++;
         } else {
             fail_msg("unexpected mode %s", mode);
