@@ -1422,6 +1422,45 @@ static void test_crons(void **state)
     assert_int_equal(n, 2);
 }
 
+/* ---- maintenance ---- */
+
+static void test_compact_keeps_everything(void **state)
+{
+    fx_t *f = *state;
+    char a[UUID_STR_SIZE], t[UUID_STR_SIZE], r[UUID_STR_SIZE];
+    json_t *p = J("{\"name\":\"v2\"}"), *out = NULL, *ns = J("[\"n\"]");
+    int64_t n = -1;
+
+    mk_assistant(f, "{\"graph_id\":\"agent\"}", a);
+    OK(f->o->assistant_patch(f->s, a, p, NULL, NULL));
+    OK(f->o->assistant_set_latest(f->s, a, 1, NULL, NULL));
+    mk_thread(f, "{\"ttl\":{\"ttl\":5}}", t);
+    mk_run(f, t, NULL, 0, r);
+    mk_ckpt(f, t, "c1", NULL, r, "", NULL);
+    put_item(f, "scope", "[\"n\"]", "k", "{\"v\":1}", 30);
+    OK(f->o->compact(f->s));
+    OK(f->o->assistant_get(f->s, a, NULL, &out));
+    assert_int_equal(I(out, "version"), 1);
+    json_decref(out);
+    OK(f->o->assistant_versions(f->s, a, NULL, 0, 0, NULL, &out, &n));
+    assert_int_equal(n, 2);
+    json_decref(out);
+    OK(f->o->thread_get(f->s, t, NULL, &out));
+    assert_non_null(json_object_get(out, "ttl"));
+    json_decref(out);
+    OK(f->o->run_get(f->s, t, r, NULL, &out));
+    json_decref(out);
+    OK(f->o->checkpoint_get(f->s, t, NULL, "c1", &out));
+    json_decref(out);
+    OK(f->o->item_get(f->s, "scope", ns, "k", 0, &out));
+    json_decref(out);
+    OK(f->o->run_claim(f->s, time_now_us(), &out)); /* the queue survived too */
+    assert_string_equal(S(out, "run_id"), r);
+    json_decref(out);
+    json_decref(p);
+    json_decref(ns);
+}
+
 /* ---- concurrency ---- */
 
 #define CONC_THREADS 8
@@ -1460,17 +1499,56 @@ static void *conc_worker(void *p)
     return NULL;
 }
 
+typedef struct reader_arg {
+    fx_t *f;
+    int stop; /* read and written with __atomic builtins */
+    int failures, rounds;
+} reader_arg_t;
+
+/* Searches and reads while the writers write: results must always be well-formed. */
+static void *conc_reader(void *p)
+{
+    reader_arg_t *a = p;
+    store_thread_query_t tq = {0};
+    store_item_query_t iq = {0};
+    json_t *list, *t, *one;
+    size_t i;
+
+    tq.limit = 50;
+    iq.limit = 50;
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        list = NULL;
+        a->failures += a->f->o->thread_search(a->f->s, &tq, NULL, &list, NULL) != STORE_OK;
+        json_array_foreach(list, i, t) {
+            one = NULL;
+            a->failures += a->f->o->thread_get(a->f->s, json_string_value(json_object_get(t, "thread_id")),
+                                               NULL, &one) != STORE_OK;
+            a->failures += !json_is_string(json_object_get(one, "created_at"));
+            json_decref(one);
+        }
+        json_decref(list);
+        list = NULL;
+        a->failures += a->f->o->item_search(a->f->s, NULL, &iq, &list, NULL) != STORE_OK;
+        json_decref(list);
+        a->rounds++;
+    }
+    return NULL;
+}
+
 static void test_concurrent_writers(void **state)
 {
     fx_t *f = *state;
-    pthread_t th[CONC_THREADS];
+    pthread_t th[CONC_THREADS], rd[2];
     conc_arg_t args[CONC_THREADS];
+    reader_arg_t readers[2] = {{f, 0, 0, 0}, {f, 0, 0, 0}};
     store_item_query_t q = {0};
     store_thread_query_t tq = {0};
     json_t *list = NULL, *m;
     int64_t n = -1;
     int i;
 
+    for (i = 0; i < 2; i++)
+        pthread_create(&rd[i], NULL, conc_reader, &readers[i]);
     for (i = 0; i < CONC_THREADS; i++) {
         args[i] = (conc_arg_t){f, i, 0};
         pthread_create(&th[i], NULL, conc_worker, &args[i]);
@@ -1478,6 +1556,12 @@ static void test_concurrent_writers(void **state)
     for (i = 0; i < CONC_THREADS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].failures, 0);
+    }
+    for (i = 0; i < 2; i++) {
+        __atomic_store_n(&readers[i].stop, 1, __ATOMIC_RELEASE);
+        pthread_join(rd[i], NULL);
+        assert_int_equal(readers[i].failures, 0);
+        assert_true(readers[i].rounds > 0);
     }
     OK(f->o->thread_count(f->s, NULL, NULL, &n));
     assert_int_equal(n, CONC_THREADS * CONC_EACH);
@@ -1518,6 +1602,7 @@ int store_contract_run(const char *name, const store_contract_env_t *env)
         cmocka_unit_test_setup_teardown(test_items_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
     };
 
