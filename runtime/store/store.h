@@ -47,6 +47,10 @@
  *     when each element of the second is contained in some element of the first; scalars are
  *     equal (numbers compare by value, 1 == 1.0).
  *   - An acknowledged mutation (STORE_OK) is durable: on disk (embedded) or committed (pg).
+ *     Other callers may read it a moment before its writer is acknowledged (embedded).
+ *   - UUID ids are accepted in either case and returned in lower case; an id that is not a
+ *     UUID is STORE_INVALID on create and STORE_NOT_FOUND on lookup. Checkpoint ids are
+ *     opaque non-empty strings.
  *   - Every operation is one statement or one transaction: it is applied entirely or not at
  *     all, and no callback ever runs inside it.
  *   - On failure the return code says what happened and store_last_error() holds a short
@@ -63,7 +67,9 @@ typedef enum store_rc {
     STORE_NOT_FOUND,  /* no such object (or not visible to `owner`) */
     STORE_CONFLICT,   /* id exists (if_exists raise), or a state that forbids the change */
     STORE_INVALID,    /* malformed argument: bad id, unknown sort key, wrong JSON type */
-    STORE_IO,         /* the disk or the database failed; the change was not applied */
+    STORE_IO,         /* the disk or the database failed; the change is not acknowledged
+                         (embedded: it may stay visible until restart, and the store refuses
+                         every later write) */
     STORE_NOMEM,      /* allocation failure */
     STORE_CORRUPT,    /* open only: the data on disk is damaged before its tail */
     STORE_UNSUPPORTED /* the backend does not implement this */
