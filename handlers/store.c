@@ -16,6 +16,9 @@
 #include "api.h"
 #include "http/request.h"
 
+/* The longest TTL accepted (about 1,900 years): its expiry stays far inside int64 microseconds. */
+#define ITEMS_TTL_MAX_MINUTES 1e9
+
 /*
  * Checks that `ns` (borrowed) is an array of labels: non-empty strings without '.', at least one
  * unless `allow_empty`. Answers 422 naming `what` and returns -1 when
@@ -106,7 +109,7 @@ Exit:
 static json_t *query_namespace(const h2o_req_t *req)
 {
     const char *q, *qend, *amp, *stop, *eq;
-    char *val = NULL;
+    char *val = NULL, kbuf[32];
     json_t *ns = json_array();
     ssize_t n;
 
@@ -118,7 +121,9 @@ static json_t *query_namespace(const h2o_req_t *req)
         amp = memchr(q, '&', (size_t)(qend - q));
         stop = amp != NULL ? amp : qend;
         eq = memchr(q, '=', (size_t)(stop - q));
-        if (eq != NULL && (size_t)(eq - q) == sizeof("namespace") - 1 && memcmp(q, "namespace", (size_t)(eq - q)) == 0) {
+        if (eq != NULL && (size_t)(eq - q) < sizeof(kbuf) &&
+            http_pct_decode(kbuf, q, (size_t)(eq - q), 1) == (ssize_t)sizeof("namespace") - 1 &&
+            memcmp(kbuf, "namespace", sizeof("namespace") - 1) == 0) {
             if ((val = malloc((size_t)(stop - eq))) == NULL ||
                 (n = http_pct_decode(val, eq + 1, (size_t)(stop - eq - 1), 1)) < 0 ||
                 append_query_value(ns, val, (size_t)n) != 0)
@@ -149,8 +154,9 @@ int items_put(http_ctx_t *ctx)
         return http_send_error(ctx, 422, "key: expected a non-empty string");
     if (json_is_number(ttl)) {
         ttl_minutes = json_number_value(ttl);
-        if (!(ttl_minutes > 0))
-            return http_send_error(ctx, 422, "ttl: expected a positive number of minutes or null");
+        if (!(ttl_minutes > 0) || ttl_minutes > ITEMS_TTL_MAX_MINUTES)
+            return http_send_error(ctx, 422, "ttl: expected a positive number of minutes (at most %.0f) or null",
+                                   ITEMS_TTL_MAX_MINUTES);
     }
     rc = api_ops()->item_put(api_store(), api_owner(ctx), ns, key, json_object_get(ctx->body, "value"), ttl_minutes,
                              json_object_get(ctx->body, "index"));

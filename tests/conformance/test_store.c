@@ -184,6 +184,10 @@ static void test_get_namespace_encodings(void **state)
     it = get("namespace=enc&namespace=a%2Cb&namespace=c%20d&key=k");
     assert_non_null(it);
     json_decref(it);
+    /* a percent-encoded parameter name */
+    it = get("name%73pace=enc.a%2Cb.c%20d&key=k");
+    assert_non_null(it);
+    json_decref(it);
     /* a JSON array */
     it = get("namespace=%5B%22enc%22%2C%22a%2Cb%22%2C%22c%20d%22%5D&key=k");
     assert_non_null(it);
@@ -233,6 +237,7 @@ static void test_put_errors_change_nothing(void **state)
     req_422("PUT", "/store/items", "{\"namespace\":[\"bad\"],\"key\":\"keep\",\"value\":{},\"ttl\":-1}", "ttl");
     req_422("PUT", "/store/items", "{\"namespace\":[\"bad\"],\"key\":\"keep\",\"value\":{},\"ttl\":0}", "ttl");
     req_422("PUT", "/store/items", "{\"namespace\":[\"bad\"],\"key\":\"keep\",\"value\":{},\"ttl\":\"5\"}", "ttl");
+    req_422("PUT", "/store/items", "{\"namespace\":[\"bad\"],\"key\":\"keep\",\"value\":{},\"ttl\":1e308}", "ttl");
     req_422("PUT", "/store/items", "{\"namespace\":[\"bad\"],\"key\":\"keep\",\"value\":{},\"index\":true}", "index");
     req_422("PUT", "/store/items", "[1]", "");
     req_422("PUT", "/store/items", "{not json", "JSON");
