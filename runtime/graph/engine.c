@@ -790,7 +790,9 @@ const json_t *graph_interrupt(graph_node_ctx_t *ctx, const json_t *value)
 
 int graph_node_goto(graph_node_ctx_t *ctx, const char *node, const json_t *arg)
 {
-    if (node == NULL || (strcmp(node, GRAPH_END) != 0 && graph_node_find(ctx->run->g, node) == NULL)) {
+    if (node != NULL && strcmp(node, GRAPH_END) == 0 && arg == NULL)
+        return 0;
+    if (node == NULL || graph_node_find(ctx->run->g, node) == NULL) {
         graph_node_fail(ctx, "goto: unknown node '%s'", node ? node : "(null)");
         return -1;
     }
@@ -926,11 +928,16 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
     if (is_start(t->name)) {
         rc = GRAPH_NODE_OK;
         update = json_incref(t->arg ? t->arg : json_null());
+    } else if (t->node == NULL) {
+        rc = graph_node_fail(&ctx, "graph %s has no node '%s'", r->g->spec->graph_id, t->name);
     } else if (t->node->run == NULL) {
         rc = GRAPH_NODE_OK;
     } else {
         rc = t->node->run(&ctx, input, &update);
     }
+    /* An interrupt the node ignored still stops it: its writes are dropped. */
+    if (rc == GRAPH_NODE_OK && json_array_size(t->interrupts) > 0)
+        rc = GRAPH_NODE_INTERRUPT;
     if (rc == GRAPH_NODE_OK) {
         norm = normalize_writes(r->g, t->name, update, is_start(t->name), err, sizeof(err));
         if (norm == NULL) {

@@ -258,13 +258,15 @@ int graph_node_fail(graph_node_ctx_t *ctx, const char *fmt, ...)
  * Raises an interrupt with `value` (borrowed). When the run is resuming this task and a resume
  * value exists for this interrupt (the i-th call of the task gets the i-th value), returns it
  * (borrowed, valid during the node call). Otherwise records the interrupt and returns NULL: the
- * node must then return GRAPH_NODE_INTERRUPT (its writes are dropped).
+ * node must then return GRAPH_NODE_INTERRUPT; its writes are dropped (also when it returns
+ * GRAPH_NODE_OK anyway).
  */
 const json_t *graph_interrupt(graph_node_ctx_t *ctx, const json_t *value);
 
 /* Command(goto): schedules node `node` (borrowed, copied) for the next step, in addition to the
  * node's edges; `arg` (borrowed, may be NULL) makes it a Send: that task gets `arg` as its state.
- * Returns 0, or -1 (unknown node; also recorded as the failure message). */
+ * GRAPH_END without arg does nothing. Returns 0, or -1 (unknown node, or a Send to GRAPH_END;
+ * also recorded as the failure message). */
 int graph_node_goto(graph_node_ctx_t *ctx, const char *node, const json_t *arg);
 
 /* ------------------------------------------------------------------------------------------ */

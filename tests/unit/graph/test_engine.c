@@ -110,6 +110,24 @@ static const graph_spec_t ask_spec = {
     .graph_id = "t_ask", .nodes = ask_nodes, .node_count = 2, .edges = ask_edges,
     .edge_count = 3, CHANNELS, SCHEMAS};
 
+/* ---- sloppy: __start__ -> sloppy; sloppy interrupts but returns OK with writes ---- */
+static int node_sloppy(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    json_t *q = json_string("ignored?");
+
+    (void)state;
+    (void)graph_interrupt(ctx, q);
+    json_decref(q);
+    *update = json_pack("{s:s}", "answer", "should not land");
+    return GRAPH_NODE_OK;
+}
+
+static const graph_node_t sloppy_nodes[] = {{.name = "sloppy", .run = node_sloppy}};
+static const graph_edge_t sloppy_edges[] = {{.source = GRAPH_START, .target = "sloppy"}};
+static const graph_spec_t sloppy_spec = {
+    .graph_id = "t_sloppy", .nodes = sloppy_nodes, .node_count = 1, .edges = sloppy_edges,
+    .edge_count = 1, CHANNELS, SCHEMAS};
+
 /* ---- fail: __start__ -> boom ---- */
 static int node_boom(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
 {
@@ -158,6 +176,8 @@ static int node_g(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
     arg = json_pack("{s:s}", "item", "y");
     graph_node_goto(ctx, "c", arg);
     json_decref(arg);
+    if (graph_node_goto(ctx, GRAPH_END, NULL) != 0 || graph_node_goto(ctx, GRAPH_END, arg) != -1)
+        return GRAPH_NODE_ERROR;
     return graph_node_goto(ctx, "nowhere", NULL) == -1 ? GRAPH_NODE_OK : GRAPH_NODE_ERROR;
 }
 
@@ -230,7 +250,7 @@ static int setup(void **state)
 {
     static int registered;
     const graph_spec_t *specs[] = {&linear_spec, &loop_spec, &ask_spec, &fail_spec,
-                                   &spin_spec, &jump_spec, &chat_spec};
+                                   &spin_spec, &jump_spec, &chat_spec, &sloppy_spec};
     fixture_t *f = calloc(1, sizeof(*f));
     store_config_t cfg = {0};
     json_t *t = NULL;
@@ -561,6 +581,25 @@ static void test_node_interrupt_and_command_resume(void **state)
     cp = latest(f);
     assert_json_equal(json_object_get(cp, "next"), "[]");
     json_decref(cp);
+    graph_result_clear(&res);
+}
+
+static void test_ignored_interrupt_still_stops(void **state)
+{
+    fixture_t *f = *state;
+    graph_result_t res;
+    run_args_t a = {.input = "{}"};
+
+    run_graph(f, "t_sloppy", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_INTERRUPTED);
+    assert_null(json_object_get(res.values, "answer"));
+    assert_string_equal(str(json_array_get(res.interrupts, 0), "value"), "ignored?");
+    graph_result_clear(&res);
+    a.input = NULL;
+    a.command = "{\"resume\": 1}";
+    run_graph(f, "t_sloppy", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    assert_string_equal(str(res.values, "answer"), "should not land");
     graph_result_clear(&res);
 }
 
@@ -904,6 +943,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_interrupt_and_command_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignored_interrupt_still_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recursion_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_between_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_update_and_goto, setup, teardown),
