@@ -63,5 +63,9 @@ function(lg_llm_test_env)
     set_property(TEST tests_unit_llm_test_llm APPEND PROPERTY ENVIRONMENT
                  "LGSERVE_MOCK_LLM=$<TARGET_FILE:mock_llm>")
   endif()
+  if(TARGET mock_llm AND TEST tests_unit_graph_test_agent)
+    set_property(TEST tests_unit_graph_test_agent APPEND PROPERTY ENVIRONMENT
+                 "LGSERVE_MOCK_LLM=$<TARGET_FILE:mock_llm>")
+  endif()
 endfunction()
 cmake_language(DEFER CALL lg_llm_test_env)

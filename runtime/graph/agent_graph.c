@@ -1,10 +1,17 @@
 /*
- * runtime/graph/agent_graph.c — the descriptor of the built-in `agent` graph: the tools agent
- * of Open Agent Platform (a ReAct loop). `agent` calls the chat model with the tool
- * definitions; when its answer asks for tools the graph goes on to `tools`, which runs them
- * and hands the results back to `agent`; an answer without tool calls ends the run.
+ * runtime/graph/agent_graph.c — the built-in `agent` graph: the tools agent of Open Agent
+ * Platform (a ReAct loop), its descriptor and its node functions. `agent` calls the chat model
+ * (runtime/llm) with the tool definitions, streaming its tokens as messages events; when its
+ * answer asks for tools the graph goes on to `tools`, which answers the calls and hands the
+ * results back to `agent`; an answer without tool calls ends the run.
  *
  *   __start__ -> agent -(tool calls)-> tools -> agent -(none)-> __end__
+ *
+ * Tools (MCP, RAG) come in a later issue. Until then no tools are offered unless
+ * config.configurable.mcp_config names a url and tools: those names are offered, and `tools`
+ * answers each call with an error tool message saying the tool is not available yet, so the
+ * model's next answer ends the loop. Input messages are normalised by the engine's
+ * add_messages (role or type, string or block content, ids assigned).
  *
  * State is one channel, `messages`, merged with add_messages. The config schema lists the keys
  * of config.configurable the agent reads, each with the `x_oap_ui_config` metadata from which
@@ -16,9 +23,12 @@
  * (the preprocessor escapes the quotes), so they read as plain JSON. Adjacent literals join,
  * which lets the three message schemas share one definition.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "graph/engine.h"
 #include "graph/graph.h"
+#include "llm/llm.h"
 
 #define JSON(...) #__VA_ARGS__
 
@@ -253,6 +263,168 @@ static const char agent_config_schema[] = JSON({
     }
 });
 
+/* What the tools node answers for every call: tools are not callable in this version. */
+#define AGENT_TOOL_UNAVAILABLE                                                                     \
+    "Tool '%s' is not available yet: this server cannot call MCP or RAG tools in this version."
+
+/* The streaming context of one `agent` node call. */
+typedef struct agent_stream {
+    graph_node_ctx_t *ctx; /* borrowed */
+    json_t *extra;         /* owned: {ls_provider, ls_model_name, ...} merged into event metadata */
+} agent_stream_t;
+
+/* llm on_token: streams `chunk` (borrowed) as a messages event of the node. Never stops the
+ * call (cancellation goes through on_should_cancel). */
+static int agent_on_token(void *user, const char *text, size_t len, const json_t *chunk)
+{
+    agent_stream_t *s = user;
+
+    (void)text;
+    (void)len;
+    graph_node_emit_message(s->ctx, chunk, s->extra);
+    return 0;
+}
+
+/* llm should_cancel: 1 once the run has been asked to stop. */
+static int agent_on_should_cancel(void *user)
+{
+    agent_stream_t *s = user;
+
+    return graph_node_cancelled(s->ctx);
+}
+
+/*
+ * The tool definitions offered to the model (new reference), or NULL when there are none.
+ * Only mcp_config {url, tools: [names]} of `configurable` (borrowed) yields tools, as the tools
+ * agent requires both; the MCP client comes in a later issue, so each name is offered with an
+ * open parameter object (the real schema lives on the MCP server) and the `tools` node answers
+ * that the tool is not available yet. RAG collections are not offered until then.
+ */
+static json_t *agent_tools_offered(const json_t *configurable)
+{
+    const json_t *mcp = json_object_get(configurable, "mcp_config");
+    const char *url = json_string_value(json_object_get(mcp, "url"));
+    const json_t *names = json_object_get(mcp, "tools");
+    json_t *tools = NULL;
+    size_t i;
+    const json_t *name;
+
+    if (url == NULL || url[0] == '\0' || json_array_size(names) == 0)
+        goto Exit;
+    tools = json_array();
+    json_array_foreach(names, i, name) {
+        char desc[512];
+
+        if (!json_is_string(name) || json_string_length(name) == 0)
+            continue;
+        snprintf(desc, sizeof desc, "MCP tool '%s' of %s", json_string_value(name), url);
+        json_array_append_new(
+            tools, json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:{}}}}", "type", "function", "function",
+                             "name", json_string_value(name), "description", desc, "parameters",
+                             "type", "object", "properties"));
+    }
+    if (json_array_size(tools) == 0) {
+        json_decref(tools);
+        tools = NULL;
+    }
+Exit:
+    return tools;
+}
+
+/*
+ * Node `agent`: one chat completion over the state's messages (borrowed `state`) with the
+ * run's model configuration (graph_node_configurable + process defaults, llm_config_resolve),
+ * streaming every chunk as a messages event (metadata + ls_provider, ls_model_name,
+ * ls_model_type, ls_integration), and writes {messages: [the AI message]} (new reference in
+ * *update) with usage_metadata and response_metadata. A bad configuration, unmappable
+ * messages or a failed call fail the node with the LLM client's message (it names the
+ * endpoint and the status); a cancelled run stops the call.
+ */
+static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    const json_t *configurable = graph_node_configurable(ctx);
+    const json_t *history = json_object_get(state, "messages");
+    llm_config_t cfg = {0};
+    agent_stream_t stream = {.ctx = ctx};
+    const llm_callbacks_t cb = {.on_token = agent_on_token,
+                                .should_cancel = agent_on_should_cancel};
+    json_t *msgs = NULL, *tools = NULL, *empty = NULL, *ai = NULL;
+    char err[512];
+    int rc = GRAPH_NODE_ERROR;
+
+    if (llm_config_resolve(configurable, &cfg, err, sizeof err) != 0) {
+        graph_node_fail(ctx, "%s", err);
+        goto Exit;
+    }
+    if (history == NULL)
+        history = empty = json_array();
+    msgs = llm_messages_to_openai(history, cfg.system_prompt, err, sizeof err);
+    if (msgs == NULL) {
+        graph_node_fail(ctx, "%s", err);
+        goto Exit;
+    }
+    tools = agent_tools_offered(configurable);
+    stream.extra = json_pack("{s:s, s:s, s:s, s:s}", "ls_provider", "openai", "ls_model_name",
+                             cfg.model, "ls_model_type", "chat", "ls_integration",
+                             "langchain_chat_model");
+    if (llm_chat(&cfg, msgs, tools, &cb, &stream, &ai, err, sizeof err) != LLM_OK) {
+        graph_node_fail(ctx, "%s", err);
+        goto Exit;
+    }
+    *update = json_pack("{s:[o]}", "messages", ai);
+    ai = NULL;
+    rc = *update != NULL ? GRAPH_NODE_OK : graph_node_fail(ctx, "agent: out of memory");
+Exit:
+    json_decref(ai);
+    json_decref(stream.extra);
+    json_decref(tools);
+    json_decref(msgs);
+    json_decref(empty);
+    llm_config_free(&cfg);
+    return rc;
+}
+
+/*
+ * Node `tools`: answers every tool call of the last AI message of `state` (borrowed) with a
+ * tool message {type: "tool", content: AGENT_TOOL_UNAVAILABLE, tool_call_id, name, status:
+ * "error"}, so the model hears that the tool cannot run and the loop ends with its next
+ * answer. Writes {messages: [...]} (new reference in *update), or nothing when the last
+ * message has no tool calls.
+ */
+static int agent_node_tools(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    const json_t *msgs = json_object_get(state, "messages");
+    const json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
+    const json_t *calls = json_object_get(last, "tool_calls");
+    const json_t *call;
+    json_t *out = NULL;
+    size_t i;
+
+    (void)ctx;
+    *update = NULL;
+    if (json_array_size(calls) == 0)
+        return GRAPH_NODE_OK;
+    out = json_array();
+    json_array_foreach(calls, i, call) {
+        const char *name = json_string_value(json_object_get(call, "name"));
+        const char *id = json_string_value(json_object_get(call, "id"));
+        char content[512], fallback_id[32];
+
+        if (name == NULL)
+            name = "";
+        if (id == NULL) {
+            snprintf(fallback_id, sizeof fallback_id, "call_%zu", i);
+            id = fallback_id;
+        }
+        snprintf(content, sizeof content, AGENT_TOOL_UNAVAILABLE, name);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "tool",
+                                             "content", content, "tool_call_id", id, "name",
+                                             name, "status", "error"));
+    }
+    *update = json_pack("{s:o}", "messages", out);
+    return GRAPH_NODE_OK;
+}
+
 /* The agent's conditional edge: "tools" when the last message is an AI message with tool
  * calls, else GRAPH_END. `state` borrowed. */
 static int agent_route(const json_t *state, const char **next)
@@ -268,8 +440,8 @@ static int agent_route(const json_t *state, const char **next)
 }
 
 static const graph_node_t agent_nodes[] = {
-    {.name = "agent", .route = agent_route},
-    {.name = "tools"},
+    {.name = "agent", .run = agent_node_agent, .route = agent_route},
+    {.name = "tools", .run = agent_node_tools},
 };
 
 static const graph_edge_t agent_edges[] = {
