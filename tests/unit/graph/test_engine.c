@@ -651,6 +651,35 @@ static void test_node_error(void **state)
     graph_result_clear(&res);
 }
 
+static void test_damaged_checkpoints_fail_cleanly(void **state)
+{
+    fixture_t *f = *state;
+    const char *bad[] = {
+        "{\"values\": 5, \"tasks\": [{\"id\": \"x\", \"name\": \"ghost\"}]}",
+        "{\"values\": {}, \"tasks\": [{\"name\": \"a\"}]}",
+        "{\"values\": [], \"tasks\": \"nope\", \"metadata\": {\"step\": \"x\"}}",
+        "{\"tasks\": [7, {\"id\": \"y\", \"name\": \"a\", \"path\": 3, \"result\": 1}]}",
+    };
+    graph_result_t res;
+    run_args_t a = {.command = "{\"resume\": {\"zz\": 1}}"};
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *cp = J(bad[i]);
+        json_object_set_new(cp, "thread_id", json_string(f->thread_id));
+        assert_int_equal(f->ops->checkpoint_put(f->s, cp, NULL), STORE_OK);
+        json_decref(cp);
+        run_graph(f, "t_linear", &a, &res);
+        assert_true(res.status == GRAPH_STATUS_ERROR || res.status == GRAPH_STATUS_SUCCESS);
+        if (i < 2) {
+            assert_int_equal(res.status, GRAPH_STATUS_ERROR);
+            assert_non_null(strstr(res.error, "unknown node"));
+        }
+        assert_true(json_is_object(res.values));
+        graph_result_clear(&res);
+    }
+}
+
 static void test_recursion_limit(void **state)
 {
     fixture_t *f = *state;
@@ -945,6 +974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_interrupt_still_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recursion_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_checkpoints_fail_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_between_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_update_and_goto, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_goto_and_send, setup, teardown),
