@@ -4,7 +4,6 @@
  */
 #include "util/time.h"
 
-#include <stdio.h>
 #include <time.h>
 
 #define US_PER_SEC INT64_C(1000000)
@@ -69,10 +68,23 @@ static int64_t floordiv(int64_t a, int64_t b)
     return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
+/* Writes `v` as exactly `n` decimal digits at `p`; returns p + n. */
+static char *put_digits(char *p, long v, int n)
+{
+    int i;
+
+    for (i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 size_t time_format_rfc3339(int64_t us, int offset_min, char *buf, size_t size)
 {
     int64_t local, secs, days, sod, y;
-    int m, d, frac, n, off;
+    int m, d, frac, off;
+    char *p = buf;
 
     if (size < TIME_RFC3339_SIZE || offset_min <= -1440 || offset_min >= 1440)
         return 0;
@@ -85,12 +97,26 @@ size_t time_format_rfc3339(int64_t us, int offset_min, char *buf, size_t size)
     if (y < 0 || y > 9999)
         return 0;
     off = offset_min < 0 ? -offset_min : offset_min;
-    n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%c%02d:%02d", (int)y, m, d,
-                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), frac,
-                 offset_min < 0 ? '-' : '+', off / 60, off % 60);
-    if (n < 0 || (size_t)n >= size)
-        return 0;
-    return (size_t)n;
+    /* by hand rather than snprintf: every stored object carries a few of these */
+    p = put_digits(p, (long)y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (long)(sod / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (long)(sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (long)(sod % 60), 2);
+    *p++ = '.';
+    p = put_digits(p, frac, 6);
+    *p++ = offset_min < 0 ? '-' : '+';
+    p = put_digits(p, off / 60, 2);
+    *p++ = ':';
+    p = put_digits(p, off % 60, 2);
+    *p = '\0';
+    return (size_t)(p - buf);
 }
 
 /* Reads exactly `n` digits at *p into *out, advancing *p. Returns 0 or -1. */
