@@ -1,11 +1,12 @@
 /*
  * runtime/main.c — lgserve's entry point: configuration → store → graphs and their system
- * assistants → TTL sweeper → HTTP loops until SIGTERM/SIGINT → orderly close. Exit codes: 0
+ * assistants → run executor → TTL sweeper → HTTP loops until SIGTERM/SIGINT → orderly close. Exit codes: 0
  * after a clean shutdown, 1 when the server cannot start, 2 on bad configuration.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "exec/exec.h"
 #include "graph/graph.h"
 #include "http/server.h"
 #include "store/store_global.h"
@@ -73,6 +74,10 @@ int main(int argc, char **argv)
     store_global_set(ops, store);
     if (graph_registry_init() != 0 || create_system_assistants(ops, store) != 0)
         goto Exit;
+    exec_config_t ecfg = {.workers = cfg.run_workers, .retention_s = cfg.stream_retention,
+                          .run_timeout_s = cfg.run_timeout};
+    if (exec_start(&ecfg, ops, store) != 0)
+        goto Exit;
     if (server_start(&cfg) != 0)
         goto Exit;
     if (sweeper_start(ops, store, cfg.sweep_interval) != 0) {
@@ -87,6 +92,7 @@ int main(int argc, char **argv)
     log_info("stopped");
 Exit:
     sweeper_stop();
+    exec_stop(cfg.shutdown_grace);
     store_global_set(NULL, NULL);
     ops->close(store);
     free(store_err);

@@ -1,0 +1,466 @@
+/*
+ * runtime/exec/broker.c — the run registry and the per-run event broker (DESIGN §4).
+ *
+ * Each run record keeps an append-only log of events with ids 1, 2, 3, ... Every event is
+ * serialised once into its SSE frame ("event: E\ndata: JSON\nid: N\n\n"; compact JSON has no
+ * raw line breaks, so one data line) and shared by every subscriber through a reference count.
+ * The log keeps at most `max_events` events (the oldest are dropped first; a subscriber that
+ * fell behind them resumes at the oldest retained one). Once the run ended, its record stays
+ * replayable for the retention window (exec_registry_reap), then the registry drops it; live
+ * subscribers keep it alive until they unsubscribe.
+ *
+ * A subscriber is a few dozen bytes (its position and callback): 1,000 idle subscribers cost
+ * well under a megabyte. notify runs under the record's lock, so once exec_unsubscribe
+ * returned it is never called again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec_internal.h"
+#include "graph/engine.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define REGISTRY_BUCKETS 4096
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static exec_run_t *registry[REGISTRY_BUCKETS];
+static size_t broker_max_events = 10000;
+
+static size_t bucket_of(const char *run_id)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *run_id != '\0'; ++run_id)
+        h = (h ^ (unsigned char)*run_id) * 1099511628211ull;
+    return (size_t)(h % REGISTRY_BUCKETS);
+}
+
+void exec_broker_set_limit(size_t max_events)
+{
+    broker_max_events = max_events == 0 ? 10000 : max_events;
+}
+
+void exec_event_release(const exec_event_t *ev)
+{
+    exec_event_impl_t *e = (exec_event_impl_t *)ev;
+
+    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1)
+        free(e);
+}
+
+void exec_run_ref(exec_run_t *r)
+{
+    atomic_fetch_add(&r->refs, 1);
+}
+
+void exec_run_unref(exec_run_t *r)
+{
+    size_t i;
+
+    if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    for (i = 0; i != r->n_events; ++i)
+        exec_event_release(&r->events[i]->pub);
+    free(r->events);
+    json_decref(r->result);
+    json_decref(r->msg_seen);
+    free(r->owner);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* Looks `run_id` up; caller holds registry_mu. Borrowed. */
+static exec_run_t *lookup_locked(const char *run_id)
+{
+    exec_run_t *r;
+
+    for (r = registry[bucket_of(run_id)]; r != NULL; r = r->hnext)
+        if (strcmp(r->run_id, run_id) == 0)
+            return r;
+    return NULL;
+}
+
+exec_run_t *exec_run_find(const char *run_id)
+{
+    exec_run_t *r;
+
+    if (run_id == NULL)
+        return NULL;
+    pthread_mutex_lock(&registry_mu);
+    r = lookup_locked(run_id);
+    if (r != NULL)
+        exec_run_ref(r);
+    pthread_mutex_unlock(&registry_mu);
+    return r;
+}
+
+exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const char *owner,
+                              unsigned modes, int subgraphs)
+{
+    exec_run_t *r = NULL, *old;
+    json_t *meta = NULL;
+    size_t b;
+
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    snprintf(r->run_id, sizeof(r->run_id), "%s", run_id);
+    snprintf(r->thread_id, sizeof(r->thread_id), "%s", thread_id != NULL ? thread_id : "");
+    r->owner = owner != NULL ? strdup(owner) : NULL;
+    r->msg_seen = json_object();
+    if ((owner != NULL && r->owner == NULL) || r->msg_seen == NULL) {
+        json_decref(r->msg_seen);
+        free(r->owner);
+        free(r);
+        return NULL;
+    }
+    atomic_init(&r->refs, 2); /* the registry's and the caller's */
+    pthread_mutex_init(&r->mu, NULL);
+    r->first_id = r->next_id = 1;
+    r->modes = modes;
+    r->subgraphs = subgraphs;
+    b = bucket_of(run_id);
+    pthread_mutex_lock(&registry_mu);
+    old = lookup_locked(run_id);
+    if (old != NULL) {
+        exec_run_ref(old);
+        pthread_mutex_unlock(&registry_mu);
+        atomic_store(&r->refs, 1);
+        exec_run_unref(r);
+        return old;
+    }
+    r->hnext = registry[b];
+    registry[b] = r;
+    r->registered = 1;
+    pthread_mutex_unlock(&registry_mu);
+    meta = json_pack("{s:s, s:i}", "run_id", run_id, "attempt", 1);
+    exec_broker_publish(r, "metadata", meta);
+    json_decref(meta);
+    return r;
+}
+
+/* Unlinks `r`; caller holds registry_mu. Returns 1 when it was registered. */
+static int unlink_locked(exec_run_t *r)
+{
+    exec_run_t **p;
+
+    if (!r->registered)
+        return 0;
+    for (p = &registry[bucket_of(r->run_id)]; *p != NULL; p = &(*p)->hnext)
+        if (*p == r) {
+            *p = r->hnext;
+            r->registered = 0;
+            return 1;
+        }
+    return 0;
+}
+
+void exec_run_unregister(exec_run_t *r)
+{
+    int was;
+
+    pthread_mutex_lock(&registry_mu);
+    was = unlink_locked(r);
+    pthread_mutex_unlock(&registry_mu);
+    if (was)
+        exec_run_unref(r);
+}
+
+void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user)
+{
+    exec_run_t *r;
+    size_t b;
+
+    pthread_mutex_lock(&registry_mu);
+    for (b = 0; b != REGISTRY_BUCKETS; ++b)
+        for (r = registry[b]; r != NULL; r = r->hnext)
+            fn(r, user);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* Drops the records `keep` rejects; the references are released outside the lock. */
+static void registry_drop(int (*keep)(exec_run_t *r, int64_t now, int64_t ret), int64_t now,
+                          int64_t ret)
+{
+    exec_run_t *dropped = NULL, *r, **p, *next;
+    size_t b;
+
+    pthread_mutex_lock(&registry_mu);
+    for (b = 0; b != REGISTRY_BUCKETS; ++b)
+        for (p = &registry[b]; *p != NULL;) {
+            r = *p;
+            if (keep(r, now, ret)) {
+                p = &r->hnext;
+                continue;
+            }
+            *p = r->hnext;
+            r->registered = 0;
+            r->hnext = dropped;
+            dropped = r;
+        }
+    pthread_mutex_unlock(&registry_mu);
+    for (r = dropped; r != NULL; r = next) {
+        next = r->hnext;
+        exec_run_unref(r);
+    }
+}
+
+static int keep_fresh(exec_run_t *r, int64_t now, int64_t ret)
+{
+    int keep;
+
+    pthread_mutex_lock(&r->mu);
+    keep = !r->ended || now - r->ended_mono_us < ret;
+    pthread_mutex_unlock(&r->mu);
+    return keep;
+}
+
+static int keep_none(exec_run_t *r, int64_t now, int64_t ret)
+{
+    (void)r, (void)now, (void)ret;
+    return 0;
+}
+
+void exec_registry_reap(int64_t now_mono_us, int64_t retention_us)
+{
+    registry_drop(keep_fresh, now_mono_us, retention_us);
+}
+
+void exec_registry_clear(void)
+{
+    registry_drop(keep_none, 0, 0);
+}
+
+/* Wakes every subscriber of `r`; caller holds r->mu. */
+static void wake_locked(exec_run_t *r)
+{
+    struct exec_sub *s;
+
+    for (s = r->subs; s != NULL; s = s->next)
+        if (s->notify != NULL)
+            s->notify(s->user);
+}
+
+/* Builds one event (refs = 1) or NULL when out of memory. `data` is borrowed. */
+static exec_event_impl_t *event_new(uint64_t id, const char *event, const json_t *data)
+{
+    exec_event_impl_t *e = NULL;
+    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t elen = strlen(event), dlen, flen;
+    char *p;
+
+    if (text == NULL)
+        return NULL;
+    dlen = strlen(text);
+    flen = 7 + elen + 7 + dlen + 5 + 20 + 2;
+    e = malloc(sizeof(*e) + elen + 1 + dlen + 1 + flen + 1);
+    if (e == NULL)
+        goto Exit;
+    atomic_init(&e->refs, 1);
+    p = e->mem;
+    memcpy(p, event, elen + 1);
+    e->pub.event = p;
+    p += elen + 1;
+    memcpy(p, text, dlen + 1);
+    e->pub.data = p;
+    e->pub.data_len = dlen;
+    p += dlen + 1;
+    e->pub.frame = p;
+    e->pub.frame_len = (size_t)snprintf(p, flen + 1, "event: %s\ndata: %s\nid: %llu\n\n", event, text,
+                                        (unsigned long long)id);
+    e->pub.id = id;
+Exit:
+    free(text);
+    return e;
+}
+
+void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
+{
+    exec_event_impl_t *e;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->ended)
+        goto Exit;
+    e = event_new(r->next_id, event, data);
+    if (e == NULL) {
+        log_error("run %s: out of memory for a stream event (%s); event dropped", r->run_id, event);
+        goto Exit;
+    }
+    if (r->n_events == broker_max_events && r->n_events > 0) {
+        exec_event_release(&r->events[0]->pub);
+        memmove(r->events, r->events + 1, (r->n_events - 1) * sizeof(*r->events));
+        --r->n_events;
+        ++r->first_id;
+    }
+    if (r->n_events == r->cap_events) {
+        size_t cap = r->cap_events == 0 ? 16 : r->cap_events * 2;
+        exec_event_impl_t **ev = realloc(r->events, cap * sizeof(*ev));
+        if (ev == NULL) {
+            exec_event_release(&e->pub);
+            log_error("run %s: out of memory for a stream event (%s); event dropped", r->run_id, event);
+            goto Exit;
+        }
+        r->events = ev;
+        r->cap_events = cap;
+    }
+    if (r->n_events == 0)
+        r->first_id = r->next_id;
+    r->events[r->n_events++] = e;
+    ++r->next_id;
+    wake_locked(r);
+Exit:
+    pthread_mutex_unlock(&r->mu);
+}
+
+void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->ended) {
+        pthread_mutex_unlock(&r->mu);
+        json_decref(result);
+        return;
+    }
+    r->ended = 1;
+    r->status = status;
+    r->result = result;
+    r->ended_mono_us = time_mono_us();
+    wake_locked(r);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* A subscription that is over from the start, for a run that finished and left memory. */
+static exec_sub_t *ended_sub(const char *status)
+{
+    exec_sub_t *s = calloc(1, sizeof(*s));
+
+    if (s != NULL)
+        s->status = status;
+    return s;
+}
+
+/* The static spelling of a stored run status. */
+static const char *static_status(const char *st)
+{
+    static const char *const known[] = {"success", "error", "interrupted", "timeout", "pending", "running"};
+    size_t i;
+
+    for (i = 0; st != NULL && i != sizeof(known) / sizeof(known[0]); ++i)
+        if (strcmp(st, known[i]) == 0)
+            return known[i];
+    return "error";
+}
+
+static void set_err(exec_error_t *err, int status, const char *detail)
+{
+    if (err != NULL) {
+        err->status = status;
+        snprintf(err->detail, sizeof(err->detail), "%s", detail);
+    }
+}
+
+exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t after_id,
+                           const char *owner, exec_notify_fn notify, void *user, exec_error_t *err)
+{
+    exec_run_t *r = exec_run_find(run_id);
+    exec_sub_t *s = NULL;
+
+    if (r == NULL) {
+        const store_ops_t *ops = exec_ops();
+        json_t *run = NULL;
+        if (ops == NULL || run_id == NULL ||
+            ops->run_get(exec_store(), thread_id, run_id, owner, &run) != STORE_OK) {
+            set_err(err, 404, "Run not found");
+            return NULL;
+        }
+        s = ended_sub(static_status(json_string_value(json_object_get(run, "status"))));
+        json_decref(run);
+        if (s == NULL)
+            set_err(err, 500, "out of memory");
+        return s;
+    }
+    if ((thread_id != NULL && strcmp(thread_id, r->thread_id) != 0) ||
+        (owner != NULL && (r->owner == NULL || strcmp(owner, r->owner) != 0))) {
+        exec_run_unref(r);
+        set_err(err, 404, "Run not found");
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        exec_run_unref(r);
+        set_err(err, 500, "out of memory");
+        return NULL;
+    }
+    s->run = r; /* steals the reference */
+    s->next_id = after_id + 1;
+    s->notify = notify;
+    s->user = user;
+    pthread_mutex_lock(&r->mu);
+    s->next = r->subs;
+    if (r->subs != NULL)
+        r->subs->pprev = &s->next;
+    s->pprev = &r->subs;
+    r->subs = s;
+    if ((r->n_events > 0 && r->next_id > s->next_id) || r->ended)
+        if (notify != NULL)
+            notify(user);
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+size_t exec_sub_poll(exec_sub_t *sub, const exec_event_t **out, size_t max, int *ended,
+                     const char **status)
+{
+    exec_run_t *r;
+    size_t n = 0;
+
+    *ended = 0;
+    if (status != NULL)
+        *status = NULL;
+    if (sub == NULL || sub->run == NULL) {
+        *ended = 1;
+        if (status != NULL)
+            *status = sub != NULL ? sub->status : "error";
+        return 0;
+    }
+    r = sub->run;
+    pthread_mutex_lock(&r->mu);
+    if (sub->next_id < r->first_id)
+        sub->next_id = r->first_id;
+    while (n < max && sub->next_id < r->next_id) {
+        exec_event_impl_t *e = r->events[sub->next_id - r->first_id];
+        atomic_fetch_add(&e->refs, 1);
+        out[n++] = &e->pub;
+        ++sub->next_id;
+    }
+    if (r->ended && sub->next_id >= r->next_id) {
+        *ended = 1;
+        if (status != NULL)
+            *status = r->status;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+void exec_unsubscribe(exec_sub_t *sub, int cancel_run)
+{
+    exec_run_t *r;
+    int ended;
+
+    if (sub == NULL)
+        return;
+    r = sub->run;
+    if (r != NULL) {
+        pthread_mutex_lock(&r->mu);
+        *sub->pprev = sub->next;
+        if (sub->next != NULL)
+            sub->next->pprev = sub->pprev;
+        ended = r->ended;
+        pthread_mutex_unlock(&r->mu);
+        if (cancel_run && !ended)
+            exec_cancel_record(r, EXEC_CANCEL_INTERRUPT);
+        exec_run_unref(r);
+    }
+    free(sub);
+}

@@ -1,0 +1,1021 @@
+/*
+ * runtime/exec/exec.c — runs: creation (thread and assistant resolution, multitask rules),
+ * the worker pool that claims runs from the store and executes them with graph_invoke, the
+ * janitor (after_seconds wake-ups, run timeouts, stream retention), cancellation, recovery at
+ * start and the outcome of finished runs. The broker is in broker.c, webhooks in webhook.c.
+ *
+ * Decisions where the contract is silent (following the official JS server where it speaks):
+ *   - A run whose graph stops at an interrupt (interrupt_before/after or a node's interrupt)
+ *     ends with run status `success` and thread status `interrupted`, as the JS server does;
+ *     run status `interrupted` means cancelled (action interrupt, on_disconnect cancel,
+ *     multitask interrupt, shutdown); `timeout` means --run-timeout elapsed.
+ *   - Thread status at creation is `busy` (JS); after a run it is `busy` while the thread has
+ *     other pending/running runs, else `error` (run failed), `interrupted` (interrupts pending
+ *     in the latest checkpoint) or `idle`; thread values/interrupts are those of the latest
+ *     checkpoint.
+ *   - Cancelling a run that already finished is a no-op answered 0 (the JS server logs a warning
+ *     and answers 200); an unknown run is 404 "Run not found".
+ *   - Run config = assistant config, then the body's config, `configurable` merged key by key,
+ *     plus {run_id, thread_id, graph_id, assistant_id} in configurable (JS); `context`
+ *     (assistant's then the body's) is merged into configurable as well, since the engine reads
+ *     configuration from there. Run metadata = the body's metadata (+ owner).
+ *   - Events recorded: the run's stream_mode (default ["values"]), the union of what was asked;
+ *     a join sees the modes of the run that was created.
+ *   - exec_stop lets running runs finish for `grace_s`, then cancels them: they end
+ *     `interrupted`. A run left `running` by a crash is ended `error` at the next start.
+ */
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/exec_internal.h"
+#include "graph/engine.h"
+#include "graph/graph.h"
+#include "util/log.h"
+#include "util/time.h"
+#include "util/uuid.h"
+
+#define CREATE_STRIPES 64
+
+static struct {
+    exec_config_t cfg;
+    const store_ops_t *ops;
+    store_t *s;
+    pthread_mutex_t mu;        /* wake_gen, stopping, due times, running count */
+    pthread_cond_t work_cv;    /* workers wait here */
+    pthread_cond_t idle_cv;    /* exec_stop waits for running == 0 */
+    uint64_t wake_gen;
+    int stopping;
+    int running;
+    int64_t *due;              /* wall-clock µs at which delayed runs become claimable */
+    size_t n_due, cap_due;
+    pthread_t *workers;
+    int n_workers;
+    pthread_t janitor;
+    int janitor_started;
+    pthread_mutex_t create_mu[CREATE_STRIPES]; /* serialise multitask decisions per thread */
+    int started;
+} ex = {.mu = PTHREAD_MUTEX_INITIALIZER, .work_cv = PTHREAD_COND_INITIALIZER,
+        .idle_cv = PTHREAD_COND_INITIALIZER};
+
+const store_ops_t *exec_ops(void)
+{
+    return ex.ops;
+}
+
+store_t *exec_store(void)
+{
+    return ex.s;
+}
+
+static void set_err(exec_error_t *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Fills `err` (may be NULL) with `status` and the printf-style detail. */
+static void set_err(exec_error_t *err, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL) {
+        err->status = status;
+        va_start(ap, fmt);
+        vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Wakes one idle worker (or all) to try claiming. */
+static void wake_workers(int all)
+{
+    pthread_mutex_lock(&ex.mu);
+    ++ex.wake_gen;
+    if (all)
+        pthread_cond_broadcast(&ex.work_cv);
+    else
+        pthread_cond_signal(&ex.work_cv);
+    pthread_mutex_unlock(&ex.mu);
+}
+
+/* Remembers that a run becomes claimable at `due_us` (wall clock) so the janitor wakes the
+ * workers then. */
+static void add_due(int64_t due_us)
+{
+    pthread_mutex_lock(&ex.mu);
+    if (ex.n_due == ex.cap_due) {
+        size_t cap = ex.cap_due == 0 ? 8 : ex.cap_due * 2;
+        int64_t *d = realloc(ex.due, cap * sizeof(*d));
+        if (d == NULL) {
+            pthread_mutex_unlock(&ex.mu);
+            log_error("out of memory recording a delayed run; it starts with the next wake-up");
+            return;
+        }
+        ex.due = d;
+        ex.cap_due = cap;
+    }
+    ex.due[ex.n_due++] = due_us;
+    pthread_mutex_unlock(&ex.mu);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Stream modes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The GRAPH_STREAM_* | EXEC_WIRE_* bits of a stream_mode value (string, array or NULL =
+ * ["values"]). Unknown names are ignored (the validator rejected them already). */
+static unsigned modes_of(const json_t *sm)
+{
+    unsigned bits = 0;
+    size_t i, n = json_is_array(sm) ? json_array_size(sm) : 1;
+
+    if (sm == NULL || json_is_null(sm) || (json_is_array(sm) && n == 0))
+        return GRAPH_STREAM_VALUES;
+    for (i = 0; i != n; ++i) {
+        const char *m = json_string_value(json_is_array(sm) ? json_array_get(sm, i) : sm);
+        if (m == NULL)
+            continue;
+        if (strcmp(m, "messages-tuple") == 0)
+            bits |= EXEC_WIRE_MESSAGES_TUPLE | GRAPH_STREAM_MESSAGES;
+        else if (strcmp(m, "messages") == 0)
+            bits |= EXEC_WIRE_MESSAGES_FULL | GRAPH_STREAM_MESSAGES;
+        else
+            bits |= graph_stream_mode_bit(m);
+    }
+    return bits;
+}
+
+/* A stream_mode value as an array of strings (new reference; ["values"] by default). */
+static json_t *modes_array(const json_t *sm)
+{
+    if (json_is_string(sm))
+        return json_pack("[O]", sm);
+    if (json_is_array(sm) && json_array_size(sm) > 0)
+        return json_deep_copy(sm);
+    return json_pack("[s]", "values");
+}
+
+/* Concatenates the string `key` of `add` onto `acc` (both objects). */
+static void concat_key(json_t *acc, const json_t *add, const char *key)
+{
+    const char *a = json_string_value(json_object_get(acc, key));
+    const char *b = json_string_value(json_object_get(add, key));
+    char *s;
+
+    if (b == NULL)
+        return;
+    if (a == NULL) {
+        json_object_set_new(acc, key, json_string(b));
+        return;
+    }
+    s = malloc(strlen(a) + strlen(b) + 1);
+    if (s == NULL)
+        return;
+    strcpy(s, a);
+    strcat(s, b);
+    json_object_set_new(acc, key, json_string(s));
+    free(s);
+}
+
+/* Merges message chunk `c` into the accumulated message `acc` as LangChain's chunk addition
+ * does for the parts clients read: content strings concatenate, tool_call_chunks append (args
+ * of the same index concatenate), other non-empty fields take the latest value. */
+static void accumulate(json_t *acc, const json_t *c)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)c, k, v) {
+        if (strcmp(k, "content") == 0 && json_is_string(v) && json_is_string(json_object_get(acc, k))) {
+            concat_key(acc, c, k);
+        } else if (strcmp(k, "tool_call_chunks") == 0 && json_is_array(v)) {
+            json_t *list = json_object_get(acc, k);
+            size_t i, j;
+            json_t *tc;
+            if (!json_is_array(list)) {
+                json_object_set_new(acc, k, json_deep_copy(v));
+                continue;
+            }
+            json_array_foreach(v, i, tc) {
+                json_t *idx = json_object_get(tc, "index"), *old = NULL, *o;
+                json_array_foreach(list, j, o) if (idx != NULL && json_equal(json_object_get(o, "index"), idx)) old = o;
+                if (old == NULL) {
+                    json_array_append_new(list, json_deep_copy(tc));
+                    continue;
+                }
+                concat_key(old, tc, "args");
+                if (json_string_length(json_object_get(tc, "name")) > 0)
+                    json_object_set(old, "name", json_object_get(tc, "name"));
+                if (json_string_length(json_object_get(tc, "id")) > 0)
+                    json_object_set(old, "id", json_object_get(tc, "id"));
+            }
+        } else if (!(json_is_string(v) && json_string_length(v) == 0) &&
+                   !(json_is_array(v) && json_array_size(v) == 0) &&
+                   !(json_is_object(v) && json_object_size(v) == 0)) {
+            json_object_set_new(acc, k, json_deep_copy(v));
+        } else if (json_object_get(acc, k) == NULL) {
+            json_object_set_new(acc, k, json_deep_copy(v));
+        }
+    }
+}
+
+/* The event name for `mode` in namespace `ns` (array of strings or NULL): "mode" at the root,
+ * "mode|a|b" below. Writes into buf; returns 0, or -1 when the event is not to be recorded
+ * (a subgraph event without stream_subgraphs). */
+static int event_name(const exec_run_t *r, const char *mode, const json_t *ns, char *buf, size_t len)
+{
+    size_t i, off;
+    json_t *p;
+
+    off = (size_t)snprintf(buf, len, "%s", mode);
+    if (!json_is_array(ns) || json_array_size(ns) == 0)
+        return 0;
+    if (!r->subgraphs)
+        return -1;
+    json_array_foreach(ns, i, p) if (off < len) off += (size_t)snprintf(buf + off, len - off, "|%s", json_string_value(p) ?: "");
+    return 0;
+}
+
+/* Raises the cancel flag of `r` with `why` unless another reason was recorded first. */
+static void cancel_record_flag(exec_run_t *r, exec_cancel_why_t why)
+{
+    int expected = EXEC_CANCEL_NONE;
+
+    atomic_compare_exchange_strong(&r->cancel_why, &expected, (int)why);
+    atomic_store(&r->cancel, 1);
+}
+
+/* The engine's on_event: maps engine modes onto wire events (file comment of exec.h). */
+static void on_event(void *user, const char *mode, const json_t *ns, json_t *data)
+{
+    exec_run_t *r = user;
+    char name[256];
+
+    if (strcmp(mode, "messages") != 0) {
+        if (event_name(r, mode, ns, name, sizeof(name)) == 0)
+            exec_broker_publish(r, name, data);
+        return;
+    }
+    if ((r->modes & EXEC_WIRE_MESSAGES_TUPLE) && event_name(r, "messages", ns, name, sizeof(name)) == 0)
+        exec_broker_publish(r, name, data);
+    if (r->modes & EXEC_WIRE_MESSAGES_FULL) {
+        json_t *msg = json_array_get(data, 0), *meta = json_array_get(data, 1), *acc, *out;
+        const char *id = json_string_value(json_object_get(msg, "id"));
+        const char *type = json_string_value(json_object_get(msg, "type"));
+        int chunk = json_object_get(msg, "tool_call_chunks") != NULL ||
+                    (type != NULL && strstr(type, "Chunk") != NULL);
+        if (!json_is_object(msg))
+            return;
+        acc = id != NULL ? json_object_get(r->msg_seen, id) : NULL;
+        if (id != NULL && acc == NULL) {
+            out = json_pack("{s:{s:O}}", id, "metadata", meta != NULL ? meta : json_null());
+            if (out != NULL && event_name(r, "messages/metadata", ns, name, sizeof(name)) == 0)
+                exec_broker_publish(r, name, out);
+            json_decref(out);
+        }
+        if (chunk || acc != NULL) {
+            if (acc == NULL) {
+                acc = json_deep_copy(msg);
+                if (id != NULL)
+                    json_object_set_new(r->msg_seen, id, acc);
+            } else {
+                accumulate(acc, msg);
+            }
+            out = json_pack("[O]", acc);
+            if (id == NULL)
+                json_decref(acc);
+            if (out != NULL && event_name(r, "messages/partial", ns, name, sizeof(name)) == 0)
+                exec_broker_publish(r, name, out);
+        } else {
+            if (id != NULL)
+                json_object_set_new(r->msg_seen, id, json_deep_copy(msg));
+            out = json_pack("[O]", msg);
+            if (out != NULL && event_name(r, "messages/complete", ns, name, sizeof(name)) == 0)
+                exec_broker_publish(r, name, out);
+        }
+        json_decref(out);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Executing a run                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Patches the thread after a run: values and interrupts of the latest checkpoint, and status
+ * `busy` while other runs wait, else what `run_failed` and the interrupts say. */
+static void finish_thread(const char *thread_id, int run_failed)
+{
+    json_t *cp = NULL, *active = NULL, *patch = NULL, *intr;
+    const char *status;
+
+    if (ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) != STORE_OK)
+        cp = NULL;
+    intr = cp != NULL ? graph_checkpoint_interrupts(cp) : json_object();
+    if (ex.ops->run_active(ex.s, thread_id, &active) == STORE_OK && json_array_size(active) > 0)
+        status = "busy";
+    else if (run_failed)
+        status = "error";
+    else if (json_object_size(intr) > 0)
+        status = "interrupted";
+    else
+        status = "idle";
+    patch = json_pack("{s:s, s:O, s:o}", "status", status, "values",
+                      cp != NULL && json_object_get(cp, "values") != NULL ? json_object_get(cp, "values") : json_object(),
+                      "interrupts", intr != NULL ? intr : json_object());
+    if (patch == NULL || ex.ops->thread_patch(ex.s, thread_id, patch, NULL, NULL) != STORE_OK)
+        log_warn("thread %s: cannot record the end of a run: %s", thread_id, store_last_error());
+    json_decref(patch);
+    json_decref(active);
+    json_decref(cp);
+}
+
+/* The webhook payload: the run with its final status, times, values and error (JS shape). */
+static void post_webhook(const json_t *run, const char *url, const char *status, int64_t started_us,
+                         const json_t *values, const char *error)
+{
+    json_t *p = json_deep_copy(run);
+
+    if (p == NULL)
+        return;
+    json_object_set_new(p, "status", json_string(status));
+    json_object_set_new(p, "run_started_at", store_json_time(started_us));
+    json_object_set_new(p, "run_ended_at", store_json_time(time_now_us()));
+    json_object_set_new(p, "webhook_sent_at", store_json_time(time_now_us()));
+    json_object_set_new(p, "values", values != NULL ? json_deep_copy(values) : json_null());
+    if (error != NULL)
+        json_object_set_new(p, "error", json_string(error));
+    exec_webhook_post(url, p);
+}
+
+/* Runs claimed run `run` (borrowed) to its end. */
+static void execute(json_t *run)
+{
+    const char *run_id = json_string_value(json_object_get(run, "run_id"));
+    const char *thread_id = json_string_value(json_object_get(run, "thread_id"));
+    const char *assistant_id = json_string_value(json_object_get(run, "assistant_id"));
+    json_t *kw = json_object_get(run, "kwargs"), *assistant = NULL, *result = NULL, *err_obj = NULL;
+    const char *webhook = json_string_value(json_object_get(kw, "webhook"));
+    const char *status = "error", *err_name = NULL, *err_msg = NULL;
+    int temporary = json_is_true(json_object_get(kw, "temporary")), deleted = 0, failed = 0;
+    graph_result_t res = {0};
+    exec_run_t *r = exec_run_find(run_id);
+    int64_t started_us = time_now_us();
+    const graph_t *g = NULL;
+    char msg[512];
+    int why;
+
+    if (r == NULL)
+        r = exec_run_register(run_id, thread_id,
+                              json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")),
+                              modes_of(json_object_get(kw, "stream_mode")),
+                              json_is_true(json_object_get(kw, "stream_subgraphs")));
+    if (r == NULL) {
+        log_error("run %s: out of memory; ended as error", run_id);
+        ex.ops->run_set_status(ex.s, run_id, "error", NULL, NULL);
+        finish_thread(thread_id, 1);
+        return;
+    }
+    atomic_store(&r->started_mono_us, time_mono_us());
+    atomic_store(&r->running, 1);
+    pthread_mutex_lock(&ex.mu);
+    if (ex.stopping) /* exec_stop may have looked before this run was marked running */
+        cancel_record_flag(r, EXEC_CANCEL_SHUTDOWN);
+    pthread_mutex_unlock(&ex.mu);
+    if (ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
+        snprintf(msg, sizeof(msg), "assistant %s not found", assistant_id);
+        err_name = "ValueError", err_msg = msg;
+    } else if ((g = graph_find(json_string_value(json_object_get(assistant, "graph_id")))) == NULL) {
+        snprintf(msg, sizeof(msg), "graph %s of assistant %s is not registered",
+                 json_string_value(json_object_get(assistant, "graph_id")) ?: "?", assistant_id);
+        err_name = "ValueError", err_msg = msg;
+    } else {
+        const json_t *cp = json_object_get(kw, "checkpoint");
+        graph_invoke_opts_t o = {
+            .store_ops = ex.ops,
+            .store = ex.s,
+            .thread_id = thread_id,
+            .run_id = run_id,
+            .assistant_id = assistant_id,
+            .input = json_object_get(kw, "input"),
+            .command = json_is_object(json_object_get(kw, "command")) ? json_object_get(kw, "command") : NULL,
+            .config = json_object_get(kw, "config"),
+            .metadata = json_object_get(run, "metadata"),
+            .checkpoint_id = json_string_value(json_object_get(kw, "checkpoint_id"))
+                                 ?: json_string_value(json_object_get(cp, "checkpoint_id")),
+            .interrupt_before = json_object_get(kw, "interrupt_before"),
+            .interrupt_after = json_object_get(kw, "interrupt_after"),
+            .stream_modes = r->modes & 0xffffu,
+            .on_event = on_event,
+            .user = r,
+            .cancel = &r->cancel,
+        };
+        graph_invoke(g, &o, &res);
+        if (res.status == GRAPH_STATUS_ERROR)
+            err_name = res.error_name ?: "Error", err_msg = res.error ?: "the run failed";
+    }
+    why = atomic_load(&r->cancel_why);
+    if (err_msg != NULL && !(res.status == GRAPH_STATUS_CANCELLED)) {
+        json_t *ev = json_pack("{s:s, s:s}", "error", err_name, "message", err_msg);
+        exec_broker_publish(r, "error", ev);
+        json_decref(ev);
+        err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", err_name, "message", err_msg);
+        status = "error";
+        failed = 1;
+    } else if (res.status == GRAPH_STATUS_CANCELLED || why != EXEC_CANCEL_NONE) {
+        if (why == EXEC_CANCEL_TIMEOUT) {
+            snprintf(msg, sizeof(msg), "Run timed out after %d seconds", ex.cfg.run_timeout_s);
+            json_t *ev = json_pack("{s:s, s:s}", "error", "TimeoutError", "message", msg);
+            exec_broker_publish(r, "error", ev);
+            json_decref(ev);
+            err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", "TimeoutError", "message", msg);
+            err_msg = msg;
+            status = "timeout";
+        } else {
+            status = "interrupted";
+        }
+        if (why == EXEC_CANCEL_ROLLBACK) {
+            if (ex.ops->checkpoint_delete(ex.s, thread_id, run_id, NULL) != STORE_OK ||
+                ex.ops->run_delete(ex.s, NULL, run_id, NULL) != STORE_OK)
+                log_warn("run %s: rollback failed: %s", run_id, store_last_error());
+            deleted = 1;
+        }
+    } else {
+        status = "success";
+    }
+    if (!deleted && ex.ops->run_set_status(ex.s, run_id, status, NULL, NULL) != STORE_OK)
+        log_warn("run %s: cannot record status %s: %s", run_id, status, store_last_error());
+    if (temporary) {
+        if (ex.ops->thread_delete(ex.s, thread_id, NULL) != STORE_OK)
+            log_warn("temporary thread %s: cannot delete it: %s", thread_id, store_last_error());
+    } else {
+        finish_thread(thread_id, failed);
+    }
+    result = err_obj != NULL ? err_obj : res.values != NULL ? json_incref(res.values) : json_object();
+    if (webhook != NULL && !deleted)
+        post_webhook(run, webhook, status, started_us, res.values, err_msg);
+    atomic_store(&r->running, 0);
+    exec_broker_end(r, status, result);
+    exec_run_unref(r);
+    graph_result_clear(&res);
+    json_decref(assistant);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        json_t *run = NULL;
+        uint64_t gen;
+        store_rc_t rc;
+
+        pthread_mutex_lock(&ex.mu);
+        if (ex.stopping) {
+            pthread_mutex_unlock(&ex.mu);
+            break;
+        }
+        gen = ex.wake_gen;
+        pthread_mutex_unlock(&ex.mu);
+        rc = ex.ops->run_claim(ex.s, time_now_us(), &run);
+        if (rc == STORE_OK) {
+            pthread_mutex_lock(&ex.mu);
+            ++ex.running;
+            pthread_mutex_unlock(&ex.mu);
+            wake_workers(0); /* another worker may claim the next one meanwhile */
+            execute(run);
+            json_decref(run);
+            pthread_mutex_lock(&ex.mu);
+            if (--ex.running == 0)
+                pthread_cond_broadcast(&ex.idle_cv);
+            pthread_mutex_unlock(&ex.mu);
+            continue;
+        }
+        if (rc != STORE_NOT_FOUND)
+            log_error("claiming a run failed: %s", store_last_error());
+        pthread_mutex_lock(&ex.mu);
+        while (!ex.stopping && ex.wake_gen == gen)
+            pthread_cond_wait(&ex.work_cv, &ex.mu);
+        pthread_mutex_unlock(&ex.mu);
+    }
+    return NULL;
+}
+
+/* Janitor: raises the timeout flag of runs running too long. */
+static void check_timeout(exec_run_t *r, void *user)
+{
+    int64_t now = *(int64_t *)user;
+
+    if (ex.cfg.run_timeout_s > 0 && atomic_load(&r->running) &&
+        now - atomic_load(&r->started_mono_us) >= (int64_t)ex.cfg.run_timeout_s * 1000000 &&
+        atomic_load(&r->cancel_why) == EXEC_CANCEL_NONE)
+        cancel_record_flag(r, EXEC_CANCEL_TIMEOUT);
+}
+
+static void *janitor_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&ex.mu);
+    while (!ex.stopping) {
+        struct timespec until;
+        int64_t now = time_now_us(), mono;
+        size_t i, kept = 0;
+        int due = 0;
+
+        for (i = 0; i != ex.n_due; ++i) {
+            if (ex.due[i] <= now)
+                due = 1;
+            else
+                ex.due[kept++] = ex.due[i];
+        }
+        ex.n_due = kept;
+        if (due) {
+            ++ex.wake_gen;
+            pthread_cond_broadcast(&ex.work_cv);
+        }
+        pthread_mutex_unlock(&ex.mu);
+        mono = time_mono_us();
+        exec_registry_foreach(check_timeout, &mono);
+        exec_registry_reap(mono, (int64_t)ex.cfg.retention_s * 1000000);
+        pthread_mutex_lock(&ex.mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec += 1;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (!ex.stopping)
+            pthread_cond_timedwait(&ex.work_cv, &ex.mu, &until);
+    }
+    pthread_mutex_unlock(&ex.mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifecycle                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* At start: pending runs get their records (they are claimed as usual); running ones failed. */
+static int recover(void)
+{
+    json_t *active = NULL, *run;
+    size_t i;
+
+    if (ex.ops->run_active(ex.s, NULL, &active) != STORE_OK) {
+        log_error("cannot list the runs to recover: %s", store_last_error());
+        return -1;
+    }
+    json_array_foreach(active, i, run) {
+        const char *id = json_string_value(json_object_get(run, "run_id"));
+        const char *tid = json_string_value(json_object_get(run, "thread_id"));
+        json_t *kw = json_object_get(run, "kwargs");
+        if (strcmp(json_string_value(json_object_get(run, "status")) ?: "", "running") == 0) {
+            log_warn("run %s was running when the server stopped; marked error", id);
+            ex.ops->run_set_status(ex.s, id, "error", NULL, NULL);
+            finish_thread(tid, 1);
+            continue;
+        }
+        exec_run_t *r = exec_run_register(id, tid,
+                                          json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")),
+                                          modes_of(json_object_get(kw, "stream_mode")),
+                                          json_is_true(json_object_get(kw, "stream_subgraphs")));
+        exec_run_unref(r);
+        if (json_number_value(json_object_get(kw, "after_seconds")) > 0) {
+            int64_t created;
+            if (time_parse_rfc3339(json_string_value(json_object_get(run, "created_at")) ?: "", &created, NULL) == 0)
+                add_due(created + (int64_t)(json_number_value(json_object_get(kw, "after_seconds")) * 1e6));
+        }
+    }
+    if (json_array_size(active) > 0)
+        log_info("recovered %zu run(s) left by the previous process", json_array_size(active));
+    json_decref(active);
+    return 0;
+}
+
+int exec_start(const exec_config_t *cfg, const store_ops_t *ops, store_t *s)
+{
+    int i;
+    long cores;
+
+    if (ex.started || cfg == NULL || ops == NULL || s == NULL) {
+        log_error("exec_start: %s", ex.started ? "already started" : "missing configuration or store");
+        return -1;
+    }
+    ex.cfg = *cfg;
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ex.cfg.workers <= 0)
+        ex.cfg.workers = cores < 1 ? 1 : (int)cores;
+    if (ex.cfg.retention_s <= 0)
+        ex.cfg.retention_s = 300;
+    exec_broker_set_limit(ex.cfg.retention_events);
+    ex.ops = ops;
+    ex.s = s;
+    ex.stopping = 0;
+    ex.wake_gen = 0;
+    ex.running = 0;
+    for (i = 0; i != CREATE_STRIPES; ++i)
+        pthread_mutex_init(&ex.create_mu[i], NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    ex.started = 1;
+    if (recover() != 0 || exec_webhook_start(cfg->webhook_timeout_s, cfg->webhook_retries) != 0)
+        goto Fail;
+    ex.workers = calloc((size_t)ex.cfg.workers, sizeof(*ex.workers));
+    if (ex.workers == NULL)
+        goto Fail;
+    for (i = 0; i != ex.cfg.workers; ++i) {
+        if (pthread_create(&ex.workers[i], NULL, worker_main, NULL) != 0)
+            goto Fail;
+        ex.n_workers = i + 1;
+    }
+    if (pthread_create(&ex.janitor, NULL, janitor_main, NULL) != 0)
+        goto Fail;
+    ex.janitor_started = 1;
+    return 0;
+Fail:
+    log_error("cannot start the run executor");
+    exec_stop(0);
+    return -1;
+}
+
+static void cancel_running(exec_run_t *r, void *user)
+{
+    (void)user;
+    if (atomic_load(&r->running))
+        cancel_record_flag(r, EXEC_CANCEL_SHUTDOWN);
+}
+
+void exec_stop(int grace_s)
+{
+    struct timespec until;
+    int i;
+
+    if (!ex.started)
+        return;
+    pthread_mutex_lock(&ex.mu);
+    ex.stopping = 1;
+    pthread_cond_broadcast(&ex.work_cv);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += grace_s > 0 ? grace_s : 0;
+    while (ex.running > 0 && grace_s > 0)
+        if (pthread_cond_timedwait(&ex.idle_cv, &ex.mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&ex.mu);
+    exec_registry_foreach(cancel_running, NULL);
+    for (i = 0; i != ex.n_workers; ++i)
+        pthread_join(ex.workers[i], NULL);
+    if (ex.janitor_started)
+        pthread_join(ex.janitor, NULL);
+    exec_webhook_stop();
+    exec_registry_clear();
+    free(ex.workers);
+    free(ex.due);
+    for (i = 0; i != CREATE_STRIPES; ++i)
+        pthread_mutex_destroy(&ex.create_mu[i]);
+    ex.workers = NULL;
+    ex.due = NULL;
+    ex.n_due = ex.cap_due = 0;
+    ex.n_workers = 0;
+    ex.janitor_started = 0;
+    ex.ops = NULL;
+    ex.s = NULL;
+    ex.started = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cancel                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Cancels run `run` (borrowed, as stored) with `why`: a pending run is ended (or deleted on
+ * rollback) at once, a running one gets its flag raised; a finished one is left alone. */
+static void cancel_run_obj(const json_t *run, exec_cancel_why_t why)
+{
+    const char *run_id = json_string_value(json_object_get(run, "run_id"));
+    const char *thread_id = json_string_value(json_object_get(run, "thread_id"));
+    const char *status = json_string_value(json_object_get(run, "status")) ?: "";
+    exec_run_t *r = exec_run_find(run_id);
+
+    if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0)
+        goto Exit;
+    if (r != NULL)
+        cancel_record_flag(r, why);
+    if (strcmp(status, "pending") == 0) {
+        store_rc_t rc = why == EXEC_CANCEL_ROLLBACK ? ex.ops->run_delete(ex.s, NULL, run_id, NULL)
+                                                     : ex.ops->run_set_status(ex.s, run_id, "interrupted", NULL, NULL);
+        if (rc != STORE_OK)
+            log_warn("run %s: cannot cancel it: %s", run_id, store_last_error());
+        if (r != NULL && !atomic_load(&r->running)) {
+            json_t *cp = NULL;
+            json_t *values = ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) == STORE_OK &&
+                                     json_object_get(cp, "values") != NULL
+                                 ? json_incref(json_object_get(cp, "values"))
+                                 : json_object();
+            json_decref(cp);
+            exec_broker_end(r, "interrupted", values);
+        }
+        finish_thread(thread_id, 0);
+    } else if (r == NULL) {
+        ex.ops->run_set_status(ex.s, run_id, "interrupted", NULL, NULL);
+        finish_thread(thread_id, 0);
+    }
+Exit:
+    exec_run_unref(r);
+}
+
+void exec_cancel_record(exec_run_t *r, exec_cancel_why_t why)
+{
+    json_t *run = NULL;
+
+    if (ex.ops == NULL || ex.ops->run_get(ex.s, NULL, r->run_id, NULL, &run) != STORE_OK)
+        return;
+    cancel_run_obj(run, why);
+    json_decref(run);
+}
+
+int exec_run_cancel(const char *thread_id, const char *run_id, const char *action,
+                    const char *owner, exec_error_t *err)
+{
+    json_t *run = NULL;
+    exec_cancel_why_t why = EXEC_CANCEL_INTERRUPT;
+
+    if (ex.ops == NULL) {
+        set_err(err, 503, "the run executor is not running");
+        return -1;
+    }
+    if (action != NULL && strcmp(action, "rollback") == 0)
+        why = EXEC_CANCEL_ROLLBACK;
+    else if (action != NULL && strcmp(action, "interrupt") != 0) {
+        set_err(err, 422, "action: expected interrupt or rollback, got %s", action);
+        return -1;
+    }
+    if (run_id == NULL || ex.ops->run_get(ex.s, thread_id, run_id, owner, &run) != STORE_OK) {
+        set_err(err, 404, "Run not found");
+        return -1;
+    }
+    cancel_run_obj(run, why);
+    json_decref(run);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Create                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* a's keys, then b's (both objects or NULL): a new object. */
+static json_t *merged(const json_t *a, const json_t *b)
+{
+    json_t *o = json_is_object(a) ? json_deep_copy(a) : json_object();
+
+    if (o != NULL && json_is_object(b))
+        json_object_update(o, (json_t *)b);
+    return o;
+}
+
+/* The run's config: assistant config, then the body's, configurable merged key by key, then
+ * context and the run's ids in configurable. New reference. */
+static json_t *run_config(const json_t *assistant, const json_t *body, const char *run_id,
+                          const char *thread_id, const char *assistant_id)
+{
+    const json_t *acfg = json_object_get(assistant, "config"), *bcfg = json_object_get(body, "config");
+    json_t *cfg = merged(acfg, bcfg);
+    json_t *conf = merged(json_object_get(acfg, "configurable"), json_object_get(bcfg, "configurable"));
+    json_t *ctx = merged(json_object_get(assistant, "context"), json_object_get(body, "context"));
+
+    if (cfg == NULL || conf == NULL || ctx == NULL)
+        goto Fail;
+    json_object_update(conf, ctx);
+    json_object_set_new(conf, "run_id", json_string(run_id));
+    json_object_set_new(conf, "thread_id", json_string(thread_id));
+    json_object_set(conf, "graph_id", json_object_get(assistant, "graph_id"));
+    json_object_set_new(conf, "assistant_id", json_string(assistant_id));
+    json_object_set_new(cfg, "configurable", conf);
+    json_decref(ctx);
+    return cfg;
+Fail:
+    json_decref(cfg);
+    json_decref(conf);
+    json_decref(ctx);
+    return NULL;
+}
+
+/* Kwargs of the run from the body (borrowed). New reference. */
+static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
+{
+    static const char *const copied[] = {"input", "command", "interrupt_before", "interrupt_after", "webhook",
+                                         "feedback_keys", "checkpoint", "checkpoint_id", "after_seconds",
+                                         "on_disconnect", "durability", "context"};
+    json_t *kw = json_object();
+    size_t i;
+
+    if (kw == NULL) {
+        json_decref(config);
+        return NULL;
+    }
+    for (i = 0; i != sizeof(copied) / sizeof(copied[0]); ++i) {
+        json_t *v = json_object_get(body, copied[i]);
+        if (v != NULL && !json_is_null(v))
+            json_object_set(kw, copied[i], v);
+    }
+    if (json_object_get(kw, "input") == NULL)
+        json_object_set_new(kw, "input", json_null());
+    json_object_set_new(kw, "config", config);
+    json_object_set_new(kw, "stream_mode", modes_array(json_object_get(body, "stream_mode")));
+    json_object_set_new(kw, "stream_subgraphs", json_boolean(json_is_true(json_object_get(body, "stream_subgraphs"))));
+    json_object_set_new(kw, "resumable", json_boolean(json_is_true(json_object_get(body, "stream_resumable"))));
+    json_object_set_new(kw, "temporary", json_boolean(temporary));
+    json_object_set_new(kw, "subgraphs", json_boolean(json_is_true(json_object_get(body, "stream_subgraphs"))));
+    return kw;
+}
+
+static size_t stripe_of(const char *id)
+{
+    size_t h = 5381;
+
+    for (; *id != '\0'; ++id)
+        h = h * 33 + (unsigned char)*id;
+    return h % CREATE_STRIPES;
+}
+
+int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
+                    const char *owner, json_t **run, exec_error_t *err)
+{
+    char tid[UUID_STR_SIZE], run_id[UUID_STR_SIZE];
+    const char *strategy = json_string_value(json_object_get(body, "multitask_strategy")) ?: "enqueue";
+    const char *if_not_exists = json_string_value(json_object_get(body, "if_not_exists")) ?: "reject";
+    const char *on_completion = json_string_value(json_object_get(body, "on_completion"));
+    json_t *assistant = NULL, *thread = NULL, *active = NULL, *in = NULL, *config = NULL, *meta = NULL, *tin = NULL;
+    double after = json_number_value(json_object_get(body, "after_seconds"));
+    int temporary = 0, rc = -1, locked = 0;
+    exec_run_t *r = NULL;
+    const char *graph_id;
+    int64_t not_before = 0;
+    size_t stripe = 0, i;
+    store_rc_t src;
+
+    *run = NULL;
+    if (ex.ops == NULL) {
+        set_err(err, 503, "the run executor is not running");
+        return -1;
+    }
+    if (assistant_id == NULL || ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
+        set_err(err, 404,
+                "No assistant found for \"%s\". Make sure the assistant ID is for a valid assistant or a valid graph ID.",
+                assistant_id ?: "");
+        goto Exit;
+    }
+    graph_id = json_string_value(json_object_get(assistant, "graph_id"));
+    if (graph_find(graph_id) == NULL) {
+        set_err(err, 422, "graph %s of the assistant is not registered", graph_id ?: "?");
+        goto Exit;
+    }
+    if (uuid_v7_str(run_id) != 0) {
+        set_err(err, 500, "cannot generate a run id");
+        goto Exit;
+    }
+    if (thread_id == NULL) {
+        temporary = on_completion == NULL || strcmp(on_completion, "keep") != 0;
+        if (uuid_v4_str(tid) != 0) {
+            set_err(err, 500, "cannot generate a thread id");
+            goto Exit;
+        }
+    } else {
+        snprintf(tid, sizeof(tid), "%s", thread_id);
+    }
+    stripe = stripe_of(tid);
+    pthread_mutex_lock(&ex.create_mu[stripe]);
+    locked = 1;
+    src = thread_id != NULL ? ex.ops->thread_get(ex.s, tid, owner, &thread) : STORE_NOT_FOUND;
+    if (src == STORE_NOT_FOUND) {
+        if (thread_id != NULL && strcmp(if_not_exists, "create") != 0) {
+            set_err(err, 404, "Thread %s not found", tid);
+            goto Exit;
+        }
+        tin = json_pack("{s:s, s:{s:s?, s:s}}", "thread_id", tid, "metadata", "graph_id", graph_id, "assistant_id",
+                        assistant_id);
+        if (tin != NULL && owner != NULL)
+            json_object_set_new(json_object_get(tin, "metadata"), "owner", json_string(owner));
+        if (tin == NULL || ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) != STORE_OK) {
+            set_err(err, 500, "cannot create the thread: %s", store_last_error());
+            goto Exit;
+        }
+    } else if (src != STORE_OK) {
+        set_err(err, 500, "cannot read the thread: %s", store_last_error());
+        goto Exit;
+    }
+    if (ex.ops->run_active(ex.s, tid, &active) != STORE_OK) {
+        set_err(err, 500, "cannot read the thread's runs: %s", store_last_error());
+        goto Exit;
+    }
+    if (json_array_size(active) > 0) {
+        if (strcmp(strategy, "reject") == 0) {
+            set_err(err, 409,
+                    "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.");
+            goto Exit;
+        }
+        if (strcmp(strategy, "interrupt") == 0 || strcmp(strategy, "rollback") == 0) {
+            json_t *a;
+            json_array_foreach(active, i, a) cancel_run_obj(a, strcmp(strategy, "rollback") == 0 ? EXEC_CANCEL_ROLLBACK
+                                                                                                : EXEC_CANCEL_INTERRUPT);
+        }
+    }
+    config = run_config(assistant, body, run_id, tid, assistant_id);
+    meta = merged(json_object_get(body, "metadata"), NULL);
+    if (config == NULL || meta == NULL) {
+        set_err(err, 500, "out of memory");
+        goto Exit;
+    }
+    if (owner != NULL)
+        json_object_set_new(meta, "owner", json_string(owner));
+    in = json_pack("{s:s, s:s, s:s, s:O, s:o, s:s}", "run_id", run_id, "thread_id", tid, "assistant_id", assistant_id,
+                   "metadata", meta, "kwargs", run_kwargs(body, config, temporary), "multitask_strategy", strategy);
+    config = NULL;
+    if (in == NULL) {
+        set_err(err, 500, "out of memory");
+        goto Exit;
+    }
+    r = exec_run_register(run_id, tid, owner, modes_of(json_object_get(body, "stream_mode")),
+                          json_is_true(json_object_get(body, "stream_subgraphs")));
+    if (r == NULL) {
+        set_err(err, 500, "out of memory");
+        goto Exit;
+    }
+    if (after > 0)
+        not_before = time_now_us() + (int64_t)(after * 1e6);
+    if (ex.ops->run_create(ex.s, in, not_before, run) != STORE_OK) {
+        set_err(err, 500, "cannot store the run: %s", store_last_error());
+        exec_run_unregister(r);
+        goto Exit;
+    }
+    {
+        json_t *patch = json_pack("{s:s, s:{s:s?, s:s}}", "status", "busy", "metadata", "graph_id", graph_id,
+                                  "assistant_id", assistant_id);
+        if (patch == NULL || ex.ops->thread_patch(ex.s, tid, patch, NULL, NULL) != STORE_OK)
+            log_warn("thread %s: cannot mark it busy: %s", tid, store_last_error());
+        json_decref(patch);
+    }
+    if (not_before > 0)
+        add_due(not_before);
+    else
+        wake_workers(0);
+    rc = 0;
+Exit:
+    if (locked)
+        pthread_mutex_unlock(&ex.create_mu[stripe]);
+    exec_run_unref(r);
+    json_decref(assistant);
+    json_decref(thread);
+    json_decref(active);
+    json_decref(in);
+    json_decref(config);
+    json_decref(meta);
+    json_decref(tin);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Outcome                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+int exec_run_result(const char *thread_id, const char *run_id, const char *owner, json_t **out,
+                    exec_error_t *err)
+{
+    exec_run_t *r = exec_run_find(run_id);
+    json_t *run = NULL, *thread = NULL;
+    const char *status;
+    int rc = -1;
+
+    *out = NULL;
+    if (r != NULL) {
+        int visible = (thread_id == NULL || strcmp(thread_id, r->thread_id) == 0) &&
+                      (owner == NULL || (r->owner != NULL && strcmp(owner, r->owner) == 0));
+        pthread_mutex_lock(&r->mu);
+        if (visible && r->ended)
+            *out = r->result != NULL ? json_deep_copy(r->result) : json_object();
+        pthread_mutex_unlock(&r->mu);
+        exec_run_unref(r);
+        if (*out != NULL)
+            return 0;
+        if (!visible) {
+            set_err(err, 404, "Run not found");
+            return -1;
+        }
+    }
+    if (ex.ops == NULL || run_id == NULL || ex.ops->run_get(ex.s, thread_id, run_id, owner, &run) != STORE_OK) {
+        set_err(err, 404, "Run not found");
+        return -1;
+    }
+    status = json_string_value(json_object_get(run, "status")) ?: "";
+    if (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0) {
+        set_err(err, 409, "Run %s has not finished", run_id);
+        goto Exit;
+    }
+    if (ex.ops->thread_get(ex.s, json_string_value(json_object_get(run, "thread_id")), NULL, &thread) == STORE_OK &&
+        json_object_get(thread, "values") != NULL)
+        *out = json_deep_copy(json_object_get(thread, "values"));
+    else
+        *out = json_object();
+    rc = 0;
+Exit:
+    json_decref(run);
+    json_decref(thread);
+    return rc;
+}

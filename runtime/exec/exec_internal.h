@@ -1,0 +1,131 @@
+/*
+ * runtime/exec/exec_internal.h — what the files of exec/ share: the in-memory record of a run
+ * (its broker log, subscribers, cancel flag and outcome), the run registry, and the webhook
+ * queue. Not a public header: nothing outside runtime/exec includes it.
+ *
+ * Locking: the registry has one mutex (lookups, insertions, reaping); each run record has its
+ * own mutex for its log, subscribers and outcome. A record's lock is never held while taking
+ * the registry lock.
+ */
+#ifndef LG_EXEC_INTERNAL_H
+#define LG_EXEC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "exec/exec.h"
+#include "util/uuid.h"
+
+/* Wire stream modes a run records, beyond the engine's GRAPH_STREAM_* bits (graph/engine.h). */
+enum exec_wire_mode {
+    EXEC_WIRE_MESSAGES_TUPLE = 1u << 16, /* "messages-tuple": event `messages`, [chunk, metadata] */
+    EXEC_WIRE_MESSAGES_FULL = 1u << 17,  /* "messages": messages/metadata|partial|complete */
+};
+
+/* Why a run's cancel flag was raised. */
+typedef enum exec_cancel_why {
+    EXEC_CANCEL_NONE = 0,
+    EXEC_CANCEL_INTERRUPT,
+    EXEC_CANCEL_ROLLBACK,
+    EXEC_CANCEL_TIMEOUT,
+    EXEC_CANCEL_SHUTDOWN,
+} exec_cancel_why_t;
+
+/* One event as stored: the public part first, then one block holding its strings. */
+typedef struct exec_event_impl {
+    exec_event_t pub;
+    atomic_uint refs;
+    char mem[];
+} exec_event_impl_t;
+
+/* The in-memory record of a run, shared by its worker, its subscribers and the registry
+ * (reference counted: exec_run_ref / exec_run_unref). */
+typedef struct exec_run {
+    char run_id[UUID_STR_SIZE];
+    char thread_id[UUID_STR_SIZE];
+    char *owner;              /* metadata.owner of the run, or NULL */
+    atomic_uint refs;
+    pthread_mutex_t mu;
+    /* broker (under mu) */
+    exec_event_impl_t **events; /* retained events, oldest first */
+    size_t n_events, cap_events;
+    uint64_t first_id;        /* id of events[0] */
+    uint64_t next_id;         /* id the next event gets */
+    struct exec_sub *subs;    /* live subscribers */
+    int ended;
+    const char *status;       /* final status once ended (static string) */
+    int64_t ended_mono_us;
+    json_t *result;           /* final values or {"__error__": ...} once ended */
+    /* what the run records (set at creation, read-only after) */
+    unsigned modes;           /* GRAPH_STREAM_* | EXEC_WIRE_* */
+    int subgraphs;
+    json_t *msg_seen;         /* messages mode: id -> accumulated message (worker thread only) */
+    /* execution */
+    atomic_int cancel;        /* handed to graph_invoke */
+    atomic_int cancel_why;    /* exec_cancel_why_t */
+    atomic_int running;       /* a worker is executing it */
+    atomic_llong started_mono_us;
+    int registered;           /* in the registry (under the registry lock) */
+    struct exec_run *hnext;   /* registry chain */
+} exec_run_t;
+
+struct exec_sub {
+    exec_run_t *run;          /* NULL: the subscription was ended from the start */
+    uint64_t next_id;
+    exec_notify_fn notify;
+    void *user;
+    const char *status;       /* for a subscription without a run record */
+    struct exec_sub *next, **pprev;
+};
+
+/* ---- registry and broker (broker.c) ---- */
+
+/* Creates the record of run `run_id` of `thread_id` (owner may be NULL), registers it, and
+ * publishes its first event `metadata` {run_id, attempt: 1}. Returns a new reference (the
+ * registry keeps its own), or NULL when out of memory. An existing record is returned
+ * instead (new reference) when the id is already registered. */
+exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const char *owner,
+                              unsigned modes, int subgraphs);
+/* The registered record of `run_id` (new reference), or NULL. */
+exec_run_t *exec_run_find(const char *run_id);
+/* Removes `r` from the registry (drops the registry's reference); no-op when not there. */
+void exec_run_unregister(exec_run_t *r);
+void exec_run_ref(exec_run_t *r);
+void exec_run_unref(exec_run_t *r);
+
+/* Appends event `event` with `data` (borrowed; serialised once) and wakes the subscribers.
+ * Ignored once the run ended. */
+void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data);
+/* Ends the run's stream with `status` (static) and `result` (stolen; may be NULL); wakes the
+ * subscribers. Only the first call counts. */
+void exec_broker_end(exec_run_t *r, const char *status, json_t *result);
+/* Calls `fn` on every registered record under the registry lock (fn must not take it). */
+void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user);
+/* Drops records ended more than `retention_us` ago (monotonic `now_us`). */
+void exec_registry_reap(int64_t now_mono_us, int64_t retention_us);
+/* Drops every record (at exec_stop). */
+void exec_registry_clear(void);
+/* Sets the per-run bound on retained events (0 = 10000). */
+void exec_broker_set_limit(size_t max_events);
+
+/* ---- webhooks (webhook.c) ---- */
+
+int exec_webhook_start(int timeout_s, int retries);
+/* Queues a POST of `payload` (stolen) to `url` (borrowed, copied). */
+void exec_webhook_post(const char *url, json_t *payload);
+/* Delivers what is queued (one attempt each), then stops the thread. */
+void exec_webhook_stop(void);
+
+/* ---- exec.c, for broker.c ---- */
+
+/* The store exec_start was given (NULL before it / after exec_stop). Borrowed. */
+const store_ops_t *exec_ops(void);
+store_t *exec_store(void);
+
+/* Cancels the run behind `r` with `why` as exec_run_cancel does (store status for a pending
+ * run, the flag for a running one). Used by exec_unsubscribe(cancel_run = 1). */
+void exec_cancel_record(exec_run_t *r, exec_cancel_why_t why);
+
+#endif
