@@ -49,6 +49,7 @@ static struct {
     pthread_mutex_t mu;        /* wake_gen, stopping, due times, running count */
     pthread_cond_t work_cv;    /* workers wait here */
     pthread_cond_t idle_cv;    /* exec_stop waits for running == 0 */
+    pthread_cond_t janitor_cv; /* the janitor's tick (and its stop) */
     uint64_t wake_gen;
     int stopping;
     int running;
@@ -61,7 +62,7 @@ static struct {
     pthread_mutex_t create_mu[CREATE_STRIPES]; /* serialise multitask decisions per thread */
     int started;
 } ex = {.mu = PTHREAD_MUTEX_INITIALIZER, .work_cv = PTHREAD_COND_INITIALIZER,
-        .idle_cv = PTHREAD_COND_INITIALIZER};
+        .idle_cv = PTHREAD_COND_INITIALIZER, .janitor_cv = PTHREAD_COND_INITIALIZER};
 
 const store_ops_t *exec_ops(void)
 {
@@ -545,7 +546,7 @@ static void *janitor_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         if (!ex.stopping)
-            pthread_cond_timedwait(&ex.work_cv, &ex.mu, &until);
+            pthread_cond_timedwait(&ex.janitor_cv, &ex.mu, &until);
     }
     pthread_mutex_unlock(&ex.mu);
     return NULL;
@@ -654,6 +655,7 @@ void exec_stop(int grace_s)
     pthread_mutex_lock(&ex.mu);
     ex.stopping = 1;
     pthread_cond_broadcast(&ex.work_cv);
+    pthread_cond_broadcast(&ex.janitor_cv);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += grace_s > 0 ? grace_s : 0;
     while (ex.running > 0 && grace_s > 0)

@@ -1,0 +1,869 @@
+/*
+ * tests/unit/exec/test_exec.c — unit tests of runtime/exec over the embedded store in a
+ * temporary directory, with small graphs registered here: `x_echo` (one node that streams two
+ * message chunks and writes the message), `x_hold` (a node that, when the state says hold,
+ * waits until the test opens a gate or the run is cancelled), `x_fail` (a node that fails).
+ * Covers runs to success, the broker's event sequence and replay after an id, message modes,
+ * errors, the four multitask strategies, cancel interrupt/rollback (pending and running),
+ * after_seconds ordering, recovery at start, webhooks (a tiny local HTTP listener), stateless
+ * runs with on_completion, unsubscribe with cancel, and run timeouts. No timing is asserted:
+ * waits are bounded and only guard against hangs.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "exec/exec.h"
+#include "graph/engine.h"
+#include "store/store_test_util.h"
+#include "util/time.h"
+
+#define OK_SCHEMA "{\"type\": \"object\", \"properties\": {}}"
+#define SCHEMAS                                                                                  \
+    .input_schema = OK_SCHEMA, .output_schema = OK_SCHEMA, .state_schema = OK_SCHEMA,            \
+    .config_schema = OK_SCHEMA, .context_schema = OK_SCHEMA
+#define WAIT_US (20 * 1000000LL) /* bound on any wait: a hang guard, not a timing assertion */
+
+static const graph_channel_t channels[] = {
+    {.name = "log", .reducer = GRAPH_REDUCER_APPEND},
+    {.name = "value", .reducer = GRAPH_REDUCER_REPLACE},
+    {.name = "hold", .reducer = GRAPH_REDUCER_REPLACE},
+    {.name = "messages", .reducer = GRAPH_REDUCER_ADD_MESSAGES},
+};
+#define CHANNELS .channels = channels, .channel_count = sizeof(channels) / sizeof(channels[0])
+
+/* Order in which node tasks ran, across runs: "<node>:<value>" strings. */
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *order;
+static atomic_int gate;        /* opens every waiting hold node */
+static atomic_int hold_entered; /* hold nodes that started waiting */
+
+static void record(const char *node, const json_t *state)
+{
+    char buf[128];
+
+    snprintf(buf, sizeof(buf), "%s:%s", node, json_string_value(json_object_get(state, "value")) ?: "-");
+    pthread_mutex_lock(&order_mu);
+    json_array_append_new(order, json_string(buf));
+    pthread_mutex_unlock(&order_mu);
+}
+
+static int node_echo(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    json_t *c1 = json_pack("{s:s, s:s, s:s, s:[]}", "type", "ai", "id", "m1", "content", "Hello ", "tool_call_chunks");
+    json_t *c2 = json_pack("{s:s, s:s, s:s, s:[]}", "type", "ai", "id", "m1", "content", "world", "tool_call_chunks");
+
+    record("echo", state);
+    graph_node_emit_message(ctx, c1, NULL);
+    graph_node_emit_message(ctx, c2, NULL);
+    json_decref(c1);
+    json_decref(c2);
+    *update = json_pack("{s:[s], s:[{s:s, s:s, s:s}]}", "log", "echo", "messages", "type", "ai", "id", "m1", "content",
+                        "Hello world");
+    return GRAPH_NODE_OK;
+}
+
+static int node_hold(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    record("hold", state);
+    if (json_is_true(json_object_get(state, "hold"))) {
+        atomic_fetch_add(&hold_entered, 1);
+        while (!atomic_load(&gate)) {
+            if (graph_node_cancelled(ctx))
+                return graph_node_fail(ctx, "cancelled");
+            usleep(1000);
+        }
+    }
+    *update = json_pack("{s:[O]}", "log", json_object_get(state, "value") ?: json_null());
+    return GRAPH_NODE_OK;
+}
+
+static int node_fail(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    (void)state, (void)update;
+    return graph_node_fail(ctx, "boom at %s", graph_node_name(ctx));
+}
+
+static const graph_node_t echo_nodes[] = {{.name = "echo", .run = node_echo}};
+static const graph_edge_t echo_edges[] = {{.source = GRAPH_START, .target = "echo"},
+                                          {.source = "echo", .target = GRAPH_END}};
+static const graph_spec_t echo_spec = {.graph_id = "x_echo", .nodes = echo_nodes, .node_count = 1,
+                                       .edges = echo_edges, .edge_count = 2, CHANNELS, SCHEMAS};
+static const graph_node_t hold_nodes[] = {{.name = "hold", .run = node_hold}};
+static const graph_edge_t hold_edges[] = {{.source = GRAPH_START, .target = "hold"},
+                                          {.source = "hold", .target = GRAPH_END}};
+static const graph_spec_t hold_spec = {.graph_id = "x_hold", .nodes = hold_nodes, .node_count = 1,
+                                       .edges = hold_edges, .edge_count = 2, CHANNELS, SCHEMAS};
+static const graph_node_t fail_nodes[] = {{.name = "breaker", .run = node_fail}};
+static const graph_edge_t fail_edges[] = {{.source = GRAPH_START, .target = "breaker"},
+                                          {.source = "breaker", .target = GRAPH_END}};
+static const graph_spec_t fail_spec = {.graph_id = "x_fail", .nodes = fail_nodes, .node_count = 1,
+                                       .edges = fail_edges, .edge_count = 2, CHANNELS, SCHEMAS};
+
+typedef struct fixture {
+    char *dir;
+    const store_ops_t *ops;
+    store_t *s;
+    char echo_id[UUID_STR_SIZE], hold_id[UUID_STR_SIZE], fail_id[UUID_STR_SIZE];
+} fixture_t;
+
+static fixture_t *F;
+
+static int open_store(fixture_t *f)
+{
+    store_config_t cfg = {0};
+    char *msg = NULL;
+
+    cfg.data_dir = f->dir;
+    f->ops = store_mem_ops();
+    if (f->ops->open(&cfg, &f->s, &msg) != STORE_OK) {
+        print_error("%s\n", msg ? msg : "open failed");
+        free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_assistant(fixture_t *f, const char *graph_id, char *out)
+{
+    json_t *in;
+    store_rc_t rc;
+
+    uuid_v4_str(out);
+    in = json_pack("{s:s, s:s}", "assistant_id", out, "graph_id", graph_id);
+    rc = f->ops->assistant_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL);
+    json_decref(in);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+static int setup_cfg(void **state, int timeout_s)
+{
+    static int registered;
+    const graph_spec_t *specs[] = {&echo_spec, &hold_spec, &fail_spec};
+    exec_config_t cfg = {.workers = 2, .retention_s = 300, .webhook_timeout_s = 5, .webhook_retries = -1,
+                         .run_timeout_s = timeout_s};
+    fixture_t *f = calloc(1, sizeof(*f));
+    char err[256];
+    size_t i;
+
+    if (!registered) {
+        for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+            if (graph_register(specs[i], err, sizeof(err)) != 0) {
+                print_error("%s\n", err);
+                return -1;
+            }
+        registered = 1;
+    }
+    f->dir = store_test_mkdtemp();
+    if (f->dir == NULL || open_store(f) != 0 || add_assistant(f, "x_echo", f->echo_id) != 0 ||
+        add_assistant(f, "x_hold", f->hold_id) != 0 || add_assistant(f, "x_fail", f->fail_id) != 0)
+        return -1;
+    atomic_store(&gate, 0);
+    atomic_store(&hold_entered, 0);
+    json_decref(order);
+    order = json_array();
+    if (exec_start(&cfg, f->ops, f->s) != 0)
+        return -1;
+    F = f;
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_cfg(state, 0);
+}
+
+static int setup_timeout(void **state)
+{
+    return setup_cfg(state, 1);
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+
+    atomic_store(&gate, 1);
+    exec_stop(0);
+    f->ops->close(f->s);
+    store_test_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static json_t *J(const char *text)
+{
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    return v;
+}
+
+/* ---- waiting on a subscription ---- */
+
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int woken;
+} waiter_t;
+
+static void on_notify(void *user)
+{
+    waiter_t *w = user;
+
+    pthread_mutex_lock(&w->mu);
+    w->woken = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Collects every event of run `run_id` after `after_id` until the run ends: an array of
+ * {id, event, data (parsed), frame}; *status gets the final status. */
+static json_t *collect(const char *thread_id, const char *run_id, uint64_t after_id, const char **status)
+{
+    waiter_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    exec_error_t err;
+    exec_sub_t *sub = exec_subscribe(thread_id, run_id, after_id, NULL, on_notify, &w, &err);
+    json_t *out = json_array();
+    int64_t deadline = time_mono_us() + WAIT_US;
+    int ended = 0;
+
+    assert_non_null(sub);
+    while (!ended) {
+        const exec_event_t *evs[8];
+        size_t n, i;
+        pthread_mutex_lock(&w.mu);
+        w.woken = 0;
+        pthread_mutex_unlock(&w.mu);
+        n = exec_sub_poll(sub, evs, 8, &ended, status);
+        for (i = 0; i != n; ++i) {
+            json_array_append_new(out, json_pack("{s:I, s:s, s:o, s:s%}", "id", (json_int_t)evs[i]->id, "event",
+                                                 evs[i]->event, "data", json_loadb(evs[i]->data, evs[i]->data_len, JSON_DECODE_ANY, NULL),
+                                                 "frame", evs[i]->frame, evs[i]->frame_len));
+            exec_event_release(evs[i]);
+        }
+        if (ended || n > 0)
+            continue;
+        pthread_mutex_lock(&w.mu);
+        while (!w.woken && time_mono_us() < deadline) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L)
+                ts.tv_sec += 1, ts.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+        }
+        pthread_mutex_unlock(&w.mu);
+        assert_true(time_mono_us() < deadline);
+    }
+    exec_unsubscribe(sub, 0);
+    return out;
+}
+
+/* Waits until `n` hold nodes are waiting on the gate. */
+static void wait_held(int n)
+{
+    int64_t deadline = time_mono_us() + WAIT_US;
+
+    while (atomic_load(&hold_entered) < n) {
+        assert_true(time_mono_us() < deadline);
+        usleep(1000);
+    }
+}
+
+/* Creates a run; returns it (new reference). */
+static json_t *create(const char *thread_id, const char *assistant_id, const char *body_text)
+{
+    json_t *body = J(body_text), *run = NULL;
+    exec_error_t err = {0};
+
+    if (exec_run_create(thread_id, assistant_id, body, NULL, &run, &err) != 0)
+        print_error("exec_run_create: %d %s\n", err.status, err.detail);
+    json_decref(body);
+    assert_non_null(run);
+    return run;
+}
+
+static const char *id_of(const json_t *run)
+{
+    return json_string_value(json_object_get(run, "run_id"));
+}
+
+static const char *tid_of(const json_t *run)
+{
+    return json_string_value(json_object_get(run, "thread_id"));
+}
+
+static char *new_thread(void)
+{
+    char *id = malloc(UUID_STR_SIZE);
+    json_t *in;
+
+    uuid_v4_str(id);
+    in = json_pack("{s:s}", "thread_id", id);
+    assert_int_equal(F->ops->thread_create(F->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    json_decref(in);
+    return id;
+}
+
+static const char *stored_status(const char *run_id, json_t **keep)
+{
+    json_t *run = NULL;
+
+    if (F->ops->run_get(F->s, NULL, run_id, NULL, &run) != STORE_OK)
+        return NULL;
+    *keep = run;
+    return json_string_value(json_object_get(run, "status"));
+}
+
+static void assert_run_status(const char *run_id, const char *expected)
+{
+    json_t *keep = NULL;
+    const char *st = stored_status(run_id, &keep);
+
+    if (expected == NULL)
+        assert_null(st);
+    else
+        assert_string_equal(st != NULL ? st : "(missing)", expected);
+    json_decref(keep);
+}
+
+static void assert_thread_status(const char *thread_id, const char *expected)
+{
+    json_t *t = NULL;
+
+    assert_int_equal(F->ops->thread_get(F->s, thread_id, NULL, &t), STORE_OK);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), expected);
+    json_decref(t);
+}
+
+/* ---- tests ---- */
+
+static void test_run_success_and_events(void **state)
+{
+    json_t *run = create(NULL, F->echo_id, "{\"if_not_exists\": \"create\", \"input\": {\"value\": \"v1\"}, "
+                                           "\"stream_mode\": [\"values\", \"updates\"], \"on_completion\": \"keep\"}");
+    const char *status = NULL;
+    json_t *evs, *last, *result = NULL, *t = NULL;
+    exec_error_t err;
+    size_t i;
+
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "pending");
+    assert_string_equal(json_string_value(json_object_get(run, "multitask_strategy")), "enqueue");
+    evs = collect(NULL, id_of(run), 0, &status);
+    assert_string_equal(status, "success");
+    assert_true(json_array_size(evs) >= 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 0), "event")), "metadata");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(evs, 0), "data"), "run_id")),
+                        id_of(run));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, 0), "data"), "attempt")), 1);
+    for (i = 0; i != json_array_size(evs); ++i) {
+        json_t *e = json_array_get(evs, i);
+        char want[64];
+        assert_int_equal(json_integer_value(json_object_get(e, "id")), (json_int_t)i + 1);
+        snprintf(want, sizeof(want), "\nid: %zu\n\n", i + 1);
+        assert_non_null(strstr(json_string_value(json_object_get(e, "frame")), want));
+        assert_true(strncmp(json_string_value(json_object_get(e, "frame")), "event: ", 7) == 0);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 1), "event")), "values");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 2), "event")), "updates");
+    assert_non_null(json_object_get(json_object_get(json_array_get(evs, 2), "data"), "echo"));
+    last = json_array_get(evs, json_array_size(evs) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "event")), "values");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(last, "data"), "log"), 0)), "echo");
+    assert_run_status(id_of(run), "success");
+    assert_thread_status(tid_of(run), "idle");
+    assert_int_equal(F->ops->thread_get(F->s, tid_of(run), NULL, &t), STORE_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "values"), "value")), "v1");
+    assert_int_equal(exec_run_result(NULL, id_of(run), NULL, &result, &err), 0);
+    assert_true(json_equal(result, json_object_get(last, "data")));
+    json_decref(result);
+    json_decref(t);
+    json_decref(evs);
+    json_decref(run);
+}
+
+static void test_replay_after_id(void **state)
+{
+    json_t *run = create(NULL, F->echo_id, "{\"input\": {\"value\": \"x\"}, \"stream_mode\": [\"values\", \"updates\"]}");
+    const char *status = NULL;
+    json_t *all = collect(NULL, id_of(run), 0, &status), *rest;
+    size_t i;
+
+    (void)state;
+    rest = collect(NULL, id_of(run), 2, &status);
+    assert_int_equal(json_array_size(rest), json_array_size(all) - 2);
+    for (i = 0; i != json_array_size(rest); ++i)
+        assert_true(json_equal(json_array_get(rest, i), json_array_get(all, i + 2)));
+    json_decref(rest);
+    rest = collect(NULL, id_of(run), json_array_size(all), &status);
+    assert_int_equal(json_array_size(rest), 0);
+    assert_string_equal(status, "success");
+    json_decref(rest);
+    json_decref(all);
+    json_decref(run);
+}
+
+static void test_message_modes(void **state)
+{
+    json_t *run = create(NULL, F->echo_id, "{\"input\": {}, \"stream_mode\": [\"messages-tuple\", \"messages\"]}");
+    const char *status = NULL;
+    json_t *evs = collect(NULL, id_of(run), 0, &status), *e, *partial = NULL;
+    int tuples = 0, meta = 0, partials = 0;
+    size_t i;
+
+    (void)state;
+    json_array_foreach(evs, i, e) {
+        const char *name = json_string_value(json_object_get(e, "event"));
+        json_t *d = json_object_get(e, "data");
+        if (strcmp(name, "messages") == 0) {
+            ++tuples;
+            assert_int_equal(json_array_size(d), 2);
+            assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "langgraph_node")), "echo");
+        } else if (strcmp(name, "messages/metadata") == 0) {
+            ++meta;
+            assert_non_null(json_object_get(json_object_get(d, "m1"), "metadata"));
+        } else if (strcmp(name, "messages/partial") == 0) {
+            ++partials;
+            partial = json_array_get(d, 0);
+        } else {
+            assert_string_equal(name, "metadata");
+        }
+    }
+    assert_int_equal(tuples, 2);
+    assert_int_equal(meta, 1);
+    assert_int_equal(partials, 2);
+    assert_string_equal(json_string_value(json_object_get(partial, "content")), "Hello world");
+    json_decref(evs);
+    json_decref(run);
+}
+
+static void test_node_error(void **state)
+{
+    json_t *run = create(NULL, F->fail_id, "{\"input\": {}, \"on_completion\": \"keep\"}");
+    const char *status = NULL;
+    json_t *evs = collect(NULL, id_of(run), 0, &status), *last, *result = NULL;
+    exec_error_t err;
+
+    (void)state;
+    assert_string_equal(status, "error");
+    last = json_array_get(evs, json_array_size(evs) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "event")), "error");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(last, "data"), "message")), "boom at breaker"));
+    assert_non_null(json_string_value(json_object_get(json_object_get(last, "data"), "error")));
+    assert_run_status(id_of(run), "error");
+    assert_thread_status(tid_of(run), "error");
+    assert_int_equal(exec_run_result(NULL, id_of(run), NULL, &result, &err), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(result, "__error__"), "message")), "boom"));
+    json_decref(result);
+    json_decref(evs);
+    json_decref(run);
+}
+
+static void test_multitask_reject(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *b = NULL, *body;
+    exec_error_t err = {0};
+    const char *status = NULL;
+    json_t *evs;
+
+    (void)state;
+    wait_held(1);
+    assert_thread_status(tid, "busy");
+    body = J("{\"input\": {\"value\": \"b\"}, \"multitask_strategy\": \"reject\"}");
+    assert_int_equal(exec_run_create(tid, F->hold_id, body, NULL, &b, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_non_null(strstr(err.detail, "already running"));
+    assert_null(b);
+    atomic_store(&gate, 1);
+    evs = collect(tid, id_of(a), 0, &status);
+    assert_string_equal(status, "success");
+    assert_thread_status(tid, "idle");
+    json_decref(evs);
+    json_decref(body);
+    json_decref(a);
+    free(tid);
+}
+
+static void test_multitask_interrupt(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *b, *evs, *t = NULL;
+    const char *status = NULL;
+
+    (void)state;
+    wait_held(1);
+    b = create(tid, F->hold_id, "{\"input\": {\"hold\": false, \"value\": \"b\"}, \"multitask_strategy\": \"interrupt\"}");
+    evs = collect(tid, id_of(a), 0, &status);
+    assert_string_equal(status, "interrupted");
+    json_decref(evs);
+    evs = collect(tid, id_of(b), 0, &status);
+    assert_string_equal(status, "success");
+    assert_run_status(id_of(a), "interrupted");
+    assert_run_status(id_of(b), "success");
+    assert_int_equal(F->ops->thread_get(F->s, tid, NULL, &t), STORE_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "values"), "value")), "b");
+    json_decref(t);
+    json_decref(evs);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
+static void test_multitask_rollback(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *b, *evs, *cps = NULL, *cp;
+    const char *status = NULL;
+    size_t i;
+
+    (void)state;
+    wait_held(1);
+    b = create(tid, F->hold_id, "{\"input\": {\"hold\": false, \"value\": \"b\"}, \"multitask_strategy\": \"rollback\"}");
+    evs = collect(tid, id_of(b), 0, &status);
+    assert_string_equal(status, "success");
+    assert_run_status(id_of(a), NULL); /* deleted */
+    assert_int_equal(F->ops->checkpoint_list(F->s, tid, NULL, NULL, NULL, 0, &cps), STORE_OK);
+    assert_true(json_array_size(cps) > 0);
+    json_array_foreach(cps, i, cp) assert_string_equal(json_string_value(json_object_get(cp, "run_id")), id_of(b));
+    json_decref(cps);
+    json_decref(evs);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
+static void test_multitask_enqueue(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *b, *evs;
+    const char *status = NULL;
+
+    (void)state;
+    wait_held(1);
+    b = create(tid, F->hold_id, "{\"input\": {\"hold\": false, \"value\": \"b\"}, \"multitask_strategy\": \"enqueue\"}");
+    assert_run_status(id_of(b), "pending");
+    atomic_store(&gate, 1);
+    evs = collect(tid, id_of(b), 0, &status);
+    assert_string_equal(status, "success");
+    assert_run_status(id_of(a), "success");
+    pthread_mutex_lock(&order_mu);
+    assert_int_equal(json_array_size(order), 2);
+    assert_string_equal(json_string_value(json_array_get(order, 0)), "hold:a");
+    assert_string_equal(json_string_value(json_array_get(order, 1)), "hold:b");
+    pthread_mutex_unlock(&order_mu);
+    json_decref(evs);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
+static void test_cancel(void **state)
+{
+    char *tid = new_thread(), *tid2 = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *p, *q, *evs;
+    exec_error_t err = {0};
+    const char *status = NULL;
+
+    (void)state;
+    wait_held(1);
+    /* running, interrupt */
+    assert_int_equal(exec_run_cancel(tid, id_of(a), "interrupt", NULL, &err), 0);
+    evs = collect(tid, id_of(a), 0, &status);
+    assert_string_equal(status, "interrupted");
+    json_decref(evs);
+    assert_run_status(id_of(a), "interrupted");
+    assert_thread_status(tid, "idle");
+    /* finished: a no-op */
+    assert_int_equal(exec_run_cancel(tid, id_of(a), "rollback", NULL, &err), 0);
+    assert_run_status(id_of(a), "interrupted");
+    /* pending (delayed), interrupt and rollback */
+    p = create(tid2, F->echo_id, "{\"input\": {}, \"after_seconds\": 3600}");
+    q = create(tid2, F->echo_id, "{\"input\": {}, \"after_seconds\": 3600}");
+    assert_int_equal(exec_run_cancel(NULL, id_of(p), NULL, NULL, &err), 0);
+    assert_run_status(id_of(p), "interrupted");
+    evs = collect(NULL, id_of(p), 0, &status);
+    assert_string_equal(status, "interrupted");
+    json_decref(evs);
+    assert_int_equal(exec_run_cancel(tid2, id_of(q), "rollback", NULL, &err), 0);
+    assert_run_status(id_of(q), NULL);
+    assert_thread_status(tid2, "idle");
+    /* unknown, wrong thread, bad action */
+    assert_int_equal(exec_run_cancel(NULL, "00000000-0000-4000-8000-000000000000", NULL, NULL, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_cancel(tid2, id_of(a), NULL, NULL, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_cancel(tid, id_of(a), "explode", NULL, &err), -1);
+    assert_int_equal(err.status, 422);
+    json_decref(a);
+    json_decref(p);
+    json_decref(q);
+    free(tid);
+    free(tid2);
+}
+
+static void test_after_seconds_order(void **state)
+{
+    char *t1 = new_thread(), *t2 = new_thread();
+    json_t *a = create(t1, F->hold_id, "{\"input\": {\"value\": \"late\"}, \"after_seconds\": 1}");
+    json_t *b = create(t2, F->hold_id, "{\"input\": {\"value\": \"now\"}}"), *evs;
+    const char *status = NULL;
+
+    (void)state;
+    evs = collect(t2, id_of(b), 0, &status);
+    json_decref(evs);
+    assert_string_equal(status, "success");
+    json_decref(collect(t1, id_of(a), 0, &status));
+    assert_string_equal(status, "success");
+    pthread_mutex_lock(&order_mu);
+    assert_int_equal(json_array_size(order), 2);
+    assert_string_equal(json_string_value(json_array_get(order, 0)), "hold:now");
+    assert_string_equal(json_string_value(json_array_get(order, 1)), "hold:late");
+    pthread_mutex_unlock(&order_mu);
+    json_decref(a);
+    json_decref(b);
+    free(t1);
+    free(t2);
+}
+
+static void test_stateless(void **state)
+{
+    json_t *d = create(NULL, F->echo_id, "{\"input\": {\"value\": \"s\"}}");
+    json_t *k = create(NULL, F->echo_id, "{\"input\": {\"value\": \"s\"}, \"on_completion\": \"keep\"}");
+    json_t *t = NULL, *result = NULL;
+    const char *status = NULL;
+    exec_error_t err;
+
+    (void)state;
+    json_decref(collect(NULL, id_of(d), 0, &status));
+    assert_string_equal(status, "success");
+    json_decref(collect(NULL, id_of(k), 0, &status));
+    assert_string_equal(status, "success");
+    assert_int_equal(F->ops->thread_get(F->s, tid_of(d), NULL, &t), STORE_NOT_FOUND);
+    assert_int_equal(exec_run_result(NULL, id_of(d), NULL, &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "value")), "s");
+    json_decref(result);
+    assert_thread_status(tid_of(k), "idle");
+    json_decref(d);
+    json_decref(k);
+}
+
+static void test_if_not_exists(void **state)
+{
+    json_t *body = J("{\"input\": {}}"), *run = NULL;
+    exec_error_t err = {0};
+    char tid[UUID_STR_SIZE];
+
+    (void)state;
+    uuid_v4_str(tid);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, &run, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_create(tid, "00000000-0000-4000-8000-000000000000", body, NULL, &run, &err), -1);
+    assert_int_equal(err.status, 404);
+    json_object_set_new(body, "if_not_exists", json_string("create"));
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, &run, &err), 0);
+    assert_string_equal(tid_of(run), tid);
+    json_decref(collect(tid, id_of(run), 0, NULL));
+    assert_run_status(id_of(run), "success");
+    json_decref(run);
+    json_decref(body);
+}
+
+static void test_unsubscribe_cancels(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}");
+    exec_error_t err;
+    exec_sub_t *sub;
+    const char *status = NULL;
+
+    (void)state;
+    wait_held(1);
+    sub = exec_subscribe(tid, id_of(a), 0, NULL, NULL, NULL, &err);
+    assert_non_null(sub);
+    exec_unsubscribe(sub, 0);
+    assert_run_status(id_of(a), "running");
+    sub = exec_subscribe(tid, id_of(a), 0, NULL, NULL, NULL, &err);
+    exec_unsubscribe(sub, 1);
+    json_decref(collect(tid, id_of(a), 0, &status));
+    assert_string_equal(status, "interrupted");
+    json_decref(a);
+    free(tid);
+}
+
+/* ---- webhook listener ---- */
+
+typedef struct listener {
+    int fd;
+    int port;
+    char body[65536];
+    size_t body_len;
+    int got;
+} listener_t;
+
+static void *listener_main(void *arg)
+{
+    listener_t *l = arg;
+    struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+    char buf[65536];
+    size_t len = 0;
+    int c;
+
+    if (poll(&pfd, 1, 20000) != 1)
+        return NULL;
+    c = accept(l->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    for (;;) {
+        struct pollfd cp = {.fd = c, .events = POLLIN};
+        char *hdr_end, *cl;
+        ssize_t n;
+        if (poll(&cp, 1, 20000) != 1)
+            break;
+        n = read(c, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        hdr_end = strstr(buf, "\r\n\r\n");
+        cl = strcasestr(buf, "content-length:");
+        if (hdr_end != NULL && cl != NULL && len >= (size_t)(hdr_end + 4 - buf) + (size_t)atol(cl + 15)) {
+            l->body_len = (size_t)atol(cl + 15);
+            memcpy(l->body, hdr_end + 4, l->body_len);
+            l->got = 1;
+            break;
+        }
+    }
+    (void)!write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 58);
+    close(c);
+    return NULL;
+}
+
+static void test_webhook(void **state)
+{
+    listener_t *l = calloc(1, sizeof(*l));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    pthread_t th;
+    char body[256];
+    json_t *run, *hook;
+    const char *status = NULL;
+
+    (void)state;
+    l->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(l->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l->fd, 4), 0);
+    assert_int_equal(getsockname(l->fd, (struct sockaddr *)&a, &alen), 0);
+    l->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&th, NULL, listener_main, l), 0);
+    snprintf(body, sizeof(body), "{\"input\": {\"value\": \"w\"}, \"webhook\": \"http://127.0.0.1:%d/hook\"}", l->port);
+    run = create(NULL, F->echo_id, body);
+    json_decref(collect(NULL, id_of(run), 0, &status));
+    pthread_join(th, NULL);
+    close(l->fd);
+    assert_true(l->got);
+    hook = json_loadb(l->body, l->body_len, 0, NULL);
+    assert_non_null(hook);
+    assert_string_equal(json_string_value(json_object_get(hook, "run_id")), id_of(run));
+    assert_string_equal(json_string_value(json_object_get(hook, "status")), "success");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(hook, "values"), "value")), "w");
+    assert_non_null(json_object_get(hook, "run_started_at"));
+    assert_non_null(json_object_get(hook, "kwargs"));
+    json_decref(hook);
+    json_decref(run);
+    free(l);
+}
+
+static void test_timeout(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}"), *evs, *last, *result = NULL;
+    const char *status = NULL;
+    exec_error_t err;
+
+    (void)state;
+    evs = collect(tid, id_of(a), 0, &status);
+    assert_string_equal(status, "timeout");
+    last = json_array_get(evs, json_array_size(evs) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "event")), "error");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(last, "data"), "error")), "TimeoutError");
+    assert_run_status(id_of(a), "timeout");
+    assert_int_equal(exec_run_result(tid, id_of(a), NULL, &result, &err), 0);
+    assert_non_null(json_object_get(result, "__error__"));
+    json_decref(result);
+    json_decref(evs);
+    json_decref(a);
+    free(tid);
+}
+
+/* Recovery: a store holding a running and a pending run, then exec_start. */
+static void test_recovery(void **state)
+{
+    fixture_t *f = *state;
+    exec_config_t cfg = {.workers = 1};
+    json_t *in, *claimed = NULL, *pending = NULL;
+    char *t1, *t2;
+    const char *status = NULL;
+
+    exec_stop(0);
+    t1 = new_thread();
+    t2 = new_thread();
+    in = json_pack("{s:s, s:s, s:{s:{s:s}, s:[s]}}", "thread_id", t1, "assistant_id", f->echo_id, "kwargs", "input",
+                   "value", "r1", "stream_mode", "values");
+    assert_int_equal(f->ops->run_create(f->s, in, 0, NULL), STORE_OK);
+    json_decref(in);
+    assert_int_equal(f->ops->run_claim(f->s, time_now_us(), &claimed), STORE_OK);
+    in = json_pack("{s:s, s:s, s:{s:{s:s}, s:[s]}}", "thread_id", t2, "assistant_id", f->echo_id, "kwargs", "input",
+                   "value", "r2", "stream_mode", "values");
+    assert_int_equal(f->ops->run_create(f->s, in, 0, &pending), STORE_OK);
+    json_decref(in);
+    assert_int_equal(exec_start(&cfg, f->ops, f->s), 0);
+    assert_run_status(id_of(claimed), "error");
+    assert_thread_status(t1, "error");
+    json_decref(collect(t2, id_of(pending), 0, &status));
+    assert_string_equal(status, "success");
+    assert_run_status(id_of(pending), "success");
+    json_decref(claimed);
+    json_decref(pending);
+    free(t1);
+    free(t2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_success_and_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_after_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multitask_reject, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multitask_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multitask_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multitask_enqueue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_after_seconds_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+    json_decref(order);
+    return rc;
+}
