@@ -308,7 +308,7 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
  * `busy` while other runs wait, else what `run_failed` and the interrupts say. */
 static void finish_thread(const char *thread_id, int run_failed)
 {
-    json_t *cp = NULL, *active = NULL, *patch = NULL, *intr;
+    json_t *cp = NULL, *active = NULL, *patch = NULL, *intr, *values;
     const char *status;
 
     if (ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) != STORE_OK)
@@ -322,9 +322,9 @@ static void finish_thread(const char *thread_id, int run_failed)
         status = "interrupted";
     else
         status = "idle";
-    patch = json_pack("{s:s, s:O, s:o}", "status", status, "values",
-                      cp != NULL && json_object_get(cp, "values") != NULL ? json_object_get(cp, "values") : json_object(),
-                      "interrupts", intr != NULL ? intr : json_object());
+    values = json_object_get(cp, "values") != NULL ? json_incref(json_object_get(cp, "values")) : json_object();
+    patch = json_pack("{s:s, s:o, s:o}", "status", status, "values", values, "interrupts",
+                      intr != NULL ? intr : json_object());
     if (patch == NULL || ex.ops->thread_patch(ex.s, thread_id, patch, NULL, NULL) != STORE_OK)
         log_warn("thread %s: cannot record the end of a run: %s", thread_id, store_last_error());
     json_decref(patch);
@@ -882,9 +882,13 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     } else {
         snprintf(tid, sizeof(tid), "%s", thread_id);
     }
-    stripe = stripe_of(tid);
-    pthread_mutex_lock(&ex.create_mu[stripe]);
-    locked = 1;
+    /* A reject/interrupt/rollback decision and the insertion it guards are atomic per thread;
+     * enqueue decides nothing, and a new stateless thread has no other run. */
+    if (thread_id != NULL && strcmp(strategy, "enqueue") != 0) {
+        stripe = stripe_of(tid);
+        pthread_mutex_lock(&ex.create_mu[stripe]);
+        locked = 1;
+    }
     src = thread_id != NULL ? ex.ops->thread_get(ex.s, tid, owner, &thread) : STORE_NOT_FOUND;
     if (src == STORE_NOT_FOUND) {
         if (thread_id != NULL && strcmp(if_not_exists, "create") != 0) {
@@ -903,7 +907,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 500, "cannot read the thread: %s", store_last_error());
         goto Exit;
     }
-    if (ex.ops->run_active(ex.s, tid, &active) != STORE_OK) {
+    if (thread_id != NULL && ex.ops->run_active(ex.s, tid, &active) != STORE_OK) {
         set_err(err, 500, "cannot read the thread's runs: %s", store_last_error());
         goto Exit;
     }
