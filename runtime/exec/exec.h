@@ -12,6 +12,26 @@
  * exec_start, runs left `pending` are queued again and runs left `running` are ended as
  * `error` ("the server stopped while the run was running"), so nothing stays pending/running
  * forever.
+ *
+ * Statuses (as the official JS server): a run ends `success` (also when the graph stopped at
+ * an interrupt: the thread is then `interrupted`), `error` (a node, the store or the graph
+ * failed; an `error` event {error, message} is the last event), `interrupted` (cancelled:
+ * action interrupt, multitask interrupt, on_disconnect cancel, shutdown) or `timeout`
+ * (exec_config.run_timeout_s elapsed; an `error` event {error: "TimeoutError"} is sent).
+ * Threads are `busy` from run creation while they have pending/running runs, then `error`,
+ * `interrupted` or `idle`, with values and interrupts of their latest checkpoint.
+ *
+ * Stream events: ids start at 1 (the official server numbers from 0; ids are opaque to the
+ * SDKs, and 0 here means "from the start"). The first event is `metadata` {run_id, attempt: 1},
+ * published when the run is created, so a stream shows it before the run is claimed. Then the
+ * run's stream_mode (default ["values"]) as the official server names them: values, updates,
+ * custom, tasks, checkpoints, debug, events as themselves; messages-tuple as `messages`
+ * [chunk, metadata]; messages as `messages/metadata` ({id: {metadata}} the first time an id
+ * appears), `messages/partial` ([accumulated message] for streamed chunks) and
+ * `messages/complete` ([message] for messages written whole); with stream_subgraphs, events
+ * of subgraphs are named `mode|ns1|ns2`. There is no `end` event (the official server sends
+ * none): the stream ends after the last event. Only the modes the run asked for are recorded;
+ * a join filters them, it cannot add others.
  */
 #ifndef LG_EXEC_EXEC_H
 #define LG_EXEC_EXEC_H
@@ -33,8 +53,10 @@ typedef struct exec_config {
 /* Starts the workers, recovers runs left by a previous process (see above). `ops`/`s` are
  * borrowed and must outlive exec_stop. Returns 0 or -1 (logged). */
 int exec_start(const exec_config_t *cfg, const store_ops_t *ops, store_t *s);
-/* Stops claiming new runs, cancels running ones (they end as `interrupted`... or stay recoverable,
- * documented in exec.c), waits up to `grace_s` for workers, then frees everything. */
+/* Stops claiming new runs, lets running ones finish for up to `grace_s`, then cancels the rest
+ * (they end `interrupted`), joins the workers, delivers queued webhooks (one attempt each) and
+ * frees everything (the registry too: call it after the HTTP loops stopped). Pending runs stay
+ * pending in the store for the next start. No-op when not started. */
 void exec_stop(int grace_s);
 
 /* A failure answer for the HTTP layer: status (404, 409, 422, 500, ...) and detail. */
@@ -54,6 +76,14 @@ typedef struct exec_error {
  * after_seconds, webhook, on_completion, checkpoint / checkpoint_id, interrupt_before/after,
  * command, config, context, metadata, stream_mode / stream_subgraphs (what the broker records).
  * On success returns 0 and *run (new reference, the Run object as the contract shapes it).
+ * Failures: 404 "No assistant found for ..." (unknown assistant), 404 "Thread <id> not found"
+ * (if_not_exists reject), 409 "Thread is already running a task. ..." (reject while busy),
+ * 422 (the assistant's graph is not registered), 500 (store), 503 (exec not started).
+ * The run's config is the assistant's config then the body's (configurable merged key by
+ * key) with the assistant's then the body's `context` and {run_id, thread_id, graph_id,
+ * assistant_id} merged into configurable; kwargs keep input, command, config, stream_mode
+ * (always an array), stream_subgraphs, interrupt_before/after, webhook, feedback_keys,
+ * checkpoint(_id), after_seconds, on_disconnect, durability, context, temporary.
  */
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
                     const char *owner, json_t **run, exec_error_t *err);
@@ -61,8 +91,12 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
 /*
  * Cancels run `run_id` (of `thread_id`, may be NULL for any thread): action "interrupt" (the run
  * ends `interrupted`, its checkpoints stay) or "rollback" (the run and its checkpoints are
- * deleted once it stopped). A pending run is cancelled at once. Returns 0, or -1 with `err`
- * (404 missing/not visible, 409 already finished when the contract says so).
+ * deleted once it stopped). A pending run is cancelled at once (rollback deletes it at once).
+ * A running run gets its cancel flag raised and returns 0 at once; the run ends shortly after
+ * (a caller that must wait — `wait=true` — subscribes). Cancelling a finished run is a no-op
+ * that returns 0, as the official server answers (it only logs a warning). Returns -1 with
+ * `err` for 404 (missing, another thread's, not visible) and 422 (action not interrupt or
+ * rollback; NULL = interrupt).
  */
 int exec_run_cancel(const char *thread_id, const char *run_id, const char *action,
                     const char *owner, exec_error_t *err);
@@ -90,7 +124,10 @@ typedef void (*exec_notify_fn)(void *user);
  * event; a Last-Event-ID resumes exactly after that event — no gap, no duplicate while the
  * event is retained). Returns NULL with `err` 404 when the run is unknown (or not visible to
  * `owner`). A run that already finished (and whose events expired) gives a subscription that
- * is ended at once. notify may fire before this returns.
+ * is ended at once (exec_sub_poll gives ended = 1 and the stored status). notify may fire
+ * before this returns; it runs under the run's lock, so once exec_unsubscribe returned it is
+ * never called again. Events older than the retention bound are gone: a subscriber behind
+ * them resumes at the oldest retained one.
  */
 exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t after_id,
                            const char *owner, exec_notify_fn notify, void *user, exec_error_t *err);
@@ -109,7 +146,11 @@ void exec_unsubscribe(exec_sub_t *sub, int cancel_run);
  * The run's outcome for /wait and join: once finished, 0 and *out = the final state values
  * (new reference), or for a failed run the error object {"__error__": {"error", "message"}}
  * as the official server answers. -1 with err 404 for an unknown run. Never blocks: the HTTP
- * layer subscribes and calls this after the subscription ended.
+ * layer subscribes and calls this after the subscription ended. A cancelled or timed-out run
+ * gives its values at the end (a timeout gives the __error__ object). Once the run's record
+ * left memory (retention), the thread's current values are answered (the official join does
+ * the same); a stateless run whose thread was deleted is then 404. -1 with 409 while the run
+ * is still pending or running.
  */
 int exec_run_result(const char *thread_id, const char *run_id, const char *owner, json_t **out,
                     exec_error_t *err);
