@@ -76,7 +76,7 @@ struct ent {
     int n_running;
     uint64_t scan_mark;
 
-    ent_t *thread;       /* run: its thread */
+    ent_t *thread;        /* run: its thread */
     ent_t *tprev, *tnext; /* run: within the thread */
     ent_t *aprev, *anext; /* run: on the active list */
     int active, running;
@@ -516,7 +516,8 @@ static int apply_assistant_put(store_t *s, json_t *p)
         }
     }
     for (i = 0; i < json_array_size(e->versions); i++) {
-        json_int_t v = json_integer_value(json_object_get(json_array_get(e->versions, i), "version"));
+        json_int_t v =
+            json_integer_value(json_object_get(json_array_get(e->versions, i), "version"));
         if (v >= ver)
             break;
     }
@@ -551,7 +552,8 @@ static int apply_assistant_latest(store_t *s, json_t *p)
     ent_t *e = coll_get(&s->assistants, str_field(p, "assistant_id"));
     json_t *v;
 
-    if (e == NULL || (v = assistant_version(e, json_integer_value(json_object_get(p, "version")))) == NULL)
+    if (e == NULL ||
+        (v = assistant_version(e, json_integer_value(json_object_get(p, "version")))) == NULL)
         return -1;
     json_decref(e->obj);
     e->obj = json_incref(v);
@@ -628,7 +630,8 @@ static int apply_run_put(store_t *s, json_t *p)
     if (id == NULL || st == NULL)
         return -1;
     if ((e = coll_get(&s->runs, id)) == NULL) {
-        if ((t = coll_get(&s->threads, str_field(r, "thread_id"))) == NULL || (e = ent_new(id)) == NULL)
+        if ((t = coll_get(&s->threads, str_field(r, "thread_id"))) == NULL ||
+            (e = ent_new(id)) == NULL)
             return -1;
         e->seq = ++s->seq;
         if (coll_add(&s->runs, e) != 0) {
@@ -787,7 +790,8 @@ static int apply_item_put(store_t *s, json_t *p)
     char *k;
     ent_t *e;
 
-    if (key == NULL || (k = item_key(str_field(p, "scope"), json_object_get(item, "namespace"), key)) == NULL)
+    if (key == NULL ||
+        (k = item_key(str_field(p, "scope"), json_object_get(item, "namespace"), key)) == NULL)
         return -1;
     if ((e = coll_get(&s->items, k)) == NULL) {
         if ((e = ent_new(k)) == NULL) {
@@ -1065,7 +1069,8 @@ static store_rc_t mem_open(const store_config_t *cfg, store_t **out, char **errm
     }
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
-    s->compact_bytes = cfg != NULL && cfg->compact_bytes ? cfg->compact_bytes : DEFAULT_COMPACT_BYTES;
+    s->compact_bytes =
+        cfg != NULL && cfg->compact_bytes ? cfg->compact_bytes : DEFAULT_COMPACT_BYTES;
     delay = cfg != NULL ? cfg->batch_delay_us : 0;
     if (delay > MAX_BATCH_DELAY_US)
         delay = MAX_BATCH_DELAY_US;
@@ -1151,7 +1156,8 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
         (rc = set_object_field(a, in, "metadata")) != STORE_OK)
         goto Exit;
     json_object_set_new(a, "version", json_integer(1));
-    json_object_set_new(a, "name", json_is_string(name) ? json_incref(name) : json_string("Untitled"));
+    json_object_set_new(a, "name",
+                        json_is_string(name) ? json_incref(name) : json_string("Untitled"));
     json_object_set_new(a, "description", json_is_string(desc) ? json_incref(desc) : json_null());
 
     pthread_rwlock_wrlock(&s->lock);
@@ -1291,7 +1297,8 @@ static int assistant_matches(const ent_t *e, const store_assistant_query_t *q, c
         return 1;
     if (q->graph_id != NULL && strcmp(q->graph_id, str_field(e->obj, "graph_id")) != 0)
         return 0;
-    if (q->name != NULL && ((name = str_field(e->obj, "name")) == NULL || strcasestr(name, q->name) == NULL))
+    if (q->name != NULL &&
+        ((name = str_field(e->obj, "name")) == NULL || strcasestr(name, q->name) == NULL))
         return 0;
     return store_json_contains(json_object_get(e->obj, "metadata"), q->metadata);
 }
@@ -1387,7 +1394,8 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
     } else {
         res = copy_out(v);
         rc = commit(s, R_ASSISTANT_LATEST,
-                    json_pack("{sssI}", "assistant_id", e->id, "version", (json_int_t)version), &lsn);
+                    json_pack("{sssI}", "assistant_id", e->id, "version", (json_int_t)version),
+                    &lsn);
     }
     pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK)
@@ -1404,9 +1412,9 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
 /* threads                                                                                    */
 
 static const sort_key_t thread_keys[] = {
-    {"thread_id", K_ID, NULL},          {"status", K_STR, "status"},
-    {"created_at", K_CREATED, NULL},    {"updated_at", K_UPDATED, NULL},
-    {"state_updated_at", K_T1, NULL},   {NULL, 0, NULL}};
+    {"thread_id", K_ID, NULL},        {"status", K_STR, "status"},
+    {"created_at", K_CREATED, NULL},  {"updated_at", K_UPDATED, NULL},
+    {"state_updated_at", K_T1, NULL}, {NULL, 0, NULL}};
 
 /* Builds the stored ttl {strategy, ttl_minutes, expires_at} from input {strategy?, ttl} into
  * *out (new reference). Returns STORE_OK or STORE_INVALID. */
@@ -1606,7 +1614,8 @@ static int thread_matches(const ent_t *e, const store_thread_query_t *q, const c
         found = 0;
         json_array_foreach(q->ids, i, v) {
             char cid[UUID_STR_SIZE];
-            if (json_is_string(v) && canon_id(json_string_value(v), cid) == 0 && strcmp(cid, e->id) == 0) {
+            if (json_is_string(v) && canon_id(json_string_value(v), cid) == 0 &&
+                strcmp(cid, e->id) == 0) {
                 found = 1;
                 break;
             }
@@ -1670,8 +1679,8 @@ static json_t *ckpt_moved(const json_t *cp, const char *to)
     return c;
 }
 
-static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id,
-                                  const char *owner, json_t **out)
+static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id, const char *owner,
+                                  json_t **out)
 {
     char nid[UUID_STR_SIZE];
     store_rc_t rc = STORE_OK;
@@ -1779,8 +1788,9 @@ static store_rc_t mem_thread_expired(store_t *s, int64_t before_us, int64_t limi
     vec_sort(&vec, &sp);
     *out = json_array();
     for (i = 0; i < vec.n && (limit <= 0 || (int64_t)i < limit); i++)
-        json_array_append_new(*out, json_pack("{ssss}", "thread_id", vec.v[i]->id, "strategy",
-                                              str_field(json_object_get(vec.v[i]->obj, "ttl"), "strategy")));
+        json_array_append_new(
+            *out, json_pack("{ssss}", "thread_id", vec.v[i]->id, "strategy",
+                            str_field(json_object_get(vec.v[i]->obj, "ttl"), "strategy")));
 Exit:
     pthread_rwlock_unlock(&s->lock);
     free(vec.v);
@@ -1910,9 +1920,8 @@ Exit:
     return rc;
 }
 
-static store_rc_t mem_run_list(store_t *s, const char *thread_id, const char *status,
-                               int64_t limit, int64_t offset, const char *owner, json_t **out,
-                               int64_t *total)
+static store_rc_t mem_run_list(store_t *s, const char *thread_id, const char *status, int64_t limit,
+                               int64_t offset, const char *owner, json_t **out, int64_t *total)
 {
     char tid[UUID_STR_SIZE];
     store_rc_t rc = STORE_OK;
@@ -1921,7 +1930,8 @@ static store_rc_t mem_run_list(store_t *s, const char *thread_id, const char *st
 
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
-    if (thread_id == NULL || canon_id(thread_id, tid) != 0 || (t = coll_get(&s->threads, tid)) == NULL) {
+    if (thread_id == NULL || canon_id(thread_id, tid) != 0 ||
+        (t = coll_get(&s->threads, tid)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", thread_id);
         goto Exit;
     }
@@ -2102,7 +2112,8 @@ static store_rc_t mem_checkpoint_get(store_t *s, const char *thread_id, const ch
     if ((t = find_thread(s, thread_id)) != NULL) {
         for (i = t->n_ckpts; i-- > 0;) {
             ent_t *c = t->ckpts[i];
-            if (strcmp(ns_of(c->obj), ns) == 0 && (checkpoint_id == NULL || strcmp(c->id, checkpoint_id) == 0)) {
+            if (strcmp(ns_of(c->obj), ns) == 0 &&
+                (checkpoint_id == NULL || strcmp(c->id, checkpoint_id) == 0)) {
                 *out = copy_out(c->obj);
                 break;
             }
@@ -2134,13 +2145,15 @@ static store_rc_t mem_checkpoint_list(store_t *s, const char *thread_id, const c
     }
     start = (ssize_t)t->n_ckpts;
     if (before_id != NULL && (start = ckpt_find(t, ns, before_id)) < 0) {
-        rc = store_fail(STORE_NOT_FOUND, "checkpoint %s of thread %s not found", before_id, thread_id);
+        rc = store_fail(STORE_NOT_FOUND, "checkpoint %s of thread %s not found", before_id,
+                        thread_id);
         goto Exit;
     }
     *out = json_array();
     for (i = (size_t)start; i-- > 0 && (limit <= 0 || (int64_t)json_array_size(*out) < limit);) {
         json_t *c = t->ckpts[i]->obj;
-        if (strcmp(ns_of(c), ns) == 0 && store_json_contains(json_object_get(c, "metadata"), metadata))
+        if (strcmp(ns_of(c), ns) == 0 &&
+            store_json_contains(json_object_get(c, "metadata"), metadata))
             json_array_append_new(*out, copy_out(c));
     }
 Exit:
@@ -2274,7 +2287,8 @@ static store_rc_t mem_item_put(store_t *s, const char *scope, const json_t *ns, 
     if ((rc = check_labels(ns, "namespace", 0)) != STORE_OK)
         return rc;
     if (key == NULL || key[0] == '\0' || !json_is_object(value))
-        return store_fail(STORE_INVALID, "item: key (non-empty string) and value (object) required");
+        return store_fail(STORE_INVALID,
+                          "item: key (non-empty string) and value (object) required");
     ts = store_json_time(now);
     pthread_rwlock_wrlock(&s->lock);
     e = find_item(s, scope, ns, key);
@@ -2333,7 +2347,9 @@ static store_rc_t mem_item_delete(store_t *s, const char *scope, const json_t *n
     if (find_item(s, scope, ns, key) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "item %s not found", key);
     else
-        rc = commit(s, R_ITEM_DEL, json_pack("{sssOss}", "scope", scope_of(scope), "namespace", ns, "key", key), &lsn);
+        rc = commit(s, R_ITEM_DEL,
+                    json_pack("{sssOss}", "scope", scope_of(scope), "namespace", ns, "key", key),
+                    &lsn);
     pthread_rwlock_unlock(&s->lock);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
@@ -2377,7 +2393,8 @@ static int ns_cmp(const json_t *a, const json_t *b)
     int c;
 
     for (i = 0; i < na && i < nb; i++) {
-        if ((c = strcmp(json_string_value(json_array_get(a, i)), json_string_value(json_array_get(b, i)))) != 0)
+        if ((c = strcmp(json_string_value(json_array_get(a, i)),
+                        json_string_value(json_array_get(b, i)))) != 0)
             return c;
     }
     return na < nb ? -1 : na > nb;
@@ -2410,7 +2427,8 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
     int m;
 
     *out = NULL;
-    if (prefix != NULL && !json_is_null(prefix) && (rc = check_labels(prefix, "namespace_prefix", 1)) != STORE_OK)
+    if (prefix != NULL && !json_is_null(prefix) &&
+        (rc = check_labels(prefix, "namespace_prefix", 1)) != STORE_OK)
         return rc;
     if (json_is_null(prefix))
         prefix = NULL;
@@ -2423,8 +2441,9 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
             (prefix != NULL && !ns_has_prefix(json_object_get(e->obj, "namespace"), prefix)))
             continue;
         if ((m = store_item_filter_match(json_object_get(e->obj, "value"), filter)) < 0) {
-            rc = store_fail(STORE_INVALID, "filter: expected {field: value} or {field: {$op: value}} "
-                                           "with $eq, $ne, $gt, $gte, $lt, $lte");
+            rc = store_fail(STORE_INVALID,
+                            "filter: expected {field: value} or {field: {$op: value}} "
+                            "with $eq, $ne, $gt, $gte, $lt, $lte");
             goto Exit;
         }
         if (m && vec_push(&vec, e) != 0) {
@@ -2439,7 +2458,9 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
         *total = (int64_t)vec.n;
     if (refresh) {
         ops = json_array();
-        for (i = (size_t)norm_offset(q->offset); i < vec.n && (limit <= 0 || (int64_t)(i - (size_t)norm_offset(q->offset)) < limit); i++) {
+        for (i = (size_t)norm_offset(q->offset);
+             i < vec.n && (limit <= 0 || (int64_t)(i - (size_t)norm_offset(q->offset)) < limit);
+             i++) {
             if ((p = item_refreshed(vec.v[i], now)) != NULL)
                 batch_add(ops, R_ITEM_PUT, p);
         }
@@ -2482,7 +2503,8 @@ static store_rc_t mem_item_namespaces(store_t *s, const char *scope, const store
     for (e = s->items.head; e != NULL; e = e->next) {
         ns = json_object_get(e->obj, "namespace");
         if (e->t1_us <= now || strcmp(e->scope, scope_of(scope)) != 0 ||
-            (prefix != NULL && !ns_has_prefix(ns, prefix)) || (suffix != NULL && !ns_has_suffix(ns, suffix)))
+            (prefix != NULL && !ns_has_prefix(ns, prefix)) ||
+            (suffix != NULL && !ns_has_suffix(ns, suffix)))
             continue;
         if (n == cap) {
             json_t **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
@@ -2528,18 +2550,18 @@ Exit:
 /* crons                                                                                      */
 
 static const sort_key_t cron_keys[] = {
-    {"cron_id", K_ID, NULL},          {"assistant_id", K_STR, "assistant_id"},
+    {"cron_id", K_ID, NULL},           {"assistant_id", K_STR, "assistant_id"},
     {"thread_id", K_STR, "thread_id"}, {"next_run_date", K_T1, NULL},
-    {"end_time", K_T2, NULL},         {"created_at", K_CREATED, NULL},
-    {"updated_at", K_UPDATED, NULL},  {NULL, 0, NULL}};
+    {"end_time", K_T2, NULL},          {"created_at", K_CREATED, NULL},
+    {"updated_at", K_UPDATED, NULL},   {NULL, 0, NULL}};
 
 /* Cron fields a create or patch may set, with their JSON kinds. */
 static const struct {
     const char *name;
     int kind; /* 0 string|null, 1 time string|null, 2 object, 3 boolean, 4 any */
-} cron_fields[] = {{"assistant_id", 0}, {"thread_id", 0},    {"schedule", 0},
-                   {"timezone", 0},     {"end_time", 1},     {"user_id", 0},
-                   {"payload", 2},      {"next_run_date", 1}, {"enabled", 3},
+} cron_fields[] = {{"assistant_id", 0},    {"thread_id", 0},     {"schedule", 0},
+                   {"timezone", 0},        {"end_time", 1},      {"user_id", 0},
+                   {"payload", 2},         {"next_run_date", 1}, {"enabled", 3},
                    {"on_run_completed", 0}};
 
 /* Copies the cron fields present in `in` into `c`, checking their types. */
@@ -2558,8 +2580,10 @@ static store_rc_t cron_apply_fields(json_t *c, const json_t *in)
                 return store_fail(STORE_INVALID, "%s: expected a string", cron_fields[i].name);
             break;
         case 1:
-            if (!json_is_null(v) && (!json_is_string(v) || time_parse_rfc3339(json_string_value(v), &us, NULL) != 0))
-                return store_fail(STORE_INVALID, "%s: expected an RFC 3339 date-time", cron_fields[i].name);
+            if (!json_is_null(v) &&
+                (!json_is_string(v) || time_parse_rfc3339(json_string_value(v), &us, NULL) != 0))
+                return store_fail(STORE_INVALID, "%s: expected an RFC 3339 date-time",
+                                  cron_fields[i].name);
             break;
         case 2:
             if (!json_is_object(v))
@@ -2592,9 +2616,8 @@ static store_rc_t mem_cron_create(store_t *s, const json_t *in, json_t **out)
         goto Exit;
     ts = store_json_time(time_now_us());
     c = json_pack("{sssnsnsnsnsnsOsOsnsosnsbsn}", "cron_id", id, "assistant_id", "thread_id",
-                  "end_time", "schedule", "timezone", "created_at", ts, "updated_at", ts,
-                  "user_id", "payload", json_object(), "next_run_date", "enabled", 1,
-                  "on_run_completed");
+                  "end_time", "schedule", "timezone", "created_at", ts, "updated_at", ts, "user_id",
+                  "payload", json_object(), "next_run_date", "enabled", 1, "on_run_completed");
     if ((rc = cron_apply_fields(c, in)) != STORE_OK ||
         (rc = set_object_field(c, in, "metadata")) != STORE_OK)
         goto Exit;
@@ -2634,8 +2657,8 @@ static store_rc_t mem_cron_get(store_t *s, const char *id, const char *owner, js
     return rc;
 }
 
-static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch,
-                                 const char *owner, json_t **out)
+static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch, const char *owner,
+                                 json_t **out)
 {
     store_rc_t rc = STORE_OK;
     json_t *c = NULL, *res = NULL;
@@ -2716,8 +2739,8 @@ static store_rc_t mem_cron_search(store_t *s, const store_cron_query_t *q, const
     ent_t *e;
 
     *out = NULL;
-    if ((rc = sort_resolve(cron_keys, q ? q->sort_by : NULL, q ? q->sort_order : NULL,
-                           "created_at", &sp)) != STORE_OK)
+    if ((rc = sort_resolve(cron_keys, q ? q->sort_by : NULL, q ? q->sort_order : NULL, "created_at",
+                           &sp)) != STORE_OK)
         return rc;
     pthread_rwlock_rdlock(&s->lock);
     for (e = s->crons.head; e != NULL; e = e->next) {

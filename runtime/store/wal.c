@@ -265,7 +265,8 @@ static void lead_flush(store_wal_t *w, int linger)
     w->flush_target = target;
     pthread_mutex_unlock(&w->mu);
 
-    if (w->spare.len > 0 && (write_all(w->fd, w->spare.data, w->spare.len) != 0 || fdatasync(w->fd) != 0))
+    if (w->spare.len > 0 &&
+        (write_all(w->fd, w->spare.data, w->spare.len) != 0 || fdatasync(w->fd) != 0))
         err = errno;
 
     pthread_mutex_lock(&w->mu);
@@ -273,7 +274,8 @@ static void lead_flush(store_wal_t *w, int linger)
     w->flushing = 0;
     if (err != 0) {
         w->failed = 1;
-        fprintf(stderr, "lgserve: store: writing the log in %s failed: %s; refusing further writes\n",
+        fprintf(stderr,
+                "lgserve: store: writing the log in %s failed: %s; refusing further writes\n",
                 w->dir, strerror(err));
         pthread_cond_broadcast(&w->round_cv[slot ^ 1]);
     } else {

@@ -151,8 +151,8 @@ static void test_assistant_create_shape(void **state)
     json_t *in = J("{\"graph_id\":\"agent\",\"config\":{\"configurable\":{\"a\":1}},"
                    "\"metadata\":{\"k\":\"v\"}}");
     json_t *a = NULL, *g = NULL;
-    static const char *keys[] = {"assistant_id", "graph_id", "config", "context", "created_at",
-                                 "updated_at", "metadata", "version", "name", "description"};
+    static const char *keys[] = {"assistant_id", "graph_id", "config",  "context", "created_at",
+                                 "updated_at",   "metadata", "version", "name",    "description"};
     size_t i;
 
     OK(f->o->assistant_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, &a));
@@ -173,7 +173,8 @@ static void test_assistant_create_shape(void **state)
     assert_true(json_equal(a, g));
     json_decref(g);
     g = NULL;
-    RC(f->o->assistant_get(f->s, "00000000-0000-4000-8000-000000000000", NULL, &g), STORE_NOT_FOUND);
+    RC(f->o->assistant_get(f->s, "00000000-0000-4000-8000-000000000000", NULL, &g),
+       STORE_NOT_FOUND);
     assert_null(g);
     RC(f->o->assistant_get(f->s, "not-a-uuid", NULL, &g), STORE_NOT_FOUND);
     json_decref(in);
@@ -221,8 +222,10 @@ static void test_assistant_versions(void **state)
     json_t *patch, *out = NULL, *list = NULL;
     int64_t total = -1;
 
-    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"v1\",\"metadata\":{\"a\":1,\"tag\":\"x\"},"
-                    "\"config\":{\"configurable\":{\"m\":\"one\"}}}", id);
+    mk_assistant(f,
+                 "{\"graph_id\":\"agent\",\"name\":\"v1\",\"metadata\":{\"a\":1,\"tag\":\"x\"},"
+                 "\"config\":{\"configurable\":{\"m\":\"one\"}}}",
+                 id);
     patch = J("{\"name\":\"v2\",\"metadata\":{\"b\":2,\"tag\":\"y\"}}");
     OK(f->o->assistant_patch(f->s, id, patch, NULL, &out));
     assert_int_equal(I(out, "version"), 2);
@@ -230,7 +233,8 @@ static void test_assistant_versions(void **state)
     assert_int_equal(I(json_object_get(out, "metadata"), "a"), 1);
     assert_int_equal(I(json_object_get(out, "metadata"), "b"), 2);
     assert_string_equal(S(json_object_get(out, "metadata"), "tag"), "y");
-    assert_string_equal(S(json_object_get(json_object_get(out, "config"), "configurable"), "m"), "one");
+    assert_string_equal(S(json_object_get(json_object_get(out, "config"), "configurable"), "m"),
+                        "one");
     json_decref(out);
     json_decref(patch);
 
@@ -260,7 +264,8 @@ static void test_assistant_versions(void **state)
     assert_int_equal(I(json_array_get(list, 0), "version"), 1);
     json_decref(list);
     RC(f->o->assistant_versions(f->s, "00000000-0000-4000-8000-000000000000", NULL, 10, 0, NULL,
-                                &list, NULL), STORE_NOT_FOUND);
+                                &list, NULL),
+       STORE_NOT_FOUND);
 
     OK(f->o->assistant_set_latest(f->s, id, 1, NULL, &out));
     assert_int_equal(I(out, "version"), 1);
@@ -295,9 +300,16 @@ static void test_assistant_search(void **state)
     json_t *list = NULL, *meta;
     int64_t total = -1, n = -1;
 
-    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"Bravo helper\",\"metadata\":{\"team\":{\"id\":1,\"x\":2}}}", a[0]);
-    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"alpha\",\"metadata\":{\"team\":{\"id\":2}}}", a[1]);
-    mk_assistant(f, "{\"graph_id\":\"other\",\"name\":\"charlie HELPER\",\"metadata\":{\"tags\":[\"a\",\"b\"]}}", a[2]);
+    mk_assistant(f,
+                 "{\"graph_id\":\"agent\",\"name\":\"Bravo "
+                 "helper\",\"metadata\":{\"team\":{\"id\":1,\"x\":2}}}",
+                 a[0]);
+    mk_assistant(
+        f, "{\"graph_id\":\"agent\",\"name\":\"alpha\",\"metadata\":{\"team\":{\"id\":2}}}", a[1]);
+    mk_assistant(f,
+                 "{\"graph_id\":\"other\",\"name\":\"charlie "
+                 "HELPER\",\"metadata\":{\"tags\":[\"a\",\"b\"]}}",
+                 a[2]);
     mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"delta\"}", a[3]);
     mk_assistant(f, "{\"graph_id\":\"other\",\"name\":\"echo\",\"metadata\":{\"n\":1.0}}", a[4]);
 
@@ -401,7 +413,8 @@ static void test_assistant_owner(void **state)
     json_t *out = NULL, *list = NULL, *p = J("{\"name\":\"hijack\"}"), *in;
     int64_t n = -1, total = -1;
 
-    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"mine\",\"metadata\":{\"owner\":\"alice\"}}", id);
+    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"mine\",\"metadata\":{\"owner\":\"alice\"}}",
+                 id);
     RC(f->o->assistant_get(f->s, id, "bob", &out), STORE_NOT_FOUND);
     RC(f->o->assistant_get_version(f->s, id, 1, "bob", &out), STORE_NOT_FOUND);
     RC(f->o->assistant_patch(f->s, id, p, "bob", &out), STORE_NOT_FOUND);
@@ -437,7 +450,7 @@ static void test_thread_create_shape(void **state)
     fx_t *f = *state;
     json_t *in = J("{\"metadata\":{\"purpose\":\"shapes\"}}"), *t = NULL, *g = NULL;
     static const char *keys[] = {"thread_id", "created_at", "updated_at", "state_updated_at",
-                                 "metadata", "status", "config", "interrupts"};
+                                 "metadata",  "status",     "config",     "interrupts"};
     size_t i;
 
     OK(f->o->thread_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, &t));
@@ -491,7 +504,8 @@ static void test_thread_patch(void **state)
     json_decref(t);
     json_decref(p);
 
-    p = J("{\"status\":\"busy\",\"values\":{\"messages\":[{\"id\":\"m1\"}]},\"interrupts\":{\"t\":[]}}");
+    p = J("{\"status\":\"busy\",\"values\":{\"messages\":[{\"id\":\"m1\"}]},\"interrupts\":{\"t\":["
+          "]}}");
     OK(f->o->thread_patch(f->s, id, p, NULL, &t));
     assert_string_equal(S(t, "status"), "busy");
     assert_string_not_equal(S(t, "state_updated_at"), S(before, "state_updated_at"));
@@ -499,14 +513,17 @@ static void test_thread_patch(void **state)
     json_decref(p);
     OK(f->o->thread_get(f->s, id, NULL, &t));
     assert_string_equal(S(t, "status"), "busy");
-    assert_string_equal(S(json_array_get(json_object_get(json_object_get(t, "values"), "messages"), 0), "id"), "m1");
+    assert_string_equal(
+        S(json_array_get(json_object_get(json_object_get(t, "values"), "messages"), 0), "id"),
+        "m1");
     json_decref(t);
 
     p = J("{\"metadata\":\"x\"}");
     RC(f->o->thread_patch(f->s, id, p, NULL, &t), STORE_INVALID);
     json_decref(p);
     p = J("{}");
-    RC(f->o->thread_patch(f->s, "00000000-0000-4000-8000-000000000000", p, NULL, &t), STORE_NOT_FOUND);
+    RC(f->o->thread_patch(f->s, "00000000-0000-4000-8000-000000000000", p, NULL, &t),
+       STORE_NOT_FOUND);
     json_decref(p);
     json_decref(before);
 }
@@ -596,7 +613,8 @@ static void test_thread_search(void **state)
     q.offset = 0;
     OK(f->o->thread_search(f->s, &q, NULL, &list, &total));
     for (size_t i = 1; i < json_array_size(list); i++)
-        assert_true(strcmp(S(json_array_get(list, i - 1), "thread_id"), S(json_array_get(list, i), "thread_id")) < 0);
+        assert_true(strcmp(S(json_array_get(list, i - 1), "thread_id"),
+                           S(json_array_get(list, i), "thread_id")) < 0);
     json_decref(list);
     q.sort_by = "values";
     RC(f->o->thread_search(f->s, &q, NULL, &list, &total), STORE_INVALID);
@@ -634,7 +652,8 @@ static void test_thread_copy(void **state)
     OK(f->o->thread_copy(f->s, id, "11111111-2222-4333-8444-555555555555", NULL, &again));
     assert_string_equal(S(again, "thread_id"), "11111111-2222-4333-8444-555555555555");
     json_decref(again);
-    RC(f->o->thread_copy(f->s, "00000000-0000-4000-8000-000000000000", NULL, NULL, &again), STORE_NOT_FOUND);
+    RC(f->o->thread_copy(f->s, "00000000-0000-4000-8000-000000000000", NULL, NULL, &again),
+       STORE_NOT_FOUND);
     json_decref(c);
 }
 
@@ -794,8 +813,9 @@ static void test_run_crud(void **state)
     fx_t *f = *state;
     char t[UUID_STR_SIZE], t2[UUID_STR_SIZE], r[3][UUID_STR_SIZE];
     json_t *out = NULL, *list = NULL, *in;
-    static const char *keys[] = {"run_id", "thread_id", "assistant_id", "created_at", "updated_at",
-                                 "status", "metadata", "kwargs", "multitask_strategy"};
+    static const char *keys[] = {"run_id",     "thread_id",  "assistant_id",
+                                 "created_at", "updated_at", "status",
+                                 "metadata",   "kwargs",     "multitask_strategy"};
     int64_t total = -1;
     size_t i;
 
@@ -839,7 +859,8 @@ static void test_run_crud(void **state)
     RC(f->o->run_get(f->s, t, r[0], NULL, &out), STORE_NOT_FOUND);
     RC(f->o->run_set_status(f->s, r[0], "error", NULL, &out), STORE_NOT_FOUND);
 
-    in = json_pack("{ssss}", "thread_id", "00000000-0000-4000-8000-000000000000", "assistant_id", "a");
+    in = json_pack("{ssss}", "thread_id", "00000000-0000-4000-8000-000000000000", "assistant_id",
+                   "a");
     RC(f->o->run_create(f->s, in, 0, &out), STORE_NOT_FOUND);
     json_decref(in);
     in = json_pack("{ssssss}", "thread_id", t, "assistant_id", "a", "run_id", r[1]);
@@ -972,7 +993,8 @@ static void test_checkpoints(void **state)
     json_decref(h);
     json_decref(m);
     RC(f->o->checkpoint_list(f->s, t, NULL, "nope", NULL, 10, &h), STORE_NOT_FOUND);
-    RC(f->o->checkpoint_list(f->s, "00000000-0000-4000-8000-000000000000", NULL, NULL, NULL, 10, &h),
+    RC(f->o->checkpoint_list(f->s, "00000000-0000-4000-8000-000000000000", NULL, NULL, NULL, 10,
+                             &h),
        STORE_NOT_FOUND);
 
     /* same id again replaces in place */
@@ -1112,7 +1134,8 @@ static void test_items_search(void **state)
     json_t *list = NULL, *pre, *flt;
     int64_t total = -1;
 
-    put_item(f, NULL, "[\"docs\",\"a\"]", "k1", "{\"n\":1,\"s\":\"apple\",\"tag\":\"x\",\"d\":{\"e\":1}}", 0);
+    put_item(f, NULL, "[\"docs\",\"a\"]", "k1",
+             "{\"n\":1,\"s\":\"apple\",\"tag\":\"x\",\"d\":{\"e\":1}}", 0);
     usleep(1000);
     put_item(f, NULL, "[\"docs\",\"a\"]", "k2", "{\"n\":5,\"s\":\"banana\",\"tag\":\"y\"}", 0);
     usleep(1000);
@@ -1155,14 +1178,14 @@ static void test_items_search(void **state)
     pre = J("[\"docs\"]");
     q.namespace_prefix = pre;
 
-#define FILTER(text, ...)                                                                      \
-    do {                                                                                       \
-        flt = J(text);                                                                         \
-        q.filter = flt;                                                                        \
-        OK(f->o->item_search(f->s, NULL, &q, &list, &total));                                  \
-        assert_ids(list, "key", (const char *[]){__VA_ARGS__, NULL});                          \
-        json_decref(list);                                                                     \
-        json_decref(flt);                                                                      \
+#define FILTER(text, ...)                                                                          \
+    do {                                                                                           \
+        flt = J(text);                                                                             \
+        q.filter = flt;                                                                            \
+        OK(f->o->item_search(f->s, NULL, &q, &list, &total));                                      \
+        assert_ids(list, "key", (const char *[]){__VA_ARGS__, NULL});                              \
+        json_decref(list);                                                                         \
+        json_decref(flt);                                                                          \
     } while (0)
 
     FILTER("{\"tag\":\"x\"}", "k3", "k1");
@@ -1301,9 +1324,9 @@ static void test_crons(void **state)
     json_t *in, *out = NULL, *list = NULL, *p, *m;
     store_cron_query_t q = {0};
     int64_t n = -1, total = -1;
-    static const char *keys[] = {"cron_id", "assistant_id", "thread_id", "end_time", "schedule",
-                                 "created_at", "updated_at", "user_id", "payload", "next_run_date",
-                                 "metadata", "enabled"};
+    static const char *keys[] = {"cron_id",  "assistant_id",  "thread_id",  "end_time",
+                                 "schedule", "created_at",    "updated_at", "user_id",
+                                 "payload",  "next_run_date", "metadata",   "enabled"};
     size_t i;
 
     mk_thread(f, "{}", t);
@@ -1319,8 +1342,9 @@ static void test_crons(void **state)
     assert_true(json_is_null(json_object_get(out, "end_time")));
     snprintf(c1, sizeof(c1), "%s", S(out, "cron_id"));
     json_decref(out);
-    in = json_pack("{sssssssss{ss}}", "assistant_id", "asst-2", "schedule", "0 * * * *", "thread_id", t,
-                   "next_run_date", "2030-01-01T00:01:00+01:00", "metadata", "owner", "alice");
+    in =
+        json_pack("{sssssssss{ss}}", "assistant_id", "asst-2", "schedule", "0 * * * *", "thread_id",
+                  t, "next_run_date", "2030-01-01T00:01:00+01:00", "metadata", "owner", "alice");
     OK(f->o->cron_create(f->s, in, &out));
     json_decref(in);
     snprintf(c2, sizeof(c2), "%s", S(out, "cron_id"));
@@ -1480,9 +1504,11 @@ static void *conc_worker(void *p)
 
     for (i = 0; i < CONC_EACH; i++) {
         json_t *in = json_pack("{s{si}}", "metadata", "w", a->idx), *out = NULL, *ns, *v;
-        a->failures += a->f->o->thread_create(a->f->s, in, STORE_IF_EXISTS_RAISE, NULL, &out) != STORE_OK;
+        a->failures +=
+            a->f->o->thread_create(a->f->s, in, STORE_IF_EXISTS_RAISE, NULL, &out) != STORE_OK;
         if (out != NULL) {
-            json_t *ck = json_pack("{ss}", "thread_id", json_string_value(json_object_get(out, "thread_id")));
+            json_t *ck = json_pack("{ss}", "thread_id",
+                                   json_string_value(json_object_get(out, "thread_id")));
             a->failures += a->f->o->checkpoint_put(a->f->s, ck, NULL) != STORE_OK;
             json_decref(ck);
         }
@@ -1521,8 +1547,9 @@ static void *conc_reader(void *p)
         a->failures += a->f->o->thread_search(a->f->s, &tq, NULL, &list, NULL) != STORE_OK;
         json_array_foreach(list, i, t) {
             one = NULL;
-            a->failures += a->f->o->thread_get(a->f->s, json_string_value(json_object_get(t, "thread_id")),
-                                               NULL, &one) != STORE_OK;
+            a->failures +=
+                a->f->o->thread_get(a->f->s, json_string_value(json_object_get(t, "thread_id")),
+                                    NULL, &one) != STORE_OK;
             a->failures += !json_is_string(json_object_get(one, "created_at"));
             json_decref(one);
         }

@@ -125,20 +125,24 @@ static void populate(dfx_t *f, store_t *s, int n)
         }
         if (i % 7 == 3) {
             p = json_pack("{s{ss}ss}", "metadata", "touched", "yes", "status", "busy");
-            assert_int_equal(f->o->thread_patch(s, json_string_value(json_object_get(out, "thread_id")), p, NULL, NULL),
-                             STORE_OK);
+            assert_int_equal(
+                f->o->thread_patch(s, json_string_value(json_object_get(out, "thread_id")), p, NULL,
+                                   NULL),
+                STORE_OK);
             json_decref(p);
         }
         if (i % 11 == 5)
-            assert_int_equal(f->o->thread_delete(s, json_string_value(json_object_get(out, "thread_id")), NULL),
-                             STORE_OK);
+            assert_int_equal(
+                f->o->thread_delete(s, json_string_value(json_object_get(out, "thread_id")), NULL),
+                STORE_OK);
         json_decref(out);
         out = NULL;
 
         snprintf(key, sizeof(key), "k%d", i);
         ns = json_pack("[ss]", "mem", i % 2 ? "odd" : "even");
         v = json_pack("{si}", "i", i);
-        assert_int_equal(f->o->item_put(s, i % 3 ? NULL : "scoped", ns, key, v, i % 5 ? 0 : 60, NULL), STORE_OK);
+        assert_int_equal(
+            f->o->item_put(s, i % 3 ? NULL : "scoped", ns, key, v, i % 5 ? 0 : 60, NULL), STORE_OK);
         json_decref(ns);
         json_decref(v);
     }
@@ -148,14 +152,19 @@ static void populate(dfx_t *f, store_t *s, int n)
         assert_int_equal(f->o->assistant_create(s, in, STORE_IF_EXISTS_RAISE, NULL, &a), STORE_OK);
         json_decref(in);
         p = json_pack("{ss}", "name", "patched");
-        assert_int_equal(f->o->assistant_patch(s, json_string_value(json_object_get(a, "assistant_id")), p, NULL, NULL),
-                         STORE_OK);
+        assert_int_equal(
+            f->o->assistant_patch(s, json_string_value(json_object_get(a, "assistant_id")), p, NULL,
+                                  NULL),
+            STORE_OK);
         json_decref(p);
         if (i % 2)
-            assert_int_equal(f->o->assistant_set_latest(s, json_string_value(json_object_get(a, "assistant_id")), 1,
-                                                        NULL, NULL), STORE_OK);
+            assert_int_equal(
+                f->o->assistant_set_latest(s, json_string_value(json_object_get(a, "assistant_id")),
+                                           1, NULL, NULL),
+                STORE_OK);
         json_decref(a);
-        in = json_pack("{sssss{si}}", "assistant_id", "agent", "schedule", "* * * * *", "metadata", "i", i);
+        in = json_pack("{sssss{si}}", "assistant_id", "agent", "schedule", "* * * * *", "metadata",
+                       "i", i);
         assert_int_equal(f->o->cron_create(s, in, NULL), STORE_OK);
         json_decref(in);
     }
@@ -188,8 +197,10 @@ static json_t *snapshot_of(dfx_t *f, store_t *s)
     json_object_set_new(all, "per_thread", per);
     assert_int_equal(f->o->assistant_search(s, &aq, NULL, &list, NULL), STORE_OK);
     json_array_foreach(list, i, t) {
-        assert_int_equal(f->o->assistant_versions(s, json_string_value(json_object_get(t, "assistant_id")), NULL, 0,
-                                                  0, NULL, &sub, NULL), STORE_OK);
+        assert_int_equal(
+            f->o->assistant_versions(s, json_string_value(json_object_get(t, "assistant_id")), NULL,
+                                     0, 0, NULL, &sub, NULL),
+            STORE_OK);
         json_object_set_new(t, "_versions", sub);
     }
     json_object_set_new(all, "assistants", list);
@@ -211,8 +222,8 @@ static void assert_same(json_t *a, json_t *b)
         size_t i = 0;
         while (x[i] && x[i] == y[i])
             i++;
-        fail_msg("contents differ at char %zu: ...%.80s... vs ...%.80s...", i, x + (i > 20 ? i - 20 : 0),
-                 y + (i > 20 ? i - 20 : 0));
+        fail_msg("contents differ at char %zu: ...%.80s... vs ...%.80s...", i,
+                 x + (i > 20 ? i - 20 : 0), y + (i > 20 ? i - 20 : 0));
     }
 }
 
@@ -526,7 +537,8 @@ static void test_compaction_explicit(void **state)
 {
     dfx_t *f = *state;
     store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
-    char *wal0 = file_path(f, "wal-0"), *wal1 = file_path(f, "wal-1"), *snap1 = file_path(f, "snapshot-1");
+    char *wal0 = file_path(f, "wal-0"), *wal1 = file_path(f, "wal-1"),
+         *snap1 = file_path(f, "snapshot-1");
     json_t *before, *after;
     struct stat st;
 
@@ -588,7 +600,8 @@ static void test_compaction_interrupted(void **state)
 {
     dfx_t *f = *state;
     store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
-    char *tmp = file_path(f, "snapshot-2.tmp"), *wal1 = file_path(f, "wal-1"), *wal2 = file_path(f, "wal-2");
+    char *tmp = file_path(f, "snapshot-2.tmp"), *wal1 = file_path(f, "wal-1"),
+         *wal2 = file_path(f, "wal-2");
     json_t *before, *after;
     struct stat st;
     FILE *fp;
