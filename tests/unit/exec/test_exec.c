@@ -147,12 +147,12 @@ static int add_assistant(fixture_t *f, const char *graph_id, char *out)
     return rc == STORE_OK ? 0 : -1;
 }
 
-static int setup_cfg(void **state, int timeout_s)
+static int setup_cfg(void **state, int timeout_s, size_t max_events, int retention_s)
 {
     static int registered;
     const graph_spec_t *specs[] = {&echo_spec, &hold_spec, &fail_spec};
-    exec_config_t cfg = {.workers = 2, .retention_s = 300, .webhook_timeout_s = 5, .webhook_retries = -1,
-                         .run_timeout_s = timeout_s};
+    exec_config_t cfg = {.workers = 2, .retention_s = retention_s, .retention_events = max_events,
+                         .webhook_timeout_s = 5, .webhook_retries = -1, .run_timeout_s = timeout_s};
     fixture_t *f = calloc(1, sizeof(*f));
     char err[256];
     size_t i;
@@ -182,12 +182,18 @@ static int setup_cfg(void **state, int timeout_s)
 
 static int setup(void **state)
 {
-    return setup_cfg(state, 0);
+    return setup_cfg(state, 0, 0, 300);
 }
 
 static int setup_timeout(void **state)
 {
-    return setup_cfg(state, 1);
+    return setup_cfg(state, 1, 0, 300);
+}
+
+/* Three retained events per run, one second of retention after the end. */
+static int setup_retention(void **state)
+{
+    return setup_cfg(state, 0, 3, 1);
 }
 
 static int teardown(void **state)
@@ -809,6 +815,44 @@ static void test_timeout(void **state)
     free(tid);
 }
 
+/* Retention: at most 3 events are kept (a subscriber from 0 gets the last 3), and once the
+ * window after the end passed the record leaves memory: a subscription then ends at once with
+ * the stored status and /wait answers the thread's values. */
+static void test_retention(void **state)
+{
+    json_t *run = create(NULL, F->echo_id, "{\"input\": {\"value\": \"r\"}, \"on_completion\": \"keep\", "
+                                           "\"stream_mode\": [\"values\", \"updates\", \"messages-tuple\"]}");
+    const char *status = NULL;
+    json_t *evs = collect(NULL, id_of(run), 0, &status), *result = NULL; /* live: waits for the end */
+    int64_t deadline = time_mono_us() + WAIT_US;
+    exec_error_t err;
+    uint64_t last;
+
+    (void)state;
+    assert_string_equal(status, "success");
+    json_decref(evs);
+    evs = collect(NULL, id_of(run), 0, &status);
+    assert_int_equal(json_array_size(evs), 3);
+    last = (uint64_t)json_integer_value(json_object_get(json_array_get(evs, 2), "id"));
+    assert_true(last > 3); /* metadata, values, 2 messages, updates, values: older ones dropped */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, 0), "id")), (json_int_t)last - 2);
+    json_decref(evs);
+    for (;;) {
+        evs = collect(NULL, id_of(run), 0, &status);
+        if (json_array_size(evs) == 0)
+            break;
+        json_decref(evs);
+        assert_true(time_mono_us() < deadline);
+        usleep(20000);
+    }
+    json_decref(evs);
+    assert_string_equal(status, "success");
+    assert_int_equal(exec_run_result(NULL, id_of(run), NULL, &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "value")), "r");
+    json_decref(result);
+    json_decref(run);
+}
+
 /* Recovery: a store holding a running and a pending run, then exec_start. */
 static void test_recovery(void **state)
 {
@@ -860,6 +904,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
