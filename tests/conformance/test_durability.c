@@ -25,6 +25,18 @@
 #define REC_HDR 13 /* u32 len | u32 ~len | u32 crc | u8 type (runtime/store/wal.h) */
 #define WAL_MAGIC_LEN 8
 
+/* The server of the running test; the teardown stops it even when an assertion failed. */
+static harness_server_t srv;
+
+static int stop_server(void **state)
+{
+    (void)state;
+    if (srv.data_dir[0] != '\0')
+        harness_stop(&srv, 0);
+    memset(&srv, 0, sizeof(srv));
+    return 0;
+}
+
 /* Sends a request and asserts its status; returns the response for further checks. */
 static harness_resp_t req(const harness_server_t *s, const char *method, const char *path, const char *body, long status)
 {
@@ -141,50 +153,36 @@ static int log_contains(const harness_server_t *s, const char *needle)
 }
 
 /*
- * Writes N_ITEMS items (and N_THREADS threads once POST /threads is implemented) with fsync
- * policy `policy`, kills the server with SIGKILL right after the last acknowledgement,
- * restarts it on the same data directory and finds every one of them.
+ * Writes N_ITEMS store items and N_THREADS threads with fsync policy `policy`, kills the server
+ * with SIGKILL right after the last acknowledgement, restarts it on the same data directory and
+ * finds every one of them.
  */
 static void kill9_keeps_everything(const char *policy)
 {
     const char *const args[] = {"--workers", "2", "--fsync", policy, NULL};
     char thread_ids[N_THREADS][64], path[128];
-    harness_server_t s;
-    size_t n_threads = 0;
+    harness_server_t *s = &srv;
     int i;
 
-    assert_int_equal(harness_start(&s, args, NULL), 0);
+    assert_int_equal(harness_start(s, args, NULL), 0);
     for (i = 0; i < N_ITEMS; i++)
-        put_item(&s, i);
-    {
-        harness_resp_t r;
-        assert_int_equal(harness_request(&s, "POST", "/threads", NULL, "{}", 2, &r), 0);
-        if (r.status == 200) {
-            snprintf(thread_ids[n_threads++], sizeof(thread_ids[0]), "%s",
-                     json_string_value(json_object_get(r.json, "thread_id")));
-            for (i = 1; i < N_THREADS; i++) {
-                harness_resp_t t = req(&s, "POST", "/threads", "{\"metadata\":{\"durability\":true}}", 200);
-                snprintf(thread_ids[n_threads++], sizeof(thread_ids[0]), "%s",
-                         json_string_value(json_object_get(t.json, "thread_id")));
-                harness_resp_free(&t);
-            }
-        } else {
-            assert_int_equal(r.status, 501); /* threads are not implemented yet: items only */
-        }
-        harness_resp_free(&r);
+        put_item(s, i);
+    for (i = 0; i < N_THREADS; i++) {
+        harness_resp_t t = req(s, "POST", "/threads", "{\"metadata\":{\"durability\":true}}", 200);
+        snprintf(thread_ids[i], sizeof(thread_ids[0]), "%s", json_string_value(json_object_get(t.json, "thread_id")));
+        harness_resp_free(&t);
     }
-    harness_kill9(&s);
+    harness_kill9(s);
 
-    assert_int_equal(harness_restart(&s, args, NULL), 0);
-    assert_int_equal(count_items(&s), N_ITEMS);
+    assert_int_equal(harness_restart(s, args, NULL), 0);
+    assert_int_equal(count_items(s), N_ITEMS);
     for (i = 0; i < N_ITEMS; i++)
-        assert_true(has_item(&s, i));
-    for (size_t t = 0; t < n_threads; t++) {
-        snprintf(path, sizeof(path), "/threads/%.63s", thread_ids[t]);
-        harness_resp_t r = req(&s, "GET", path, NULL, 200);
+        assert_true(has_item(s, i));
+    for (i = 0; i < N_THREADS; i++) {
+        snprintf(path, sizeof(path), "/threads/%.63s", thread_ids[i]);
+        harness_resp_t r = req(s, "GET", path, NULL, 200);
         harness_resp_free(&r);
     }
-    harness_stop(&s, 0);
 }
 
 static void test_kill9_fsync_batch(void **state)
@@ -202,45 +200,44 @@ static void test_kill9_fsync_always(void **state)
 /* Cuts the last record of the log in two: the server starts, warns, and drops only that one. */
 static void test_torn_tail(void **state)
 {
-    harness_server_t s;
+    harness_server_t *s = &srv;
     char wal[400], needle[512];
     size_t last;
     struct stat st;
     int i;
     (void)state;
 
-    assert_int_equal(harness_start(&s, NULL, NULL), 0);
+    assert_int_equal(harness_start(s, NULL, NULL), 0);
     for (i = 0; i < 10; i++)
-        put_item(&s, i);
-    assert_int_equal(harness_stop(&s, 1), 0);
-    wal_path(&s, wal, sizeof(wal));
+        put_item(s, i);
+    assert_int_equal(harness_stop(s, 1), 0);
+    wal_path(s, wal, sizeof(wal));
     last = last_record_offset(wal, 10);
     assert_int_equal(stat(wal, &st), 0);
     /* keep the header and half of the payload of the last record (item 9) */
     assert_int_equal(truncate(wal, (off_t)(last + REC_HDR + ((size_t)st.st_size - last - REC_HDR) / 2)), 0);
 
-    assert_int_equal(harness_restart(&s, NULL, NULL), 0);
+    assert_int_equal(harness_restart(s, NULL, NULL), 0);
     snprintf(needle, sizeof(needle), "%s: dropping a torn record at byte offset %zu", wal, last);
-    if (!log_contains(&s, needle))
-        fprintf(stderr, "server log %s lacks: %s\n", s.log_path, needle);
-    assert_true(log_contains(&s, "warning"));
-    assert_true(log_contains(&s, needle));
+    if (!log_contains(s, needle))
+        fprintf(stderr, "server log %s lacks: %s\n", s->log_path, needle);
+    assert_true(log_contains(s, "warning"));
+    assert_true(log_contains(s, needle));
     for (i = 0; i < 9; i++)
-        assert_true(has_item(&s, i));
-    assert_false(has_item(&s, 9));
-    assert_int_equal(count_items(&s), 9);
+        assert_true(has_item(s, i));
+    assert_false(has_item(s, 9));
+    assert_int_equal(count_items(s), 9);
     /* the repaired log takes new writes that survive another restart */
-    put_item(&s, 9);
-    harness_kill9(&s);
-    assert_int_equal(harness_restart(&s, NULL, NULL), 0);
-    assert_int_equal(count_items(&s), 10);
-    harness_stop(&s, 0);
-}
+    put_item(s, 9);
+    harness_kill9(s);
+    assert_int_equal(harness_restart(s, NULL, NULL), 0);
+    assert_int_equal(count_items(s), 10);
+    }
 
 /* Flips one byte inside the first record: the server refuses to start, naming file and offset. */
 static void test_corruption_refuses_start(void **state)
 {
-    harness_server_t s;
+    harness_server_t *s = &srv;
     char wal[400], port[16], err[4096], needle[512];
     unsigned char *p;
     size_t len;
@@ -248,11 +245,11 @@ static void test_corruption_refuses_start(void **state)
     int i, status;
     (void)state;
 
-    assert_int_equal(harness_start(&s, NULL, NULL), 0);
+    assert_int_equal(harness_start(s, NULL, NULL), 0);
     for (i = 0; i < 10; i++)
-        put_item(&s, i);
-    assert_int_equal(harness_stop(&s, 1), 0);
-    wal_path(&s, wal, sizeof(wal));
+        put_item(s, i);
+    assert_int_equal(harness_stop(s, 1), 0);
+    wal_path(s, wal, sizeof(wal));
     last_record_offset(wal, 10);
     p = read_all(wal, &len);
     p[WAL_MAGIC_LEN + REC_HDR + 2] ^= 0x20;
@@ -261,9 +258,9 @@ static void test_corruption_refuses_start(void **state)
     assert_int_equal(fwrite(p, 1, len, f), len);
     fclose(f);
 
-    snprintf(port, sizeof(port), "%d", s.port);
+    snprintf(port, sizeof(port), "%d", s->port);
     {
-        const char *const args[] = {"--host", "127.0.0.1", "--port", port, "--data-dir", s.data_dir, NULL};
+        const char *const args[] = {"--host", "127.0.0.1", "--port", port, "--data-dir", s->data_dir, NULL};
         status = harness_run(args, NULL, 10, err, sizeof(err));
     }
     assert_true(WIFEXITED(status));
@@ -281,17 +278,16 @@ static void test_corruption_refuses_start(void **state)
         free(q);
     }
     free(p);
-    harness_stop(&s, 0);
-}
+    }
 
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill9_fsync_batch),
-        cmocka_unit_test(test_kill9_fsync_always),
-        cmocka_unit_test(test_torn_tail),
-        cmocka_unit_test(test_corruption_refuses_start),
+        cmocka_unit_test_teardown(test_kill9_fsync_batch, stop_server),
+        cmocka_unit_test_teardown(test_kill9_fsync_always, stop_server),
+        cmocka_unit_test_teardown(test_torn_tail, stop_server),
+        cmocka_unit_test_teardown(test_corruption_refuses_start, stop_server),
     };
     return cmocka_run_group_tests_name("conformance_durability", tests, NULL, NULL);
 }
