@@ -180,6 +180,21 @@ void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user)
     pthread_mutex_unlock(&registry_mu);
 }
 
+/* Frees the retained events of `r`; caller holds r->mu. Later subscribers find the run ended
+ * with nothing to replay. */
+static void drop_events_locked(exec_run_t *r)
+{
+    size_t i;
+
+    for (i = 0; i != r->n_events; ++i)
+        exec_event_release(&r->events[i]->pub);
+    free(r->events);
+    r->events = NULL;
+    r->n_events = r->cap_events = 0;
+    r->first_id = r->next_id;
+    r->events_dropped = 1;
+}
+
 /* Drops the records `keep` rejects; the references are released outside the lock. */
 static void registry_drop(int (*keep)(exec_run_t *r, int64_t now, int64_t ret), int64_t now,
                           int64_t ret)
@@ -207,12 +222,19 @@ static void registry_drop(int (*keep)(exec_run_t *r, int64_t now, int64_t ret), 
     }
 }
 
+static int64_t reap_grace_us;
+
+/* Keeps a record while its run goes on, while someone follows it, and for `ret` after the
+ * end; frees the log of a non-resumable run after the grace. */
 static int keep_fresh(exec_run_t *r, int64_t now, int64_t ret)
 {
     int keep;
 
     pthread_mutex_lock(&r->mu);
-    keep = !r->ended || now - r->ended_mono_us < ret;
+    keep = !r->ended || r->subs != NULL || now - r->ended_mono_us < ret;
+    if (keep && r->ended && r->subs == NULL && !(r->modes & EXEC_WIRE_RESUMABLE) && !r->events_dropped &&
+        now - r->ended_mono_us >= reap_grace_us)
+        drop_events_locked(r);
     pthread_mutex_unlock(&r->mu);
     return keep;
 }
@@ -223,8 +245,9 @@ static int keep_none(exec_run_t *r, int64_t now, int64_t ret)
     return 0;
 }
 
-void exec_registry_reap(int64_t now_mono_us, int64_t retention_us)
+void exec_registry_reap(int64_t now_mono_us, int64_t retention_us, int64_t grace_us)
 {
+    reap_grace_us = grace_us; /* only the janitor reaps */
     registry_drop(keep_fresh, now_mono_us, retention_us);
 }
 
@@ -255,7 +278,7 @@ static exec_event_impl_t *event_new(uint64_t id, const char *event, const json_t
         return NULL;
     dlen = strlen(text);
     flen = 7 + elen + 7 + dlen + 5 + 20 + 2;
-    e = malloc(sizeof(*e) + elen + 1 + dlen + 1 + flen + 1);
+    e = malloc(sizeof(*e) + elen + 1 + flen + 1);
     if (e == NULL)
         goto Exit;
     atomic_init(&e->refs, 1);
@@ -263,13 +286,11 @@ static exec_event_impl_t *event_new(uint64_t id, const char *event, const json_t
     memcpy(p, event, elen + 1);
     e->pub.event = p;
     p += elen + 1;
-    memcpy(p, text, dlen + 1);
-    e->pub.data = p;
-    e->pub.data_len = dlen;
-    p += dlen + 1;
     e->pub.frame = p;
     e->pub.frame_len = (size_t)snprintf(p, flen + 1, "event: %s\ndata: %s\nid: %llu\n\n", event, text,
                                         (unsigned long long)id);
+    e->pub.data = p + 7 + elen + 7; /* inside the frame: "event: <name>\ndata: <data>\n..." */
+    e->pub.data_len = dlen;
     e->pub.id = id;
 Exit:
     free(text);

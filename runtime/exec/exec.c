@@ -41,6 +41,7 @@
 #include "util/uuid.h"
 
 #define CREATE_STRIPES 64
+#define EXEC_GRACE_S 10 /* how long a non-resumable run's events stay replayable after its end */
 
 static struct {
     exec_config_t cfg;
@@ -146,6 +147,13 @@ static unsigned modes_of(const json_t *sm)
             bits |= graph_stream_mode_bit(m);
     }
     return bits;
+}
+
+/* What a run's record keeps: modes_of(stream_mode) plus EXEC_WIRE_RESUMABLE when
+ * `resumable` (borrowed, may be NULL) is true. */
+static unsigned record_modes(const json_t *stream_mode, const json_t *resumable)
+{
+    return modes_of(stream_mode) | (json_is_true(resumable) ? EXEC_WIRE_RESUMABLE : 0u);
 }
 
 /* A stream_mode value as an array of strings (new reference; ["values"] by default). */
@@ -370,7 +378,7 @@ static void execute(json_t *run)
     if (r == NULL)
         r = exec_run_register(run_id, thread_id,
                               json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")),
-                              modes_of(json_object_get(kw, "stream_mode")),
+                              record_modes(json_object_get(kw, "stream_mode"), json_object_get(kw, "resumable")),
                               json_is_true(json_object_get(kw, "stream_subgraphs")));
     if (r == NULL) {
         log_error("run %s: out of memory; ended as error", run_id);
@@ -537,7 +545,8 @@ static void *janitor_main(void *arg)
         pthread_mutex_unlock(&ex.mu);
         mono = time_mono_us();
         exec_registry_foreach(check_timeout, &mono);
-        exec_registry_reap(mono, (int64_t)ex.cfg.retention_s * 1000000);
+        exec_registry_reap(mono, (int64_t)ex.cfg.retention_s * 1000000,
+                           (int64_t)(ex.cfg.retention_s < EXEC_GRACE_S ? ex.cfg.retention_s : EXEC_GRACE_S) * 1000000);
         pthread_mutex_lock(&ex.mu);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 200 * 1000000L;
@@ -578,7 +587,7 @@ static int recover(void)
         }
         exec_run_t *r = exec_run_register(id, tid,
                                           json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")),
-                                          modes_of(json_object_get(kw, "stream_mode")),
+                                          record_modes(json_object_get(kw, "stream_mode"), json_object_get(kw, "resumable")),
                                           json_is_true(json_object_get(kw, "stream_subgraphs")));
         exec_run_unref(r);
         if (json_number_value(json_object_get(kw, "after_seconds")) > 0) {
@@ -938,7 +947,8 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 500, "out of memory");
         goto Exit;
     }
-    r = exec_run_register(run_id, tid, owner, modes_of(json_object_get(body, "stream_mode")),
+    r = exec_run_register(run_id, tid, owner,
+                          record_modes(json_object_get(body, "stream_mode"), json_object_get(body, "stream_resumable")),
                           json_is_true(json_object_get(body, "stream_subgraphs")));
     if (r == NULL) {
         set_err(err, 500, "out of memory");

@@ -43,7 +43,11 @@
 
 typedef struct exec_config {
     int workers;              /* graph-executing threads; 0 = number of cores */
-    int retention_s;          /* how long a finished run's events stay replayable; 0 = 300 */
+    int retention_s;          /* how long a finished run stays in memory (outcome, and events
+                                 of stream_resumable runs); 0 = 300. Events of other runs stay
+                                 replayable min(retention_s, 10) s after the end (the official
+                                 server keeps only resumable streams); nothing is dropped while
+                                 a subscriber follows the run */
     size_t retention_events;  /* max events kept per run (oldest dropped first); 0 = 10000 */
     int webhook_timeout_s;    /* per attempt; 0 = 10 */
     int webhook_retries;      /* extra attempts after a failure; default 0 = 2 (pass -1 for none) */
@@ -105,7 +109,8 @@ int exec_run_cancel(const char *thread_id, const char *run_id, const char *actio
 typedef struct exec_event {
     uint64_t id;         /* monotonic per run, from 1; the SSE `id:` */
     const char *event;   /* SSE event name: "metadata", "values", "messages", "updates|<ns>", "error", ... */
-    const char *data;    /* JSON text of the event's data */
+    const char *data;    /* JSON text of the event's data: data_len bytes inside `frame`, NOT
+                            NUL-terminated */
     size_t data_len;
     const char *frame;   /* the whole SSE frame: "event: ..\ndata: ..\nid: ..\n\n" */
     size_t frame_len;

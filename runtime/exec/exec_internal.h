@@ -22,6 +22,8 @@
 enum exec_wire_mode {
     EXEC_WIRE_MESSAGES_TUPLE = 1u << 16, /* "messages-tuple": event `messages`, [chunk, metadata] */
     EXEC_WIRE_MESSAGES_FULL = 1u << 17,  /* "messages": messages/metadata|partial|complete */
+    EXEC_WIRE_RESUMABLE = 1u << 18,      /* stream_resumable: events replayable for the whole
+                                            retention window, not only the short grace */
 };
 
 /* Why a run's cancel flag was raised. */
@@ -67,6 +69,7 @@ typedef struct exec_run {
     atomic_int cancel_why;    /* exec_cancel_why_t */
     atomic_int running;       /* a worker is executing it */
     atomic_llong started_mono_us;
+    int events_dropped;       /* the log was freed after the end (non-resumable run) */
     int registered;           /* in the registry (under the registry lock) */
     struct exec_run *hnext;   /* registry chain */
 } exec_run_t;
@@ -103,8 +106,10 @@ void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data);
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result);
 /* Calls `fn` on every registered record under the registry lock (fn must not take it). */
 void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user);
-/* Drops records ended more than `retention_us` ago (monotonic `now_us`). */
-void exec_registry_reap(int64_t now_mono_us, int64_t retention_us);
+/* Ages finished records (monotonic `now_mono_us`): a record without subscribers is dropped
+ * `retention_us` after its run ended; the event log of a run that is not resumable is freed
+ * earlier, `grace_us` after the end (its outcome stays for exec_run_result). */
+void exec_registry_reap(int64_t now_mono_us, int64_t retention_us, int64_t grace_us);
 /* Drops every record (at exec_stop). */
 void exec_registry_clear(void);
 /* Sets the per-run bound on retained events (0 = 10000). */
