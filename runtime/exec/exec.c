@@ -18,7 +18,9 @@
  *   - Run config = assistant config, then the body's config, `configurable` merged key by key,
  *     plus {run_id, thread_id, graph_id, assistant_id} in configurable (JS); `context`
  *     (assistant's then the body's) is merged into configurable as well, since the engine reads
- *     configuration from there. Run metadata = the body's metadata (+ owner).
+ *     configuration from there. Run metadata = the assistant's, then the thread's (with
+ *     graph_id and assistant_id), then the body's (JS); metadata.owner = the caller when
+ *     authenticated.
  *   - Events recorded: the run's stream_mode (default ["values"]), the union of what was asked;
  *     a join sees the modes of the run that was created.
  *   - exec_stop lets running runs finish for `grace_s`, then cancels them: they end
@@ -933,11 +935,17 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         }
     }
     config = run_config(assistant, body, run_id, tid, assistant_id);
-    meta = merged(json_object_get(body, "metadata"), NULL);
+    /* run metadata as the official server merges it: assistant's, thread's (with the graph and
+     * assistant it now runs), the body's */
+    meta = merged(json_object_get(assistant, "metadata"), json_object_get(thread, "metadata"));
     if (config == NULL || meta == NULL) {
         set_err(err, 500, "out of memory");
         goto Exit;
     }
+    json_object_set_new(meta, "graph_id", json_string(graph_id));
+    json_object_set_new(meta, "assistant_id", json_string(assistant_id));
+    if (json_is_object(json_object_get(body, "metadata")))
+        json_object_update(meta, json_object_get(body, "metadata"));
     if (owner != NULL)
         json_object_set_new(meta, "owner", json_string(owner));
     in = json_pack("{s:s, s:s, s:s, s:O, s:o, s:s}", "run_id", run_id, "thread_id", tid, "assistant_id", assistant_id,

@@ -359,7 +359,8 @@ static void assert_thread_status(const char *thread_id, const char *expected)
 static void test_run_success_and_events(void **state)
 {
     json_t *run = create(NULL, F->echo_id, "{\"if_not_exists\": \"create\", \"input\": {\"value\": \"v1\"}, "
-                                           "\"stream_mode\": [\"values\", \"updates\"], \"on_completion\": \"keep\"}");
+                                           "\"stream_mode\": [\"values\", \"updates\"], \"on_completion\": \"keep\", "
+                                           "\"metadata\": {\"k\": 1}, \"config\": {\"configurable\": {\"c\": 2}}}");
     const char *status = NULL;
     json_t *evs, *last, *result = NULL, *t = NULL;
     exec_error_t err;
@@ -368,6 +369,17 @@ static void test_run_success_and_events(void **state)
     (void)state;
     assert_string_equal(json_string_value(json_object_get(run, "status")), "pending");
     assert_string_equal(json_string_value(json_object_get(run, "multitask_strategy")), "enqueue");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(run, "metadata"), "k")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(run, "metadata"), "graph_id")), "x_echo");
+    {
+        json_t *conf = json_object_get(json_object_get(json_object_get(run, "kwargs"), "config"), "configurable");
+        assert_int_equal(json_integer_value(json_object_get(conf, "c")), 2);
+        assert_string_equal(json_string_value(json_object_get(conf, "run_id")), id_of(run));
+        assert_string_equal(json_string_value(json_object_get(conf, "thread_id")), tid_of(run));
+        assert_true(json_is_true(json_object_get(json_object_get(run, "kwargs"), "temporary")) == 0);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(run, "kwargs"), "stream_mode"), 1)),
+                            "updates");
+    }
     evs = collect(NULL, id_of(run), 0, &status);
     assert_string_equal(status, "success");
     assert_true(json_array_size(evs) >= 4);
