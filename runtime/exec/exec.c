@@ -769,6 +769,39 @@ int exec_run_cancel(const char *thread_id, const char *run_id, const char *actio
     return 0;
 }
 
+int exec_thread_cancel(const char *thread_id, const char *action, const char *owner, exec_error_t *err)
+{
+    exec_cancel_why_t why = EXEC_CANCEL_INTERRUPT;
+    json_t *thread = NULL, *active = NULL, *run;
+    int n = -1;
+    size_t i;
+
+    if (ex.ops == NULL) {
+        set_err(err, 503, "the run executor is not running");
+        return -1;
+    }
+    if (action != NULL && strcmp(action, "rollback") == 0)
+        why = EXEC_CANCEL_ROLLBACK;
+    else if (action != NULL && strcmp(action, "interrupt") != 0) {
+        set_err(err, 422, "action: expected interrupt or rollback, got %s", action);
+        return -1;
+    }
+    if (thread_id == NULL || ex.ops->thread_get(ex.s, thread_id, owner, &thread) != STORE_OK) {
+        set_err(err, 404, "Thread %s not found", thread_id != NULL ? thread_id : "(null)");
+        goto Exit;
+    }
+    if (ex.ops->run_active(ex.s, thread_id, &active) != STORE_OK) {
+        set_err(err, 500, "cannot read the thread's runs: %s", store_last_error());
+        goto Exit;
+    }
+    json_array_foreach(active, i, run) cancel_run_obj(run, why);
+    n = (int)json_array_size(active);
+Exit:
+    json_decref(thread);
+    json_decref(active);
+    return n;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Create                                                                                     */
 /* ------------------------------------------------------------------------------------------ */

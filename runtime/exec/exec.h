@@ -105,6 +105,14 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
 int exec_run_cancel(const char *thread_id, const char *run_id, const char *action,
                     const char *owner, exec_error_t *err);
 
+/*
+ * Cancels every pending and running run of thread `thread_id` with `action` (as
+ * exec_run_cancel; NULL = interrupt), e.g. before the thread is deleted or pruned. Returns the
+ * number of runs cancelled, or -1 with `err` (404 thread missing or not visible, 422 bad
+ * action, 500 store).
+ */
+int exec_thread_cancel(const char *thread_id, const char *action, const char *owner, exec_error_t *err);
+
 /* One broker event, shared by every subscriber (reference counted; release when done). */
 typedef struct exec_event {
     uint64_t id;         /* monotonic per run, from 1; the SSE `id:` */

@@ -633,6 +633,33 @@ static void test_cancel(void **state)
     free(tid2);
 }
 
+static void test_thread_cancel(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"a\"}}");
+    json_t *b = create(tid, F->hold_id, "{\"input\": {\"value\": \"b\"}}");
+    exec_error_t err = {0};
+    const char *status = NULL;
+    char missing[UUID_STR_SIZE];
+
+    (void)state;
+    wait_held(1);
+    assert_int_equal(exec_thread_cancel(tid, NULL, NULL, &err), 2);
+    json_decref(collect(tid, id_of(a), 0, &status));
+    assert_string_equal(status, "interrupted");
+    json_decref(collect(tid, id_of(b), 0, &status));
+    assert_string_equal(status, "interrupted");
+    assert_run_status(id_of(b), "interrupted");
+    assert_thread_status(tid, "idle");
+    assert_int_equal(exec_thread_cancel(tid, "rollback", NULL, &err), 0);
+    uuid_v4_str(missing);
+    assert_int_equal(exec_thread_cancel(missing, NULL, NULL, &err), -1);
+    assert_int_equal(err.status, 404);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
 static void test_after_seconds_order(void **state)
 {
     char *t1 = new_thread(), *t2 = new_thread();
@@ -910,6 +937,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multitask_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multitask_enqueue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_after_seconds_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
