@@ -258,14 +258,49 @@ static void cancel_record_flag(exec_run_t *r, exec_cancel_why_t why)
     atomic_store(&r->cancel, 1);
 }
 
+/* messages mode: a node's writes (an `updates` event, borrowed) hold the final form of the
+ * messages it streamed as chunks; each becomes `messages/complete` [message]. */
+static void complete_streamed(exec_run_t *r, const json_t *ns, const json_t *update)
+{
+    const char *node, *chan;
+    json_t *writes, *v, *m;
+    char name[256];
+    size_t i;
+
+    if (event_name(r, "messages/complete", ns, name, sizeof(name)) != 0)
+        return;
+    json_object_foreach((json_t *)update, node, writes) {
+        json_object_foreach(writes, chan, v) {
+            size_t n = json_is_array(v) ? json_array_size(v) : 1;
+            for (i = 0; i != n; ++i) {
+                const char *id;
+                json_t *out;
+                m = json_is_array(v) ? json_array_get(v, i) : v;
+                id = json_string_value(json_object_get(m, "id"));
+                if (id == NULL || !json_is_string(json_object_get(m, "type")) ||
+                    json_object_get(r->msg_seen, id) == NULL)
+                    continue;
+                json_object_set_new(r->msg_seen, id, json_deep_copy(m));
+                out = json_pack("[O]", m);
+                if (out != NULL)
+                    exec_broker_publish(r, name, out);
+                json_decref(out);
+            }
+        }
+    }
+}
+
 /* The engine's on_event: maps engine modes onto wire events (file comment of exec.h). */
 static void on_event(void *user, const char *mode, const json_t *ns, json_t *data)
 {
     exec_run_t *r = user;
     char name[256];
 
+    if (strcmp(mode, "updates") == 0 && (r->modes & EXEC_WIRE_MESSAGES_FULL))
+        complete_streamed(r, ns, data);
     if (strcmp(mode, "messages") != 0) {
-        if (event_name(r, mode, ns, name, sizeof(name)) == 0)
+        if ((strcmp(mode, "updates") != 0 || (r->modes & GRAPH_STREAM_UPDATES)) &&
+            event_name(r, mode, ns, name, sizeof(name)) == 0)
             exec_broker_publish(r, name, data);
         return;
     }
@@ -417,7 +452,8 @@ static void execute(json_t *run)
                                  ?: json_string_value(json_object_get(cp, "checkpoint_id")),
             .interrupt_before = json_object_get(kw, "interrupt_before"),
             .interrupt_after = json_object_get(kw, "interrupt_after"),
-            .stream_modes = r->modes & 0xffffu,
+            /* messages mode also reads the nodes' writes for messages/complete */
+            .stream_modes = (r->modes & 0xffffu) | (r->modes & EXEC_WIRE_MESSAGES_FULL ? GRAPH_STREAM_UPDATES : 0u),
             .on_event = on_event,
             .user = r,
             .cancel = &r->cancel,

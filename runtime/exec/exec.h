@@ -28,7 +28,8 @@
  * custom, tasks, checkpoints, debug, events as themselves; messages-tuple as `messages`
  * [chunk, metadata]; messages as `messages/metadata` ({id: {metadata}} the first time an id
  * appears), `messages/partial` ([accumulated message] for streamed chunks) and
- * `messages/complete` ([message] for messages written whole); with stream_subgraphs, events
+ * `messages/complete` ([message]: for messages written whole, and for streamed ones once the
+ * node wrote their final form); with stream_subgraphs, events
  * of subgraphs are named `mode|ns1|ns2`. There is no `end` event (the official server sends
  * none): the stream ends after the last event. Only the modes the run asked for are recorded;
  * a join filters them, it cannot add others.

@@ -439,7 +439,7 @@ static void test_message_modes(void **state)
     json_t *run = create(NULL, F->echo_id, "{\"input\": {}, \"stream_mode\": [\"messages-tuple\", \"messages\"]}");
     const char *status = NULL;
     json_t *evs = collect(NULL, id_of(run), 0, &status), *e, *partial = NULL;
-    int tuples = 0, meta = 0, partials = 0;
+    int tuples = 0, meta = 0, partials = 0, completes = 0;
     size_t i;
 
     (void)state;
@@ -456,6 +456,11 @@ static void test_message_modes(void **state)
         } else if (strcmp(name, "messages/partial") == 0) {
             ++partials;
             partial = json_array_get(d, 0);
+        } else if (strcmp(name, "messages/complete") == 0) {
+            ++completes;
+            assert_int_equal(partials, 2);
+    assert_int_equal(completes, 1); /* and no `updates` event: it was not asked for */ /* after the chunks */
+            assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "content")), "Hello world");
         } else {
             assert_string_equal(name, "metadata");
         }
@@ -463,6 +468,7 @@ static void test_message_modes(void **state)
     assert_int_equal(tuples, 2);
     assert_int_equal(meta, 1);
     assert_int_equal(partials, 2);
+    assert_int_equal(completes, 1); /* and no `updates` event: it was not asked for */
     assert_string_equal(json_string_value(json_object_get(partial, "content")), "Hello world");
     json_decref(evs);
     json_decref(run);
