@@ -652,7 +652,7 @@ int exec_start(const exec_config_t *cfg, const store_ops_t *ops, store_t *s)
     ex.cfg = *cfg;
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (ex.cfg.workers <= 0)
-        ex.cfg.workers = cores < 1 ? 1 : (int)cores;
+        ex.cfg.workers = cores < 1 ? 10 : cores > 102 ? 1024 : (int)cores * 10;
     if (ex.cfg.retention_s <= 0)
         ex.cfg.retention_s = 300;
     exec_broker_set_limit(ex.cfg.retention_events);

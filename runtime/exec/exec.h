@@ -43,7 +43,8 @@
 #include "store/store.h"
 
 typedef struct exec_config {
-    int workers;              /* graph-executing threads; 0 = number of cores */
+    int workers;              /* graph-executing threads; 0 = 10 per core (runs mostly wait on
+                                 LLM and tool calls) */
     int retention_s;          /* how long a finished run stays in memory (outcome, and events
                                  of stream_resumable runs); 0 = 300. Events of other runs stay
                                  replayable min(retention_s, 10) s after the end (the official

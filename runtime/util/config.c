@@ -45,9 +45,9 @@ static const config_opt_t config_opts[] = {
     {"sweep-interval", "LGSERVE_SWEEP_INTERVAL", NULL, CK_INT, OFF(sweep_interval), 1, 86400, "60",
      "seconds between sweeps of expired threads and store items"},
     {"run-workers", "LGSERVE_RUN_WORKERS", NULL, CK_INT, OFF(run_workers), 1, 1024, NULL,
-     "graph-executing threads for runs (default: online cores)"},
+     "threads executing runs (1-1024; runs mostly wait on LLMs)"},
     {"stream-retention", "LGSERVE_STREAM_RETENTION", NULL, CK_INT, OFF(stream_retention), 1, 86400, "300",
-     "seconds a finished run's stream events stay replayable"},
+     "seconds a finished stream_resumable run stays replayable (others: 10 s at most)"},
     {"run-timeout", "LGSERVE_RUN_TIMEOUT", NULL, CK_INT, OFF(run_timeout), 0, 604800, "0",
      "seconds after which a running run ends as timeout (0 = never)"},
     {"database-uri", "DATABASE_URI", "DATABASE_URL", CK_STR, OFF(database_uri), 0, 0, NULL,
@@ -237,7 +237,7 @@ int config_parse(config_t *cfg, int argc, char *const argv[], char *err, size_t 
     memset(cfg, 0, sizeof(*cfg));
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cores < 1 ? 1 : cores > 1024 ? 1024 : (int)cores;
-    cfg->run_workers = cfg->workers;
+    cfg->run_workers = cfg->workers * 10 > 1024 ? 1024 : cfg->workers * 10;
     for (i = 0; i != CONFIG_N_OPTS; ++i)
         if (config_opts[i].dflt != NULL && apply(cfg, &config_opts[i], config_opts[i].dflt, "default", err, err_cap) != 0)
             goto Exit;
@@ -324,7 +324,8 @@ void config_print_help(FILE *out)
         if (env[0] != '\0' || o->dflt != NULL)
             fprintf(out, "  %-28s env: %s%sdefault: %s\n", "", env[0] != '\0' ? env : "-", "; ",
                     o->dflt != NULL ? (o->dflt[0] == '*' ? "* (any origin)" : o->dflt)
-                    : (o->off == OFF(workers) || o->off == OFF(run_workers)) && o->kind == CK_INT ? "number of online cores"
+                    : o->off == OFF(run_workers) && o->kind == CK_INT ? "10 per online core"
+                    : o->off == OFF(workers) && o->kind == CK_INT ? "number of online cores"
                                                                    : "unset");
     }
 }

@@ -30,8 +30,9 @@ typedef struct config {
     int fsync_always;       /* --fsync, LGSERVE_FSYNC: batch (0, default) | always (1) */
     int sweep_interval;     /* --sweep-interval, LGSERVE_SWEEP_INTERVAL; 60 seconds (1..86400) */
     /* runs */
-    int run_workers;        /* --run-workers, LGSERVE_RUN_WORKERS; online cores (1..1024) */
-    int stream_retention;   /* --stream-retention, LGSERVE_STREAM_RETENTION; 300 seconds (1..86400) */
+    int run_workers;        /* --run-workers, LGSERVE_RUN_WORKERS; 10 per online core (1..1024) */
+    int stream_retention;   /* --stream-retention, LGSERVE_STREAM_RETENTION; 300 seconds (1..86400);
+                               exec_config_t.retention_s */
     int run_timeout;        /* --run-timeout, LGSERVE_RUN_TIMEOUT; 0 = none (0..604800 seconds) */
     char *database_uri;     /* --database-uri, DATABASE_URI or DATABASE_URL; NULL = embedded store */
     /* model provider (read by later modules) */
