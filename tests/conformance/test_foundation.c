@@ -105,8 +105,8 @@ static void test_planned_is_501(void **state)
     assert_json_error(&r);
     assert_string_equal(harness_detail(&r), "POST /runs/crons/count is not implemented yet");
     harness_resp_free(&r);
-    r = req("GET", "/threads/6f1c3a1e-6b0e-4a8f-9d7e-0f6a3c2b1d00/runs", NULL, 501);
-    assert_string_equal(harness_detail(&r), "GET /threads/{thread_id}/runs is not implemented yet");
+    r = req("GET", "/runs/crons/6f1c3a1e-6b0e-4a8f-9d7e-0f6a3c2b1d00", NULL, 501);
+    assert_string_equal(harness_detail(&r), "GET /runs/crons/{cron_id} is not implemented yet");
     harness_resp_free(&r);
 }
 
