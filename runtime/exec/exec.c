@@ -349,9 +349,13 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
 /* Executing a run                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
+static size_t stripe_of(const char *id);
+
 /* Patches the thread after a run: values and interrupts of the latest checkpoint, and status
- * `busy` while other runs wait, else what `run_failed` and the interrupts say. */
-static void finish_thread(const char *thread_id, int run_failed)
+ * `busy` while other runs wait, else what `run_failed` and the interrupts say. The caller
+ * holds the thread's create stripe (so a run being created is either seen or not yet marked
+ * busy). */
+static void finish_thread_locked(const char *thread_id, int run_failed)
 {
     json_t *cp = NULL, *active = NULL, *patch = NULL, *intr, *values;
     const char *status;
@@ -375,6 +379,16 @@ static void finish_thread(const char *thread_id, int run_failed)
     json_decref(patch);
     json_decref(active);
     json_decref(cp);
+}
+
+/* finish_thread_locked, taking the thread's create stripe. */
+static void finish_thread(const char *thread_id, int run_failed)
+{
+    pthread_mutex_t *mu = &ex.create_mu[stripe_of(thread_id)];
+
+    pthread_mutex_lock(mu);
+    finish_thread_locked(thread_id, run_failed);
+    pthread_mutex_unlock(mu);
 }
 
 /* The webhook payload: the run with its final status, times, values and error (JS shape). */
@@ -735,8 +749,9 @@ void exec_stop(int grace_s)
 /* ------------------------------------------------------------------------------------------ */
 
 /* Cancels run `run` (borrowed, as stored) with `why`: a pending run is ended (or deleted on
- * rollback) at once, a running one gets its flag raised; a finished one is left alone. */
-static void cancel_run_obj(const json_t *run, exec_cancel_why_t why)
+ * rollback) at once, a running one gets its flag raised; a finished one is left alone.
+ * `locked`: the caller holds the thread's create stripe. */
+static void cancel_run_obj(const json_t *run, exec_cancel_why_t why, int locked)
 {
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
     const char *thread_id = json_string_value(json_object_get(run, "thread_id"));
@@ -761,10 +776,10 @@ static void cancel_run_obj(const json_t *run, exec_cancel_why_t why)
             json_decref(cp);
             exec_broker_end(r, "interrupted", values);
         }
-        finish_thread(thread_id, 0);
+        (locked ? finish_thread_locked : finish_thread)(thread_id, 0);
     } else if (r == NULL) {
         ex.ops->run_set_status(ex.s, run_id, "interrupted", NULL, NULL);
-        finish_thread(thread_id, 0);
+        (locked ? finish_thread_locked : finish_thread)(thread_id, 0);
     }
 Exit:
     exec_run_unref(r);
@@ -776,7 +791,7 @@ void exec_cancel_record(exec_run_t *r, exec_cancel_why_t why)
 
     if (ex.ops == NULL || ex.ops->run_get(ex.s, NULL, r->run_id, NULL, &run) != STORE_OK)
         return;
-    cancel_run_obj(run, why);
+    cancel_run_obj(run, why, 0);
     json_decref(run);
 }
 
@@ -800,7 +815,7 @@ int exec_run_cancel(const char *thread_id, const char *run_id, const char *actio
         set_err(err, 404, "Run not found");
         return -1;
     }
-    cancel_run_obj(run, why);
+    cancel_run_obj(run, why, 0);
     json_decref(run);
     return 0;
 }
@@ -830,7 +845,7 @@ int exec_thread_cancel(const char *thread_id, const char *action, const char *ow
         set_err(err, 500, "cannot read the thread's runs: %s", store_last_error());
         goto Exit;
     }
-    json_array_foreach(active, i, run) cancel_run_obj(run, why);
+    json_array_foreach(active, i, run) cancel_run_obj(run, why, 0);
     n = (int)json_array_size(active);
 Exit:
     json_decref(thread);
@@ -908,6 +923,17 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
     return kw;
 }
 
+/* 1 when thread `t` (borrowed) is already busy and runs graph_id/assistant_id, so creating a
+ * run changes nothing on it. */
+static int thread_marked(const json_t *t, const char *graph_id, const char *assistant_id)
+{
+    const json_t *m = json_object_get(t, "metadata");
+
+    return strcmp(json_string_value(json_object_get(t, "status")) ?: "", "busy") == 0 &&
+           strcmp(json_string_value(json_object_get(m, "graph_id")) ?: "", graph_id ?: "") == 0 &&
+           strcmp(json_string_value(json_object_get(m, "assistant_id")) ?: "", assistant_id) == 0;
+}
+
 static size_t stripe_of(const char *id)
 {
     size_t h = 5381;
@@ -962,9 +988,10 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     } else {
         snprintf(tid, sizeof(tid), "%s", thread_id);
     }
-    /* A reject/interrupt/rollback decision and the insertion it guards are atomic per thread;
-     * enqueue decides nothing, and a new stateless thread has no other run. */
-    if (thread_id != NULL && strcmp(strategy, "enqueue") != 0) {
+    /* Per thread, the multitask decision, the busy mark and the insertion are atomic, and
+     * finish_thread (same stripe) sees either none or all of them. A new stateless thread is
+     * known to nobody else. */
+    if (thread_id != NULL) {
         stripe = stripe_of(tid);
         pthread_mutex_lock(&ex.create_mu[stripe]);
         locked = 1;
@@ -975,8 +1002,8 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
             set_err(err, 404, "Thread %s not found", tid);
             goto Exit;
         }
-        tin = json_pack("{s:s, s:{s:s?, s:s}}", "thread_id", tid, "metadata", "graph_id", graph_id, "assistant_id",
-                        assistant_id);
+        tin = json_pack("{s:s, s:s, s:{s:s?, s:s}}", "thread_id", tid, "status", "busy", "metadata", "graph_id",
+                        graph_id, "assistant_id", assistant_id);
         if (tin != NULL && owner != NULL)
             json_object_set_new(json_object_get(tin, "metadata"), "owner", json_string(owner));
         if (tin == NULL || ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) != STORE_OK) {
@@ -987,7 +1014,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 500, "cannot read the thread: %s", store_last_error());
         goto Exit;
     }
-    if (thread_id != NULL && ex.ops->run_active(ex.s, tid, &active) != STORE_OK) {
+    if (thread != NULL && strcmp(strategy, "enqueue") != 0 && ex.ops->run_active(ex.s, tid, &active) != STORE_OK) {
         set_err(err, 500, "cannot read the thread's runs: %s", store_last_error());
         goto Exit;
     }
@@ -1000,7 +1027,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         if (strcmp(strategy, "interrupt") == 0 || strcmp(strategy, "rollback") == 0) {
             json_t *a;
             json_array_foreach(active, i, a) cancel_run_obj(a, strcmp(strategy, "rollback") == 0 ? EXEC_CANCEL_ROLLBACK
-                                                                                                : EXEC_CANCEL_INTERRUPT);
+                                                                                                : EXEC_CANCEL_INTERRUPT, 1);
         }
     }
     config = run_config(assistant, body, run_id, tid, assistant_id);
@@ -1033,17 +1060,21 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     }
     if (after > 0)
         not_before = time_now_us() + (int64_t)(after * 1e6);
-    if (ex.ops->run_create(ex.s, in, not_before, run) != STORE_OK) {
-        set_err(err, 500, "cannot store the run: %s", store_last_error());
-        exec_run_unregister(r);
-        goto Exit;
-    }
-    {
+    if (thread != NULL && !thread_marked(thread, graph_id, assistant_id)) {
         json_t *patch = json_pack("{s:s, s:{s:s?, s:s}}", "status", "busy", "metadata", "graph_id", graph_id,
                                   "assistant_id", assistant_id);
         if (patch == NULL || ex.ops->thread_patch(ex.s, tid, patch, NULL, NULL) != STORE_OK)
             log_warn("thread %s: cannot mark it busy: %s", tid, store_last_error());
         json_decref(patch);
+    }
+    if (ex.ops->run_create(ex.s, in, not_before, run) != STORE_OK) {
+        set_err(err, 500, "cannot store the run: %s", store_last_error());
+        exec_run_unregister(r);
+        if (thread_id == NULL)
+            ex.ops->thread_delete(ex.s, tid, NULL);
+        else
+            finish_thread_locked(tid, 0);
+        goto Exit;
     }
     if (not_before > 0)
         add_due(not_before);
