@@ -10,9 +10,9 @@
  *     run status `interrupted` means cancelled (action interrupt, on_disconnect cancel,
  *     multitask interrupt, shutdown); `timeout` means --run-timeout elapsed.
  *   - Thread status at creation is `busy` (JS); after a run it is `busy` while the thread has
- *     other pending/running runs, else `error` (run failed), `interrupted` (interrupts pending
- *     in the latest checkpoint) or `idle`; thread values/interrupts are those of the latest
- *     checkpoint.
+ *     other pending/running runs, else `error` (run failed or timed out), `idle` (cancelled),
+ *     `interrupted` (the latest checkpoint has `next` pending) or `idle`; thread
+ *     values/interrupts are those of the latest checkpoint.
  *   - Cancelling a run that already finished is a no-op answered 0 (the JS server logs a warning
  *     and answers 200); an unknown run is 404 "Run not found".
  *   - Run config = assistant config, then the body's config, `configurable` merged key by key,
@@ -351,11 +351,15 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
 
 static size_t stripe_of(const char *id);
 
+/* How a run left its thread. */
+enum run_outcome { OUTCOME_DONE = 0, OUTCOME_FAILED, OUTCOME_CANCELLED };
+
 /* Patches the thread after a run: values and interrupts of the latest checkpoint, and status
- * `busy` while other runs wait, else what `run_failed` and the interrupts say. The caller
- * holds the thread's create stripe (so a run being created is either seen or not yet marked
- * busy). */
-static void finish_thread_locked(const char *thread_id, int run_failed)
+ * `busy` while other runs wait, else `error` for a failed run, `idle` for a cancelled one,
+ * `interrupted` when the latest checkpoint has work pending (`next`: an interrupt, as the
+ * official server decides), else `idle`. The caller holds the thread's create stripe (so a
+ * run being created is either seen or not yet marked busy). */
+static void finish_thread_locked(const char *thread_id, int outcome)
 {
     json_t *cp = NULL, *active = NULL, *patch = NULL, *intr, *values;
     const char *status;
@@ -365,9 +369,10 @@ static void finish_thread_locked(const char *thread_id, int run_failed)
     intr = cp != NULL ? graph_checkpoint_interrupts(cp) : json_object();
     if (ex.ops->run_active(ex.s, thread_id, &active) == STORE_OK && json_array_size(active) > 0)
         status = "busy";
-    else if (run_failed)
+    else if (outcome == OUTCOME_FAILED)
         status = "error";
-    else if (json_object_size(intr) > 0)
+    else if (outcome != OUTCOME_CANCELLED &&
+             (json_object_size(intr) > 0 || json_array_size(json_object_get(cp, "next")) > 0))
         status = "interrupted";
     else
         status = "idle";
@@ -382,12 +387,12 @@ static void finish_thread_locked(const char *thread_id, int run_failed)
 }
 
 /* finish_thread_locked, taking the thread's create stripe. */
-static void finish_thread(const char *thread_id, int run_failed)
+static void finish_thread(const char *thread_id, int outcome)
 {
     pthread_mutex_t *mu = &ex.create_mu[stripe_of(thread_id)];
 
     pthread_mutex_lock(mu);
-    finish_thread_locked(thread_id, run_failed);
+    finish_thread_locked(thread_id, outcome);
     pthread_mutex_unlock(mu);
 }
 
@@ -434,7 +439,7 @@ static void execute(json_t *run)
     if (r == NULL) {
         log_error("run %s: out of memory; ended as error", run_id);
         ex.ops->run_set_status(ex.s, run_id, "error", NULL, NULL);
-        finish_thread(thread_id, 1);
+        finish_thread(thread_id, OUTCOME_FAILED);
         return;
     }
     atomic_store(&r->started_mono_us, time_mono_us());
@@ -493,6 +498,7 @@ static void execute(json_t *run)
             err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", "TimeoutError", "message", msg);
             err_msg = msg;
             status = "timeout";
+            failed = 1;
         } else {
             status = "interrupted";
         }
@@ -511,7 +517,8 @@ static void execute(json_t *run)
         if (ex.ops->thread_delete(ex.s, thread_id, NULL) != STORE_OK)
             log_warn("temporary thread %s: cannot delete it: %s", thread_id, store_last_error());
     } else {
-        finish_thread(thread_id, failed);
+        finish_thread(thread_id, failed ? OUTCOME_FAILED : strcmp(status, "success") != 0 ? OUTCOME_CANCELLED
+                                                                                          : OUTCOME_DONE);
     }
     result = err_obj != NULL ? err_obj : res.values != NULL ? json_incref(res.values) : json_object();
     if (webhook != NULL && !deleted)
@@ -634,7 +641,7 @@ static int recover(void)
         if (strcmp(json_string_value(json_object_get(run, "status")) ?: "", "running") == 0) {
             log_warn("run %s was running when the server stopped; marked error", id);
             ex.ops->run_set_status(ex.s, id, "error", NULL, NULL);
-            finish_thread(tid, 1);
+            finish_thread(tid, OUTCOME_FAILED);
             continue;
         }
         exec_run_t *r = exec_run_register(id, tid,
@@ -776,10 +783,10 @@ static void cancel_run_obj(const json_t *run, exec_cancel_why_t why, int locked)
             json_decref(cp);
             exec_broker_end(r, "interrupted", values);
         }
-        (locked ? finish_thread_locked : finish_thread)(thread_id, 0);
+        (locked ? finish_thread_locked : finish_thread)(thread_id, OUTCOME_CANCELLED);
     } else if (r == NULL) {
         ex.ops->run_set_status(ex.s, run_id, "interrupted", NULL, NULL);
-        (locked ? finish_thread_locked : finish_thread)(thread_id, 0);
+        (locked ? finish_thread_locked : finish_thread)(thread_id, OUTCOME_CANCELLED);
     }
 Exit:
     exec_run_unref(r);
@@ -1073,7 +1080,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         if (thread_id == NULL)
             ex.ops->thread_delete(ex.s, tid, NULL);
         else
-            finish_thread_locked(tid, 0);
+            finish_thread_locked(tid, OUTCOME_DONE);
         goto Exit;
     }
     if (not_before > 0)

@@ -18,8 +18,9 @@
  * failed; an `error` event {error, message} is the last event), `interrupted` (cancelled:
  * action interrupt, multitask interrupt, on_disconnect cancel, shutdown) or `timeout`
  * (exec_config.run_timeout_s elapsed; an `error` event {error: "TimeoutError"} is sent).
- * Threads are `busy` from run creation while they have pending/running runs, then `error`,
- * `interrupted` or `idle`, with values and interrupts of their latest checkpoint.
+ * Threads are `busy` from run creation while they have pending/running runs, then `error`
+ * (failed or timed out), `interrupted` (the latest checkpoint has `next` pending), or `idle`
+ * (also after a cancel), with values and interrupts of their latest checkpoint.
  *
  * Stream events: ids start at 1 (the official server numbers from 0; ids are opaque to the
  * SDKs, and 0 here means "from the start"). The first event is `metadata` {run_id, attempt: 1},

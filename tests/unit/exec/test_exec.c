@@ -496,6 +496,34 @@ static void test_node_error(void **state)
     json_decref(run);
 }
 
+/* A run stopped by interrupt_before ends `success` and leaves the thread `interrupted`; a run
+ * without input continues it. */
+static void test_interrupt_before(void **state)
+{
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"value\": \"i\"}, \"interrupt_before\": [\"hold\"]}"), *b;
+    const char *status = NULL;
+
+    (void)state;
+    json_decref(collect(tid, id_of(a), 0, &status));
+    assert_string_equal(status, "success");
+    assert_thread_status(tid, "interrupted");
+    pthread_mutex_lock(&order_mu);
+    assert_int_equal(json_array_size(order), 0);
+    pthread_mutex_unlock(&order_mu);
+    b = create(tid, F->hold_id, "{}");
+    json_decref(collect(tid, id_of(b), 0, &status));
+    assert_string_equal(status, "success");
+    assert_thread_status(tid, "idle");
+    pthread_mutex_lock(&order_mu);
+    assert_int_equal(json_array_size(order), 1);
+    assert_string_equal(json_string_value(json_array_get(order, 0)), "hold:i");
+    pthread_mutex_unlock(&order_mu);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
 static void test_multitask_reject(void **state)
 {
     char *tid = new_thread();
@@ -852,6 +880,7 @@ static void test_timeout(void **state)
     assert_string_equal(json_string_value(json_object_get(last, "event")), "error");
     assert_string_equal(json_string_value(json_object_get(json_object_get(last, "data"), "error")), "TimeoutError");
     assert_run_status(id_of(a), "timeout");
+    assert_thread_status(tid, "error");
     assert_int_equal(exec_run_result(tid, id_of(a), NULL, &result, &err), 0);
     assert_non_null(json_object_get(result, "__error__"));
     json_decref(result);
@@ -938,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_after_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multitask_reject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multitask_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multitask_rollback, setup, teardown),
