@@ -147,12 +147,14 @@ static int add_assistant(fixture_t *f, const char *graph_id, char *out)
     return rc == STORE_OK ? 0 : -1;
 }
 
+static int webhook_retries = -1;
+
 static int setup_cfg(void **state, int timeout_s, size_t max_events, int retention_s)
 {
     static int registered;
     const graph_spec_t *specs[] = {&echo_spec, &hold_spec, &fail_spec};
     exec_config_t cfg = {.workers = 2, .retention_s = retention_s, .retention_events = max_events,
-                         .webhook_timeout_s = 5, .webhook_retries = -1, .run_timeout_s = timeout_s};
+                         .webhook_timeout_s = 5, .webhook_retries = webhook_retries, .run_timeout_s = timeout_s};
     fixture_t *f = calloc(1, sizeof(*f));
     char err[256];
     size_t i;
@@ -188,6 +190,14 @@ static int setup(void **state)
 static int setup_timeout(void **state)
 {
     return setup_cfg(state, 1, 0, 300);
+}
+
+static int setup_retry(void **state)
+{
+    webhook_retries = 1;
+    int rc = setup_cfg(state, 0, 0, 300);
+    webhook_retries = -1;
+    return rc;
 }
 
 /* Three retained events per run, one second of retention after the end. */
@@ -788,24 +798,20 @@ static void test_unsubscribe_cancels(void **state)
 typedef struct listener {
     int fd;
     int port;
-    char body[65536];
+    int fail_first;   /* answer the first POST 500 */
+    int expect;       /* connections to serve */
+    char body[65536]; /* the last body received */
     size_t body_len;
-    int got;
+    int got;          /* bodies received */
 } listener_t;
 
-static void *listener_main(void *arg)
+/* Serves one connection: reads one request with its body, answers `status`. */
+static void serve_one(listener_t *l, int c, int status)
 {
-    listener_t *l = arg;
-    struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
-    char buf[65536];
+    char buf[65536], answer[128];
     size_t len = 0;
-    int c;
+    int n_answer;
 
-    if (poll(&pfd, 1, 20000) != 1)
-        return NULL;
-    c = accept(l->fd, NULL, NULL);
-    if (c < 0)
-        return NULL;
     for (;;) {
         struct pollfd cp = {.fd = c, .events = POLLIN};
         char *hdr_end, *cl;
@@ -822,16 +828,37 @@ static void *listener_main(void *arg)
         if (hdr_end != NULL && cl != NULL && len >= (size_t)(hdr_end + 4 - buf) + (size_t)atol(cl + 15)) {
             l->body_len = (size_t)atol(cl + 15);
             memcpy(l->body, hdr_end + 4, l->body_len);
-            l->got = 1;
+            l->got++;
             break;
         }
     }
-    (void)!write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 58);
+    n_answer = snprintf(answer, sizeof(answer), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        status);
+    (void)!write(c, answer, (size_t)n_answer);
     close(c);
+}
+
+static void *listener_main(void *arg)
+{
+    listener_t *l = arg;
+    int i;
+
+    for (i = 0; i != l->expect; ++i) {
+        struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+        int c;
+        if (poll(&pfd, 1, 20000) != 1)
+            break;
+        c = accept(l->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        serve_one(l, c, i == 0 && l->fail_first ? 500 : 200);
+    }
     return NULL;
 }
 
-static void test_webhook(void **state)
+/* POSTs a run with a webhook to a local listener that fails the first `fail_first` POST;
+ * returns the last body received (new reference) after `expect` connections. */
+static json_t *webhook_run(int fail_first, int expect, const char **run_id_out, json_t **run_out)
 {
     listener_t *l = calloc(1, sizeof(*l));
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -841,7 +868,8 @@ static void test_webhook(void **state)
     json_t *run, *hook;
     const char *status = NULL;
 
-    (void)state;
+    l->fail_first = fail_first;
+    l->expect = expect;
     l->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_int_equal(bind(l->fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(l->fd, 4), 0);
@@ -853,17 +881,41 @@ static void test_webhook(void **state)
     json_decref(collect(NULL, id_of(run), 0, &status));
     pthread_join(th, NULL);
     close(l->fd);
-    assert_true(l->got);
+    assert_int_equal(l->got, expect);
     hook = json_loadb(l->body, l->body_len, 0, NULL);
     assert_non_null(hook);
-    assert_string_equal(json_string_value(json_object_get(hook, "run_id")), id_of(run));
+    free(l);
+    *run_id_out = id_of(run);
+    *run_out = run;
+    return hook;
+}
+
+static void test_webhook(void **state)
+{
+    const char *run_id;
+    json_t *run, *hook = webhook_run(0, 1, &run_id, &run);
+
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(hook, "run_id")), run_id);
     assert_string_equal(json_string_value(json_object_get(hook, "status")), "success");
     assert_string_equal(json_string_value(json_object_get(json_object_get(hook, "values"), "value")), "w");
     assert_non_null(json_object_get(hook, "run_started_at"));
     assert_non_null(json_object_get(hook, "kwargs"));
     json_decref(hook);
     json_decref(run);
-    free(l);
+}
+
+/* A failed delivery is retried (webhook_retries 1 here): the second POST carries the run. */
+static void test_webhook_retry(void **state)
+{
+    const char *run_id;
+    json_t *run, *hook = webhook_run(1, 2, &run_id, &run);
+
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(hook, "run_id")), run_id);
+    assert_string_equal(json_string_value(json_object_get(hook, "status")), "success");
+    json_decref(hook);
+    json_decref(run);
 }
 
 static void test_timeout(void **state)
@@ -979,6 +1031,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_retry, setup_retry, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
