@@ -1013,7 +1013,12 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                         graph_id, "assistant_id", assistant_id);
         if (tin != NULL && owner != NULL)
             json_object_set_new(json_object_get(tin, "metadata"), "owner", json_string(owner));
-        if (tin == NULL || ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) != STORE_OK) {
+        src = tin != NULL ? ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) : STORE_NOMEM;
+        if (src == STORE_CONFLICT) { /* someone else's thread: it does not exist for this caller */
+            set_err(err, 404, "Thread %s not found", tid);
+            goto Exit;
+        }
+        if (src != STORE_OK) {
             set_err(err, 500, "cannot create the thread: %s", store_last_error());
             goto Exit;
         }

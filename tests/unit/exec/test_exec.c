@@ -771,6 +771,40 @@ static void test_if_not_exists(void **state)
     json_decref(body);
 }
 
+/* Owners: what alice's run creates is stamped hers; bob sees none of it. */
+static void test_owner(void **state)
+{
+    json_t *body = J("{\"input\": {\"value\": \"o\"}, \"if_not_exists\": \"create\"}"), *run = NULL, *other = NULL;
+    json_t *t = NULL, *result = NULL;
+    exec_error_t err = {0};
+    char tid[UUID_STR_SIZE];
+    exec_sub_t *sub;
+
+    (void)state;
+    uuid_v4_str(tid);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", &run, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")), "alice");
+    assert_int_equal(F->ops->thread_get(F->s, tid, "alice", &t), STORE_OK);
+    json_decref(t);
+    assert_null(exec_subscribe(tid, id_of(run), 0, "bob", NULL, NULL, &err));
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_cancel(tid, id_of(run), NULL, "bob", &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, "bob", &other, &err), -1);
+    assert_int_equal(err.status, 404);
+    sub = exec_subscribe(tid, id_of(run), 0, "alice", NULL, NULL, &err);
+    assert_non_null(sub);
+    exec_unsubscribe(sub, 0);
+    json_decref(collect(tid, id_of(run), 0, NULL));
+    assert_int_equal(exec_run_result(tid, id_of(run), "bob", &result, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_result(tid, id_of(run), "alice", &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "value")), "o");
+    json_decref(result);
+    json_decref(run);
+    json_decref(body);
+}
+
 static void test_unsubscribe_cancels(void **state)
 {
     char *tid = new_thread();
@@ -1029,6 +1063,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_after_seconds_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_retry, setup_retry, teardown),
