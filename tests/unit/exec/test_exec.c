@@ -287,6 +287,12 @@ static json_t *collect(const char *thread_id, const char *run_id, uint64_t after
     return out;
 }
 
+/* A notify callback that counts its calls in an atomic_int. */
+static void atomic_fetch_add_one(void *user)
+{
+    atomic_fetch_add((atomic_int *)user, 1);
+}
+
 /* Waits until `n` hold nodes are waiting on the gate. */
 static void wait_held(int n)
 {
@@ -771,6 +777,54 @@ static void test_if_not_exists(void **state)
     json_decref(body);
 }
 
+/* 1,000 subscribers on one run: each is woken at the end and gets the same events, and an
+ * event is one shared object (same frame pointer for everyone). */
+static void test_many_subscribers(void **state)
+{
+    enum { N = 1000 };
+    static exec_sub_t *subs[N];
+    static atomic_int woken[N];
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"m\"}}");
+    const exec_event_t *first[8], *evs[8];
+    exec_error_t err;
+    const char *status = NULL;
+    int64_t deadline;
+    size_t n0, n, i, j;
+    int ended;
+
+    (void)state;
+    wait_held(1);
+    for (i = 0; i != N; ++i) {
+        atomic_store(&woken[i], 0);
+        subs[i] = exec_subscribe(tid, id_of(a), 0, NULL, atomic_fetch_add_one, &woken[i], &err);
+        assert_non_null(subs[i]);
+    }
+    atomic_store(&gate, 1);
+    json_decref(collect(tid, id_of(a), 0, &status));
+    deadline = time_mono_us() + WAIT_US;
+    n0 = exec_sub_poll(subs[0], first, 8, &ended, &status);
+    assert_true(n0 >= 2);
+    for (i = 1; i != N; ++i) {
+        assert_true(atomic_load(&woken[i]) > 0);
+        n = exec_sub_poll(subs[i], evs, 8, &ended, &status);
+        assert_int_equal(n, n0);
+        assert_true(ended);
+        assert_string_equal(status, "success");
+        for (j = 0; j != n; ++j) {
+            assert_ptr_equal(evs[j]->frame, first[j]->frame);
+            exec_event_release(evs[j]);
+        }
+        exec_unsubscribe(subs[i], 0);
+        assert_true(time_mono_us() < deadline);
+    }
+    for (j = 0; j != n0; ++j)
+        exec_event_release(first[j]);
+    exec_unsubscribe(subs[0], 0);
+    json_decref(a);
+    free(tid);
+}
+
 /* Owners: what alice's run creates is stamped hers; bob sees none of it. */
 static void test_owner(void **state)
 {
@@ -1063,6 +1117,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_after_seconds_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_subscribers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
