@@ -27,6 +27,7 @@
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static exec_run_t *registry[REGISTRY_BUCKETS];
 static size_t broker_max_events = 10000;
+static atomic_int thread_channels; /* live thread channels: publishers skip the lookup at 0 */
 
 static size_t bucket_of(const char *run_id)
 {
@@ -141,6 +142,43 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
     return r;
 }
 
+/* The channel of thread `thread_id` (new reference), created and registered when missing, or
+ * NULL when out of memory. */
+static exec_run_t *thread_channel(const char *thread_id)
+{
+    exec_run_t *r, *old;
+    char key[48];
+    size_t b;
+
+    snprintf(key, sizeof(key), "thread:%s", thread_id);
+    if ((r = exec_run_find(key)) != NULL)
+        return r;
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return NULL;
+    snprintf(r->run_id, sizeof(r->run_id), "%s", key);
+    snprintf(r->thread_id, sizeof(r->thread_id), "%s", thread_id);
+    atomic_init(&r->refs, 2);
+    pthread_mutex_init(&r->mu, NULL);
+    r->first_id = r->next_id = 1;
+    r->is_thread = 1;
+    r->touched_mono_us = time_mono_us();
+    b = bucket_of(key);
+    pthread_mutex_lock(&registry_mu);
+    if ((old = lookup_locked(key)) != NULL) {
+        exec_run_ref(old);
+        pthread_mutex_unlock(&registry_mu);
+        atomic_store(&r->refs, 1);
+        exec_run_unref(r);
+        return old;
+    }
+    r->hnext = registry[b];
+    registry[b] = r;
+    r->registered = 1;
+    atomic_fetch_add(&thread_channels, 1);
+    pthread_mutex_unlock(&registry_mu);
+    return r;
+}
+
 /* Unlinks `r`; caller holds registry_mu. Returns 1 when it was registered. */
 static int unlink_locked(exec_run_t *r)
 {
@@ -231,6 +269,13 @@ static int keep_fresh(exec_run_t *r, int64_t now, int64_t ret)
     int keep;
 
     pthread_mutex_lock(&r->mu);
+    if (r->is_thread) {
+        keep = r->subs != NULL || now - r->touched_mono_us < ret;
+        if (!keep)
+            atomic_fetch_sub(&thread_channels, 1);
+        pthread_mutex_unlock(&r->mu);
+        return keep;
+    }
     keep = !r->ended || r->subs != NULL || now - r->ended_mono_us < ret;
     if (keep && r->ended && r->subs == NULL && !(r->modes & EXEC_WIRE_RESUMABLE) && !r->events_dropped &&
         now - r->ended_mono_us >= reap_grace_us)
@@ -241,7 +286,9 @@ static int keep_fresh(exec_run_t *r, int64_t now, int64_t ret)
 
 static int keep_none(exec_run_t *r, int64_t now, int64_t ret)
 {
-    (void)r, (void)now, (void)ret;
+    (void)now, (void)ret;
+    if (r->is_thread)
+        atomic_fetch_sub(&thread_channels, 1);
     return 0;
 }
 
@@ -266,17 +313,14 @@ static void wake_locked(exec_run_t *r)
             s->notify(s->user);
 }
 
-/* Builds one event (refs = 1) or NULL when out of memory. `data` is borrowed. */
-static exec_event_impl_t *event_new(uint64_t id, const char *event, const json_t *data)
+/* Builds one event (refs = 1) from `text` (borrowed JSON, `dlen` bytes, NUL-terminated), or
+ * NULL when out of memory. */
+static exec_event_impl_t *event_new(uint64_t id, const char *event, const char *text, size_t dlen)
 {
     exec_event_impl_t *e = NULL;
-    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t elen = strlen(event), dlen, flen;
+    size_t elen = strlen(event), flen;
     char *p;
 
-    if (text == NULL)
-        return NULL;
-    dlen = strlen(text);
     flen = 7 + elen + 7 + dlen + 5 + 20 + 2;
     e = malloc(sizeof(*e) + elen + 1 + flen + 1);
     if (e == NULL)
@@ -293,18 +337,19 @@ static exec_event_impl_t *event_new(uint64_t id, const char *event, const json_t
     e->pub.data_len = dlen;
     e->pub.id = id;
 Exit:
-    free(text);
     return e;
 }
 
-void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
+/* Appends event `event` with JSON `text` (borrowed) to `r`'s log and wakes its subscribers. */
+static void append(exec_run_t *r, const char *event, const char *text, size_t dlen)
 {
     exec_event_impl_t *e;
 
     pthread_mutex_lock(&r->mu);
     if (r->ended)
         goto Exit;
-    e = event_new(r->next_id, event, data);
+    r->touched_mono_us = time_mono_us();
+    e = event_new(r->next_id, event, text, dlen);
     if (e == NULL) {
         log_error("run %s: out of memory for a stream event (%s); event dropped", r->run_id, event);
         goto Exit;
@@ -333,6 +378,28 @@ void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
     wake_locked(r);
 Exit:
     pthread_mutex_unlock(&r->mu);
+}
+
+void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY), key[48];
+    exec_run_t *ch;
+    size_t dlen;
+
+    if (text == NULL) {
+        log_error("run %s: cannot serialise a stream event (%s); event dropped", r->run_id, event);
+        return;
+    }
+    dlen = strlen(text);
+    append(r, event, text, dlen);
+    if (atomic_load(&thread_channels) > 0 && !r->is_thread && r->thread_id[0] != '\0') {
+        snprintf(key, sizeof(key), "thread:%s", r->thread_id);
+        if ((ch = exec_run_find(key)) != NULL) {
+            append(ch, event, text, dlen);
+            exec_run_unref(ch);
+        }
+    }
+    free(text);
 }
 
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
@@ -381,6 +448,26 @@ static void set_err(exec_error_t *err, int status, const char *detail)
     }
 }
 
+/* Links `s` to `r` (stealing the caller's reference) from after `after_id`; wakes it at once
+ * when something is already there. */
+static void attach(exec_sub_t *s, exec_run_t *r, uint64_t after_id, exec_notify_fn notify, void *user)
+{
+    s->run = r;
+    s->next_id = after_id + 1;
+    s->notify = notify;
+    s->user = user;
+    pthread_mutex_lock(&r->mu);
+    s->next = r->subs;
+    if (r->subs != NULL)
+        r->subs->pprev = &s->next;
+    s->pprev = &r->subs;
+    r->subs = s;
+    if ((r->n_events > 0 && r->next_id > s->next_id) || r->ended)
+        if (notify != NULL)
+            notify(user);
+    pthread_mutex_unlock(&r->mu);
+}
+
 exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t after_id,
                            const char *owner, exec_notify_fn notify, void *user, exec_error_t *err)
 {
@@ -401,7 +488,7 @@ exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t a
             set_err(err, 500, "out of memory");
         return s;
     }
-    if ((thread_id != NULL && strcmp(thread_id, r->thread_id) != 0) ||
+    if (r->is_thread || (thread_id != NULL && strcmp(thread_id, r->thread_id) != 0) ||
         (owner != NULL && (r->owner == NULL || strcmp(owner, r->owner) != 0))) {
         exec_run_unref(r);
         set_err(err, 404, "Run not found");
@@ -413,20 +500,31 @@ exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t a
         set_err(err, 500, "out of memory");
         return NULL;
     }
-    s->run = r; /* steals the reference */
-    s->next_id = after_id + 1;
-    s->notify = notify;
-    s->user = user;
-    pthread_mutex_lock(&r->mu);
-    s->next = r->subs;
-    if (r->subs != NULL)
-        r->subs->pprev = &s->next;
-    s->pprev = &r->subs;
-    r->subs = s;
-    if ((r->n_events > 0 && r->next_id > s->next_id) || r->ended)
-        if (notify != NULL)
-            notify(user);
-    pthread_mutex_unlock(&r->mu);
+    attach(s, r, after_id, notify, user);
+    return s;
+}
+
+exec_sub_t *exec_thread_subscribe(const char *thread_id, uint64_t after_id, const char *owner,
+                                  exec_notify_fn notify, void *user, exec_error_t *err)
+{
+    const store_ops_t *ops = exec_ops();
+    json_t *thread = NULL;
+    exec_sub_t *s;
+    exec_run_t *r;
+
+    if (ops == NULL || thread_id == NULL || ops->thread_get(exec_store(), thread_id, owner, &thread) != STORE_OK) {
+        set_err(err, 404, "Thread not found");
+        return NULL;
+    }
+    json_decref(thread);
+    s = calloc(1, sizeof(*s));
+    r = s != NULL ? thread_channel(thread_id) : NULL;
+    if (r == NULL) {
+        free(s);
+        set_err(err, 500, "out of memory");
+        return NULL;
+    }
+    attach(s, r, after_id, notify, user);
     return s;
 }
 
@@ -478,8 +576,9 @@ void exec_unsubscribe(exec_sub_t *sub, int cancel_run)
         if (sub->next != NULL)
             sub->next->pprev = sub->pprev;
         ended = r->ended;
+        r->touched_mono_us = time_mono_us();
         pthread_mutex_unlock(&r->mu);
-        if (cancel_run && !ended)
+        if (cancel_run && !ended && !r->is_thread)
             exec_cancel_record(r, EXEC_CANCEL_INTERRUPT);
         exec_run_unref(r);
     }

@@ -1121,7 +1121,7 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
 
     *out = NULL;
     if (r != NULL) {
-        int visible = (thread_id == NULL || strcmp(thread_id, r->thread_id) == 0) &&
+        int visible = !r->is_thread && (thread_id == NULL || strcmp(thread_id, r->thread_id) == 0) &&
                       (owner == NULL || (r->owner != NULL && strcmp(owner, r->owner) == 0));
         pthread_mutex_lock(&r->mu);
         if (visible && r->ended)

@@ -148,6 +148,18 @@ typedef void (*exec_notify_fn)(void *user);
 exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t after_id,
                            const char *owner, exec_notify_fn notify, void *user, exec_error_t *err);
 /*
+ * Follows thread `thread_id` (GET /threads/{thread_id}/stream, stream_modes run_modes): every
+ * event of every run of the thread, as the runs publish them (same names and data), with ids
+ * of the thread's own sequence 1, 2, 3... counted from the first subscription (the channel is
+ * created then, and kept while followed and `retention_s` after). after_id resumes as for
+ * runs. The subscription never ends by itself (poll never sets *ended): the client leaves.
+ * Returns NULL with `err` 404 when the thread is missing or not visible to `owner`. Release
+ * with exec_unsubscribe (cancel_run is ignored).
+ */
+exec_sub_t *exec_thread_subscribe(const char *thread_id, uint64_t after_id, const char *owner,
+                                  exec_notify_fn notify, void *user, exec_error_t *err);
+
+/*
  * Takes up to `max` pending events (each must be released) into `out`; returns how many.
  * *ended is set to 1 once the run finished and every event was taken; *status then holds the
  * run's final status ("success", "error", "interrupted", "timeout") — borrowed, static.

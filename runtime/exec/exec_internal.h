@@ -45,7 +45,7 @@ typedef struct exec_event_impl {
 /* The in-memory record of a run, shared by its worker, its subscribers and the registry
  * (reference counted: exec_run_ref / exec_run_unref). */
 typedef struct exec_run {
-    char run_id[UUID_STR_SIZE];
+    char run_id[48];          /* the run id, or "thread:<thread_id>" for a thread channel */
     char thread_id[UUID_STR_SIZE];
     char *owner;              /* metadata.owner of the run, or NULL */
     atomic_uint refs;
@@ -70,6 +70,8 @@ typedef struct exec_run {
     atomic_int running;       /* a worker is executing it */
     atomic_llong started_mono_us;
     int events_dropped;       /* the log was freed after the end (non-resumable run) */
+    int is_thread;            /* a thread channel: every event of the thread's runs; never ends */
+    int64_t touched_mono_us;  /* thread channel: last publish or unsubscribe (under mu) */
     int registered;           /* in the registry (under the registry lock) */
     struct exec_run *hnext;   /* registry chain */
 } exec_run_t;

@@ -825,6 +825,54 @@ static void test_many_subscribers(void **state)
     free(tid);
 }
 
+/* A thread subscription sees the events of every run of the thread, in order, with its own
+ * ids, and resumes after an id. */
+static void test_thread_stream(void **state)
+{
+    char *tid = new_thread();
+    exec_error_t err;
+    exec_sub_t *sub = exec_thread_subscribe(tid, 0, NULL, NULL, NULL, &err), *again;
+    json_t *a, *b;
+    const exec_event_t *evs[64], *rest[64];
+    const char *status = NULL;
+    size_t n, m, i, metas = 0;
+    int ended = 0;
+    char missing[UUID_STR_SIZE];
+
+    (void)state;
+    assert_non_null(sub);
+    a = create(tid, F->echo_id, "{\"input\": {\"value\": \"t1\"}}");
+    json_decref(collect(tid, id_of(a), 0, &status));
+    b = create(tid, F->echo_id, "{\"input\": {\"value\": \"t2\"}, \"stream_mode\": \"updates\"}");
+    json_decref(collect(tid, id_of(b), 0, &status));
+    n = exec_sub_poll(sub, evs, 64, &ended, &status);
+    assert_false(ended);
+    assert_true(n >= 4);
+    for (i = 0; i != n; ++i) {
+        assert_int_equal(evs[i]->id, i + 1);
+        if (strcmp(evs[i]->event, "metadata") == 0)
+            assert_non_null(strstr(evs[i]->data, ++metas == 1 ? id_of(a) : id_of(b)));
+    }
+    assert_int_equal(metas, 2);
+    assert_string_equal(evs[n - 1]->event, "updates");
+    again = exec_thread_subscribe(tid, 2, NULL, NULL, NULL, &err);
+    m = exec_sub_poll(again, rest, 64, &ended, &status);
+    assert_int_equal(m, n - 2);
+    assert_ptr_equal(rest[0], evs[2]);
+    for (i = 0; i != m; ++i)
+        exec_event_release(rest[i]);
+    for (i = 0; i != n; ++i)
+        exec_event_release(evs[i]);
+    exec_unsubscribe(again, 1);
+    exec_unsubscribe(sub, 0);
+    uuid_v4_str(missing);
+    assert_null(exec_thread_subscribe(missing, 0, NULL, NULL, NULL, &err));
+    assert_int_equal(err.status, 404);
+    json_decref(a);
+    json_decref(b);
+    free(tid);
+}
+
 /* Owners: what alice's run creates is stamped hers; bob sees none of it. */
 static void test_owner(void **state)
 {
@@ -1118,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_subscribers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
