@@ -4,8 +4,8 @@
  * Each run record keeps an append-only log of events with ids 1, 2, 3, ... Every event is
  * serialised once into its SSE frame ("event: E\ndata: JSON\nid: N\n\n"; compact JSON has no
  * raw line breaks, so one data line) and shared by every subscriber through a reference count.
- * The log keeps at most `max_events` events (the oldest are dropped first; a subscriber that
- * fell behind them resumes at the oldest retained one). Once the run ended, its record stays
+ * The log keeps at most `max_events` events: when full, the oldest quarter is dropped (a
+ * subscriber that fell behind them resumes at the oldest retained one). Once the run ended, its record stays
  * replayable for the retention window (exec_registry_reap), then the registry drops it; live
  * subscribers keep it alive until they unsubscribe.
  *
@@ -354,11 +354,14 @@ static void append(exec_run_t *r, const char *event, const char *text, size_t dl
         log_error("run %s: out of memory for a stream event (%s); event dropped", r->run_id, event);
         goto Exit;
     }
-    if (r->n_events == broker_max_events && r->n_events > 0) {
-        exec_event_release(&r->events[0]->pub);
-        memmove(r->events, r->events + 1, (r->n_events - 1) * sizeof(*r->events));
-        --r->n_events;
-        ++r->first_id;
+    if (r->n_events >= broker_max_events && r->n_events > 0) {
+        /* drop the oldest quarter at once: amortised O(1) per event */
+        size_t drop = r->n_events / 4 > 0 ? r->n_events / 4 : 1, i;
+        for (i = 0; i != drop; ++i)
+            exec_event_release(&r->events[i]->pub);
+        memmove(r->events, r->events + drop, (r->n_events - drop) * sizeof(*r->events));
+        r->n_events -= drop;
+        r->first_id += drop;
     }
     if (r->n_events == r->cap_events) {
         size_t cap = r->cap_events == 0 ? 16 : r->cap_events * 2;

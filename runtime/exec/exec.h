@@ -51,7 +51,8 @@ typedef struct exec_config {
                                  replayable min(retention_s, 10) s after the end (the official
                                  server keeps only resumable streams); nothing is dropped while
                                  a subscriber follows the run */
-    size_t retention_events;  /* max events kept per run (oldest dropped first); 0 = 10000 */
+    size_t retention_events;  /* max events kept per run; when full the oldest quarter is
+                                 dropped; 0 = 10000 */
     int webhook_timeout_s;    /* per attempt; 0 = 10 */
     int webhook_retries;      /* extra attempts after a failure; default 0 = 2 (pass -1 for none) */
     int run_timeout_s;        /* a run still running after this ends as `timeout`; 0 = none */
