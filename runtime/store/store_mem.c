@@ -15,9 +15,10 @@
  * the apply order. Readers may see a change a moment before its writer is acknowledged; a
  * crash in that window loses it, as it would lose an unacknowledged commit anywhere.
  *
- * Locking: one rwlock over all indexes (readers share it; a compaction holds it shared, which
- * keeps writers out while the snapshot is written). Stored json_t values are never modified
- * once indexed (changes replace them), so results are deep copies made under the lock.
+ * Locking: one rwlock over all indexes, writer-preferring so searches cannot starve changes;
+ * mutations also hold write_mu, which is all a compaction takes, so readers continue while the
+ * snapshot is written. Stored json_t values are never modified once indexed (changes replace
+ * them; jansson's reference counts are atomic), so results are deep copies made under the lock.
  */
 #include "store/store.h"
 
@@ -93,14 +94,29 @@ typedef struct coll {
 } coll_t;
 
 struct store {
-    pthread_rwlock_t lock;
-    pthread_mutex_t compact_mu;
+    pthread_mutex_t write_mu;   /* held by every mutation, and by a compaction */
+    pthread_rwlock_t lock;      /* the indexes: shared by readers, exclusive to a mutation */
+    pthread_mutex_t compact_mu; /* one compaction at a time */
     store_wal_t *wal;
     uint64_t compact_bytes;
     uint64_t seq, scan_id;
     coll_t assistants, threads, runs, items, crons;
     ent_t *act_head, *act_tail;
 };
+
+/* Mutations take write_mu then the index lock exclusively. A compaction takes write_mu alone:
+ * no change can happen while it reads the indexes, yet readers carry on. */
+static void write_lock(store_t *s)
+{
+    pthread_mutex_lock(&s->write_mu);
+    pthread_rwlock_wrlock(&s->lock);
+}
+
+static void write_unlock(store_t *s)
+{
+    pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_unlock(&s->write_mu);
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* hash map + creation-order list                                                             */
@@ -1017,14 +1033,14 @@ static int dump_cb(void *ctx, store_wal_snap_t *snap)
     return ret ? -1 : 0;
 }
 
-/* Compacts with compact_mu held: the shared index lock keeps writers out meanwhile. */
+/* Compacts with compact_mu held; write_mu keeps mutations out meanwhile, not readers. */
 static store_rc_t compact_locked(store_t *s)
 {
     store_rc_t rc;
 
-    pthread_rwlock_rdlock(&s->lock);
+    pthread_mutex_lock(&s->write_mu);
     rc = store_wal_compact(s->wal, dump_cb, s);
-    pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_unlock(&s->write_mu);
     return rc;
 }
 
@@ -1049,6 +1065,7 @@ static void mem_close(store_t *s)
     coll_free(&s->items);
     coll_free(&s->crons);
     pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->write_mu);
     pthread_mutex_destroy(&s->compact_mu);
     free(s);
 }
@@ -1056,6 +1073,7 @@ static void mem_close(store_t *s)
 static store_rc_t mem_open(const store_config_t *cfg, store_t **out, char **errmsg)
 {
     store_t *s = calloc(1, sizeof(*s));
+    pthread_rwlockattr_t attr;
     store_rc_t rc;
     unsigned delay;
 
@@ -1067,7 +1085,13 @@ static store_rc_t mem_open(const store_config_t *cfg, store_t **out, char **errm
             *errmsg = strdup("out of memory");
         return STORE_NOMEM;
     }
-    pthread_rwlock_init(&s->lock, NULL);
+    /* Writer preference: a steady stream of searches must not starve mutations (glibc's
+     * default prefers readers). */
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
     s->compact_bytes =
         cfg != NULL && cfg->compact_bytes ? cfg->compact_bytes : DEFAULT_COMPACT_BYTES;
@@ -1092,12 +1116,12 @@ static store_rc_t mem_sweep(store_t *s, int64_t now_us, int64_t *n_deleted)
     int64_t n = 0;
     ent_t *e;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     for (e = s->items.head; e != NULL; e = e->next)
         n += e->t1_us <= now_us;
     if (n > 0)
         rc = commit(s, R_ITEM_SWEEP, json_pack("{sI}", "before_us", (json_int_t)now_us), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK && n > 0)
         rc = finish(s, lsn);
     if (n_deleted != NULL)
@@ -1160,7 +1184,7 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
                         json_is_string(name) ? json_incref(name) : json_string("Untitled"));
     json_object_set_new(a, "description", json_is_string(desc) ? json_incref(desc) : json_null());
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = coll_get(&s->assistants, id)) != NULL) {
         if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_owner_visible(e->obj, owner))
             res = copy_out(e->obj);
@@ -1170,7 +1194,7 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
         res = copy_out(a);
         rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", a, "latest", 1), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK && lsn != 0)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1232,7 +1256,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
         *out = NULL;
     if (!json_is_object(patch))
         return store_fail(STORE_INVALID, "patch: expected an object");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->assistants, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
         goto Exit;
@@ -1260,7 +1284,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     res = copy_out(nv);
     rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", nv, "latest", 1), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1278,12 +1302,12 @@ static store_rc_t mem_assistant_delete(store_t *s, const char *id, const char *o
     uint64_t lsn = 0;
     ent_t *e;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->assistants, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
     else
         rc = commit(s, R_ASSISTANT_DEL, json_pack("{ss}", "assistant_id", e->id), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
 
@@ -1387,7 +1411,7 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
 
     if (out != NULL)
         *out = NULL;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->assistants, id, owner)) == NULL ||
         (v = assistant_version(e, version)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s version %" PRId64 " not found", id, version);
@@ -1397,7 +1421,7 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
                     json_pack("{sssI}", "assistant_id", e->id, "version", (json_int_t)version),
                     &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1491,7 +1515,7 @@ static store_rc_t mem_thread_create(store_t *s, const json_t *in, store_if_exist
         json_object_set(t, "ttl", ttl);
     }
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = coll_get(&s->threads, id)) != NULL) {
         if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_owner_visible(e->obj, owner))
             res = copy_out(e->obj);
@@ -1501,7 +1525,7 @@ static store_rc_t mem_thread_create(store_t *s, const json_t *in, store_if_exist
         res = copy_out(t);
         rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK && lsn != 0)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1544,7 +1568,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
         *out = NULL;
     if (!json_is_object(patch))
         return store_fail(STORE_INVALID, "patch: expected an object");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->threads, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
         goto Exit;
@@ -1569,7 +1593,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
     res = copy_out(t);
     rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1589,12 +1613,12 @@ static store_rc_t mem_thread_delete(store_t *s, const char *id, const char *owne
     uint64_t lsn = 0;
     ent_t *e;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->threads, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
     else
         rc = commit(s, R_THREAD_DEL, json_pack("{ss}", "thread_id", e->id), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
 
@@ -1693,7 +1717,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
         *out = NULL;
     if (new_id == NULL ? uuid_v4_str(nid) != 0 : canon_id(new_id, nid) != 0)
         return store_fail(STORE_INVALID, "new thread id: expected a UUID");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->threads, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
         goto Exit;
@@ -1716,7 +1740,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
     res = copy_out(t);
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1747,7 +1771,7 @@ static store_rc_t mem_thread_prune(store_t *s, const json_t *ids, const char *st
     if (!json_is_array(ids) || (!keep_latest && strcmp(strategy, "delete") != 0))
         return store_fail(STORE_INVALID, "prune: expected an array of ids and delete|keep_latest");
     ops = json_array();
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     json_array_foreach(ids, i, v) {
         if ((e = find_visible(&s->threads, json_string_value(v), owner)) == NULL)
             continue;
@@ -1760,7 +1784,7 @@ static store_rc_t mem_thread_prune(store_t *s, const json_t *ids, const char *st
         *pruned = (int64_t)json_array_size(ops);
     if (json_array_size(ops) > 0)
         rc = commit(s, R_BATCH, json_pack("{sO}", "ops", ops), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     json_decref(ops);
     if (rc == STORE_OK && lsn != 0)
         rc = finish(s, lsn);
@@ -1834,7 +1858,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
     if ((v = json_object_get(in, "langsmith_session_name")) != NULL)
         json_object_set(r, "langsmith_session_name", v);
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (coll_get(&s->threads, tid) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", tid);
     else if (coll_get(&s->runs, id) != NULL)
@@ -1843,7 +1867,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
         res = copy_out(r);
         rc = commit(s, R_RUN_PUT, run_record(r, not_before_us), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1897,7 +1921,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
         *out = NULL;
     if (status == NULL)
         return store_fail(STORE_INVALID, "status: required");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_run(s, NULL, run_id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
         goto Exit;
@@ -1908,7 +1932,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
     res = copy_out(r);
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -1957,12 +1981,12 @@ static store_rc_t mem_run_delete(store_t *s, const char *thread_id, const char *
     uint64_t lsn = 0;
     ent_t *e;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_run(s, thread_id, run_id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
     else
         rc = commit(s, R_RUN_DEL, json_pack("{ss}", "run_id", e->id), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
 
@@ -1974,7 +1998,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
     ent_t *e;
 
     *out = NULL;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     scan = ++s->scan_id;
     for (e = s->act_head; e != NULL; e = e->anext) {
         ent_t *t = e->thread;
@@ -1994,7 +2018,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
     res = copy_out(r);
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK) {
@@ -2078,14 +2102,14 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
     if (!json_is_string(json_object_get(c, "created_at")))
         json_object_set_new(c, "created_at", store_json_time(time_now_us()));
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (coll_get(&s->threads, tid) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", tid);
     } else {
         res = copy_out(c);
         rc = commit(s, R_CKPT_PUT, json_incref(c), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -2171,7 +2195,7 @@ static store_rc_t mem_checkpoint_delete(store_t *s, const char *thread_id, const
     size_t i;
     ent_t *t;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((t = find_thread(s, thread_id)) != NULL) {
         p = run_id != NULL ? json_pack("{ssss}", "thread_id", t->id, "run_id", run_id)
                            : json_pack("{ss}", "thread_id", t->id);
@@ -2180,7 +2204,7 @@ static store_rc_t mem_checkpoint_delete(store_t *s, const char *thread_id, const
         if (n > 0)
             rc = commit(s, R_CKPT_DEL, json_incref(p), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     json_decref(p);
     if (rc == STORE_OK && n > 0)
         rc = finish(s, lsn);
@@ -2197,7 +2221,7 @@ static store_rc_t mem_checkpoint_copy(store_t *s, const char *from, const char *
     ent_t *f, *t;
     size_t i;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((f = find_thread(s, from)) == NULL || (t = find_thread(s, to)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", f == NULL ? from : to);
         goto Exit;
@@ -2209,7 +2233,7 @@ static store_rc_t mem_checkpoint_copy(store_t *s, const char *from, const char *
         batch_add(ops, R_CKPT_PUT, ckpt_moved(f->ckpts[i]->obj, t->id));
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK && lsn != 0 ? finish(s, lsn) : rc;
 }
 
@@ -2290,13 +2314,13 @@ static store_rc_t mem_item_put(store_t *s, const char *scope, const json_t *ns, 
         return store_fail(STORE_INVALID,
                           "item: key (non-empty string) and value (object) required");
     ts = store_json_time(now);
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     e = find_item(s, scope, ns, key);
     item = json_pack("{sossso sOsO}", "namespace", json_deep_copy(ns), "key", key, "value",
                      json_deep_copy(value), "created_at",
                      e != NULL ? json_object_get(e->obj, "created_at") : ts, "updated_at", ts);
     rc = commit(s, R_ITEM_PUT, item_record(scope, item, ttl_minutes, index, now), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     json_decref(item);
     json_decref(ts);
     return rc == STORE_OK ? finish(s, lsn) : rc;
@@ -2315,7 +2339,7 @@ static store_rc_t mem_item_get(store_t *s, const char *scope, const json_t *ns, 
     if (check_labels(ns, "namespace", 1) != STORE_OK || key == NULL)
         return store_fail(STORE_INVALID, "item: namespace and key required");
     if (refresh_ttl)
-        pthread_rwlock_wrlock(&s->lock);
+        write_lock(s);
     else
         pthread_rwlock_rdlock(&s->lock);
     if ((e = find_item(s, scope, ns, key)) == NULL || e->t1_us <= now) {
@@ -2326,7 +2350,10 @@ static store_rc_t mem_item_get(store_t *s, const char *scope, const json_t *ns, 
     if (refresh_ttl && (p = item_refreshed(e, now)) != NULL)
         rc = commit(s, R_ITEM_PUT, p, &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    if (refresh_ttl)
+        write_unlock(s);
+    else
+        pthread_rwlock_unlock(&s->lock);
     if (rc == STORE_OK && lsn != 0)
         rc = finish(s, lsn);
     if (rc != STORE_OK) {
@@ -2343,14 +2370,14 @@ static store_rc_t mem_item_delete(store_t *s, const char *scope, const json_t *n
 
     if (check_labels(ns, "namespace", 1) != STORE_OK || key == NULL)
         return store_fail(STORE_INVALID, "item: namespace and key required");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (find_item(s, scope, ns, key) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "item %s not found", key);
     else
         rc = commit(s, R_ITEM_DEL,
                     json_pack("{sssOss}", "scope", scope_of(scope), "namespace", ns, "key", key),
                     &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
 
@@ -2433,7 +2460,7 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
     if (json_is_null(prefix))
         prefix = NULL;
     if (refresh)
-        pthread_rwlock_wrlock(&s->lock);
+        write_lock(s);
     else
         pthread_rwlock_rdlock(&s->lock);
     for (e = s->items.head; e != NULL; e = e->next) {
@@ -2468,7 +2495,10 @@ static store_rc_t mem_item_search(store_t *s, const char *scope, const store_ite
             rc = commit(s, R_BATCH, json_pack("{sO}", "ops", ops), &lsn);
     }
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    if (refresh)
+        write_unlock(s);
+    else
+        pthread_rwlock_unlock(&s->lock);
     json_decref(ops);
     free(vec.v);
     if (rc == STORE_OK && lsn != 0)
@@ -2621,14 +2651,14 @@ static store_rc_t mem_cron_create(store_t *s, const json_t *in, json_t **out)
     if ((rc = cron_apply_fields(c, in)) != STORE_OK ||
         (rc = set_object_field(c, in, "metadata")) != STORE_OK)
         goto Exit;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (coll_get(&s->crons, id) != NULL) {
         rc = store_fail(STORE_CONFLICT, "cron %s already exists", id);
     } else {
         res = copy_out(c);
         rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
     }
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -2669,7 +2699,7 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
         *out = NULL;
     if (!json_is_object(patch))
         return store_fail(STORE_INVALID, "patch: expected an object");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->crons, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "cron %s not found", id);
         goto Exit;
@@ -2682,7 +2712,7 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
     res = copy_out(c);
     rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
 Exit:
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
     if (rc == STORE_OK && out != NULL) {
@@ -2700,12 +2730,12 @@ static store_rc_t mem_cron_delete(store_t *s, const char *id, const char *owner)
     uint64_t lsn = 0;
     ent_t *e;
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if ((e = find_visible(&s->crons, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "cron %s not found", id);
     else
         rc = commit(s, R_CRON_DEL, json_pack("{ss}", "cron_id", e->id), &lsn);
-    pthread_rwlock_unlock(&s->lock);
+    write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
 

@@ -1485,10 +1485,10 @@ static void test_compact_keeps_everything(void **state)
     json_decref(ns);
 }
 
-/* ---- concurrency ---- */
+/* ---- concurrency: writers, readers and compactions at once ---- */
 
 #define CONC_THREADS 8
-#define CONC_EACH 200
+#define CONC_EACH 100
 
 typedef struct conc_arg {
     fx_t *f;
@@ -1558,6 +1558,20 @@ static void *conc_reader(void *p)
         a->failures += a->f->o->item_search(a->f->s, NULL, &iq, &list, NULL) != STORE_OK;
         json_decref(list);
         a->rounds++;
+        usleep(500); /* leave the writers CPU on small machines */
+    }
+    return NULL;
+}
+
+/* Compacts now and then while the others work (a no-op for backends without compaction). */
+static void *conc_compactor(void *p)
+{
+    reader_arg_t *a = p;
+
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        a->failures += a->f->o->compact(a->f->s) != STORE_OK;
+        a->rounds++;
+        usleep(20000);
     }
     return NULL;
 }
@@ -1565,17 +1579,17 @@ static void *conc_reader(void *p)
 static void test_concurrent_writers(void **state)
 {
     fx_t *f = *state;
-    pthread_t th[CONC_THREADS], rd[2];
+    pthread_t th[CONC_THREADS], rd[3];
     conc_arg_t args[CONC_THREADS];
-    reader_arg_t readers[2] = {{f, 0, 0, 0}, {f, 0, 0, 0}};
+    reader_arg_t readers[3] = {{f, 0, 0, 0}, {f, 0, 0, 0}, {f, 0, 0, 0}};
     store_item_query_t q = {0};
     store_thread_query_t tq = {0};
     json_t *list = NULL, *m;
     int64_t n = -1;
     int i;
 
-    for (i = 0; i < 2; i++)
-        pthread_create(&rd[i], NULL, conc_reader, &readers[i]);
+    for (i = 0; i < 3; i++)
+        pthread_create(&rd[i], NULL, i < 2 ? conc_reader : conc_compactor, &readers[i]);
     for (i = 0; i < CONC_THREADS; i++) {
         args[i] = (conc_arg_t){f, i, 0};
         pthread_create(&th[i], NULL, conc_worker, &args[i]);
@@ -1584,7 +1598,7 @@ static void test_concurrent_writers(void **state)
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].failures, 0);
     }
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         __atomic_store_n(&readers[i].stop, 1, __ATOMIC_RELEASE);
         pthread_join(rd[i], NULL);
         assert_int_equal(readers[i].failures, 0);

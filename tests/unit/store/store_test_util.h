@@ -1,6 +1,6 @@
 /*
  * tests/unit/store/store_test_util.h — helpers shared by the store test programs: temporary
- * data directories (mkdtemp under $TMPDIR or /tmp) and their recursive removal.
+ * data directories (mkdtemp) and their recursive removal.
  */
 #ifndef LG_TESTS_STORE_TEST_UTIL_H
 #define LG_TESTS_STORE_TEST_UTIL_H
@@ -11,13 +11,17 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Creates a fresh directory; returns its path (malloc'd, caller frees) or NULL. */
-static inline char *store_test_mkdtemp(void)
+/* Creates a fresh directory under $TMPDIR (or /tmp), or under /dev/shm when `in_memory` and it
+ * exists (for suites that test meaning, not the disk); returns its path (malloc'd, caller
+ * frees) or NULL. */
+static inline char *store_test_mkdtemp(int in_memory)
 {
     const char *base = getenv("TMPDIR");
     char *path = NULL;
 
-    if (base == NULL || base[0] == '\0')
+    if (in_memory && access("/dev/shm", W_OK) == 0)
+        base = "/dev/shm";
+    else if (base == NULL || base[0] == '\0')
         base = "/tmp";
     if (asprintf(&path, "%s/lgserve-store-XXXXXX", base) < 0)
         return NULL;

@@ -35,7 +35,7 @@ static int setup(void **state)
     dfx_t *f = calloc(1, sizeof(*f));
 
     f->o = store_mem_ops();
-    if ((f->dir = store_test_mkdtemp()) == NULL) {
+    if ((f->dir = store_test_mkdtemp(0)) == NULL) {
         free(f);
         return -1;
     }
@@ -639,6 +639,79 @@ static void test_compaction_interrupted(void **state)
     free(wal2);
 }
 
+typedef struct busy_arg {
+    dfx_t *f;
+    store_t *s;
+    int stop; /* __atomic */
+    int failures;
+} busy_arg_t;
+
+static void *busy_writer(void *p)
+{
+    busy_arg_t *a = p;
+    int i;
+
+    for (i = 0; i < 60; i++) {
+        json_t *in = json_pack("{s{si}}", "metadata", "i", i), *ns = json_pack("[s]", "busy"), *v;
+        char key[32];
+        a->failures +=
+            a->f->o->thread_create(a->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL) != STORE_OK;
+        snprintf(key, sizeof(key), "k%d-%p", i, (void *)&i);
+        v = json_pack("{si}", "i", i);
+        a->failures += a->f->o->item_put(a->s, NULL, ns, key, v, 0, NULL) != STORE_OK;
+        json_decref(in);
+        json_decref(ns);
+        json_decref(v);
+    }
+    return NULL;
+}
+
+static void *busy_compactor(void *p)
+{
+    busy_arg_t *a = p;
+
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        a->failures += a->f->o->compact(a->s) != STORE_OK;
+        usleep(20000);
+    }
+    return NULL;
+}
+
+/* Compactions racing writers lose nothing, also across a reopen. */
+static void test_compaction_concurrent(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 16 * 1024);
+    busy_arg_t w[4], c = {f, s, 0, 0};
+    pthread_t th[4], ct;
+    json_t *before, *after;
+    int64_t n;
+    int i;
+
+    pthread_create(&ct, NULL, busy_compactor, &c);
+    for (i = 0; i < 4; i++) {
+        w[i] = (busy_arg_t){f, s, 0, 0};
+        pthread_create(&th[i], NULL, busy_writer, &w[i]);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(ct, NULL);
+    assert_int_equal(c.failures, 0);
+    assert_int_equal(f->o->thread_count(s, NULL, NULL, &n), STORE_OK);
+    assert_int_equal(n, 240);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+    s = open_store(f, STORE_FSYNC_ALWAYS, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    f->o->close(s);
+    json_decref(before);
+    json_decref(after);
+}
+
 static void test_corrupt_snapshot_refused(void **state)
 {
     dfx_t *f = *state;
@@ -765,6 +838,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_explicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_automatic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_locked, setup, teardown),

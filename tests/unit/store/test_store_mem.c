@@ -1,7 +1,9 @@
 /*
  * tests/unit/store/test_store_mem.c — runs the storage contract suite on the embedded backend,
  * once with fsync policy batch and once with always, each test in its own temporary data
- * directory (removed afterwards).
+ * directory (removed afterwards). The directories live in /dev/shm when there is one: this
+ * suite checks meaning, and a disk shared with other jobs would only make it slow;
+ * test_store_durable.c exercises the real disk.
  */
 #include "store_test_util.h"
 
@@ -18,7 +20,7 @@ static int mem_open_fresh(void *ctx, store_t **out)
 {
     mem_env_t *env = ctx;
     store_config_t cfg = {0};
-    char *dir = store_test_mkdtemp(), *err = NULL;
+    char *dir = store_test_mkdtemp(1), *err = NULL;
     int i;
 
     if (dir == NULL)
