@@ -10,6 +10,7 @@
  * waits are bounded and only guard against hangs.
  */
 #include <arpa/inet.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,15 +19,18 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "exec/exec.h"
 #include "graph/engine.h"
-#include "store/store_test_util.h"
+#include "store/store.h"
 #include "util/time.h"
 
 #define OK_SCHEMA "{\"type\": \"object\", \"properties\": {}}"
@@ -111,6 +115,36 @@ static const graph_edge_t fail_edges[] = {{.source = GRAPH_START, .target = "bre
 static const graph_spec_t fail_spec = {.graph_id = "x_fail", .nodes = fail_nodes, .node_count = 1,
                                        .edges = fail_edges, .edge_count = 2, CHANNELS, SCHEMAS};
 
+/* A fresh directory under $TMPDIR or /tmp (malloc'd path, caller frees), or NULL. */
+static char *test_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *path = NULL;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    if (asprintf(&path, "%s/lgserve-exec-XXXXXX", base) < 0)
+        return NULL;
+    if (mkdtemp(path) == NULL) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Removes `dir` and everything under it. */
+static void test_rmtree(const char *dir)
+{
+    if (dir != NULL)
+        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 typedef struct fixture {
     char *dir;
     const store_ops_t *ops;
@@ -167,7 +201,7 @@ static int setup_cfg(void **state, int timeout_s, size_t max_events, int retenti
             }
         registered = 1;
     }
-    f->dir = store_test_mkdtemp();
+    f->dir = test_mkdtemp();
     if (f->dir == NULL || open_store(f) != 0 || add_assistant(f, "x_echo", f->echo_id) != 0 ||
         add_assistant(f, "x_hold", f->hold_id) != 0 || add_assistant(f, "x_fail", f->fail_id) != 0)
         return -1;
@@ -213,7 +247,7 @@ static int teardown(void **state)
     atomic_store(&gate, 1);
     exec_stop(0);
     f->ops->close(f->s);
-    store_test_rmtree(f->dir);
+    test_rmtree(f->dir);
     free(f->dir);
     free(f);
     return 0;
