@@ -53,7 +53,7 @@ find_program(LG_CLANG clang)
 if(LG_CLANG)
   add_test(NAME fuzz_smoke COMMAND ${LG_ROOT}/scripts/fuzz-smoke.sh WORKING_DIRECTORY ${LG_ROOT})
   set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 300
-    ENVIRONMENT "FUZZ_TIME=20;CLANG=${LG_CLANG}")
+    ENVIRONMENT "FUZZ_TIME=15;CLANG=${LG_CLANG};FUZZ_BUILD_DIR=${CMAKE_BINARY_DIR}/fuzz-lgcore")
 endif()
 
 # The LLM client's live tests talk to the mock OpenAI-compatible server (bench/mock_llm). bench/
