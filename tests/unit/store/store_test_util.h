@@ -11,18 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Creates a fresh directory under $TMPDIR (or /tmp), or under /dev/shm when `in_memory` and it
- * exists (for suites that test meaning, not the disk); returns its path (malloc'd, caller
- * frees) or NULL. */
-static inline char *store_test_mkdtemp(int in_memory)
+/* Creates a fresh directory under `base`; returns its path (malloc'd, caller frees) or NULL. */
+static inline char *store_test_mkdtemp_in(const char *base)
 {
-    const char *base = getenv("TMPDIR");
     char *path = NULL;
 
-    if (in_memory && access("/dev/shm", W_OK) == 0)
-        base = "/dev/shm";
-    else if (base == NULL || base[0] == '\0')
-        base = "/tmp";
     if (asprintf(&path, "%s/lgserve-store-XXXXXX", base) < 0)
         return NULL;
     if (mkdtemp(path) == NULL) {
@@ -30,6 +23,21 @@ static inline char *store_test_mkdtemp(int in_memory)
         return NULL;
     }
     return path;
+}
+
+/* Creates a fresh directory under $TMPDIR (or /tmp): on the disk. Caller frees the path. */
+static inline char *store_test_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    return store_test_mkdtemp_in(base != NULL && base[0] != '\0' ? base : "/tmp");
+}
+
+/* Creates a fresh directory under /dev/shm when there is one (for suites that test meaning,
+ * not the disk), else like store_test_mkdtemp. Caller frees the path. */
+static inline char *store_test_mkdtemp_mem(void)
+{
+    return access("/dev/shm", W_OK) == 0 ? store_test_mkdtemp_in("/dev/shm") : store_test_mkdtemp();
 }
 
 static inline int store_test_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

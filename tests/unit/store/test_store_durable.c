@@ -35,7 +35,7 @@ static int setup(void **state)
     dfx_t *f = calloc(1, sizeof(*f));
 
     f->o = store_mem_ops();
-    if ((f->dir = store_test_mkdtemp(0)) == NULL) {
+    if ((f->dir = store_test_mkdtemp()) == NULL) {
         free(f);
         return -1;
     }

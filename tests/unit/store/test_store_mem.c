@@ -20,7 +20,7 @@ static int mem_open_fresh(void *ctx, store_t **out)
 {
     mem_env_t *env = ctx;
     store_config_t cfg = {0};
-    char *dir = store_test_mkdtemp(1), *err = NULL;
+    char *dir = store_test_mkdtemp_mem(), *err = NULL;
     int i;
 
     if (dir == NULL)
