@@ -25,6 +25,21 @@ int items_get(http_ctx_t *ctx);
 int items_namespaces(http_ctx_t *ctx);
 int items_put(http_ctx_t *ctx);
 int items_search(http_ctx_t *ctx);
+int runs_cancel(http_ctx_t *ctx);
+int runs_cancel_many(http_ctx_t *ctx);
+int runs_create(http_ctx_t *ctx);
+int runs_delete(http_ctx_t *ctx);
+int runs_get(http_ctx_t *ctx);
+int runs_join(http_ctx_t *ctx);
+int runs_join_stream(http_ctx_t *ctx);
+int runs_list(http_ctx_t *ctx);
+int runs_stream(http_ctx_t *ctx);
+int runs_wait(http_ctx_t *ctx);
+int stateless_batch(http_ctx_t *ctx);
+int stateless_create(http_ctx_t *ctx);
+int stateless_join_stream(http_ctx_t *ctx);
+int stateless_stream(http_ctx_t *ctx);
+int stateless_wait(http_ctx_t *ctx);
 int system_docs(http_ctx_t *ctx);
 int system_health(http_ctx_t *ctx);
 int system_info(http_ctx_t *ctx);
@@ -46,6 +61,7 @@ int threads_state_checkpoint_get(http_ctx_t *ctx);
 int threads_state_checkpoint_post(http_ctx_t *ctx);
 int threads_state_get(http_ctx_t *ctx);
 int threads_state_patch(http_ctx_t *ctx);
+int threads_state_update(http_ctx_t *ctx);
 int threads_storage_get(http_ctx_t *ctx);
 
 /*
@@ -55,30 +71,14 @@ int threads_storage_get(http_ctx_t *ctx);
  *   DELETE /mcp/ (delete_mcp)
  *   GET    /mcp/ (get_mcp)
  *   POST   /mcp/ (post_mcp)
- *   POST   /runs (run_stateless_runs_post)
- *   POST   /runs/batch (run_batch_stateless_runs_post)
- *   POST   /runs/cancel (cancel_runs_post)
  *   POST   /runs/crons (create_cron_runs_crons_post)
  *   POST   /runs/crons/count (count_crons_runs_crons_count_post)
  *   POST   /runs/crons/search (search_crons_runs_crons_post)
  *   DELETE /runs/crons/{cron_id} (delete_cron_runs_crons__cron_id__delete)
  *   GET    /runs/crons/{cron_id} (get_cron_runs_crons__cron_id__get)
  *   PATCH  /runs/crons/{cron_id} (patch_cron_runs_crons__cron_id__patch)
- *   POST   /runs/stream (stream_run_stateless_runs_stream_post)
- *   POST   /runs/wait (wait_run_stateless_runs_wait_post)
- *   GET    /runs/{run_id}/stream (join_run_stream_runs__run_id__stream_get)
  *   POST   /threads/{thread_id}/commands (protocol_thread_command_post)
- *   GET    /threads/{thread_id}/runs (list_runs_http_threads__thread_id__runs_get)
- *   POST   /threads/{thread_id}/runs (create_run_threads__thread_id__runs_post)
  *   POST   /threads/{thread_id}/runs/crons (create_thread_cron_threads__thread_id__runs_crons_post)
- *   POST   /threads/{thread_id}/runs/stream (stream_run_threads__thread_id__runs_stream_post)
- *   POST   /threads/{thread_id}/runs/wait (wait_run_threads__thread_id__runs_wait_post)
- *   DELETE /threads/{thread_id}/runs/{run_id} (delete_run_threads__thread_id__runs__run_id__delete)
- *   GET    /threads/{thread_id}/runs/{run_id} (get_run_http_threads__thread_id__runs__run_id__get)
- *   POST   /threads/{thread_id}/runs/{run_id}/cancel (cancel_run_http_threads__thread_id__runs__run_id__cancel_post)
- *   GET    /threads/{thread_id}/runs/{run_id}/join (join_run_http_threads__thread_id__runs__run_id__join_get)
- *   GET    /threads/{thread_id}/runs/{run_id}/stream (stream_run_http_threads__thread_id__runs__run_id__join_get)
- *   POST   /threads/{thread_id}/state (update_thread_state_threads__thread_id__state_post)
  *   GET    /threads/{thread_id}/stream (join_thread_stream_threads__thread_id__stream_get)
  *   POST   /threads/{thread_id}/stream/events (protocol_thread_events_post)
  */

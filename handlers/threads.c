@@ -7,9 +7,11 @@
  * a thread without checkpoints answers the official empty shapes (an empty state, an empty
  * history). Thread objects show `ttl` only to GET /threads/{id}?include=ttl.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "handlers.h"
 #include "api.h"
+#include "graph/engine.h"
 
 /* The thread and checkpoint namespace a checkpoint config names. */
 typedef struct state_ref {
@@ -527,6 +529,85 @@ int threads_state_checkpoint_post(http_ctx_t *ctx)
 
     return send_state(ctx, http_param_str(ctx, "thread_id"), json_string_value(json_object_get(cp, "checkpoint_ns")),
                       json_string_value(json_object_get(cp, "checkpoint_id")));
+}
+
+/* The graph of thread `thread` (borrowed): its metadata.graph_id, else the graph_id the latest
+ * checkpoint `cp` (borrowed, may be NULL) recorded. NULL when neither names a registered graph. */
+static const graph_t *thread_graph(const json_t *thread, const json_t *cp)
+{
+    const char *graph_id = json_string_value(json_object_get(json_object_get(thread, "metadata"), "graph_id"));
+
+    if (graph_id == NULL)
+        graph_id = json_string_value(json_object_get(json_object_get(cp, "metadata"), "graph_id"));
+    return graph_id != NULL ? graph_find(graph_id) : NULL;
+}
+
+/*
+ * POST /threads/{thread_id}/state: writes `values` through the graph's reducers as node
+ * `as_node` on top of the checkpoint the body names (checkpoint.checkpoint_id, or the SDKs'
+ * checkpoint_id; none = the latest), as a new checkpoint with source "update". Answers
+ * {checkpoint: {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}} and keeps the
+ * thread's values in step. 400 when the thread has never run a graph.
+ */
+int threads_state_update(http_ctx_t *ctx)
+{
+    const char *id = http_param_str(ctx, "thread_id");
+    const json_t *values = json_object_get(ctx->body, "values");
+    const json_t *cp_ref = json_object_get(ctx->body, "checkpoint");
+    const char *as_node = json_string_value(json_object_get(ctx->body, "as_node"));
+    const char *checkpoint_id = json_string_value(json_object_get(cp_ref, "checkpoint_id"));
+    json_t *thread = NULL, *latest = NULL, *config = NULL, *state = NULL, *patch = NULL;
+    const graph_t *g;
+    char *err = NULL;
+    store_rc_t rc;
+    int ret;
+
+    if (checkpoint_id == NULL)
+        checkpoint_id = json_string_value(json_object_get(ctx->body, "checkpoint_id"));
+    if ((rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &thread)) != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    rc = api_ops()->checkpoint_get(api_store(), id, "", NULL, &latest);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    if ((g = thread_graph(thread, latest)) == NULL) {
+        ret = http_send_error(ctx, 400, "Thread %s has no graph yet: run an assistant on it before updating its state", id);
+        goto Exit;
+    }
+    if (json_is_array(values)) {
+        ret = http_send_error(ctx, 422, "values: a list of updates is not supported; send one object");
+        goto Exit;
+    }
+    rc = graph_update_state(g, api_ops(), api_store(), id, json_is_null(values) ? NULL : values, as_node, checkpoint_id,
+                            NULL, &config, &err);
+    if (rc == STORE_NOT_FOUND && checkpoint_id != NULL) {
+        ret = http_send_error(ctx, 404, "Checkpoint %s not found", checkpoint_id);
+        goto Exit;
+    }
+    if (rc == STORE_INVALID) {
+        ret = http_send_error(ctx, 422, "%s", err != NULL ? err : "invalid state update");
+        goto Exit;
+    }
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK &&
+        (patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL)
+        api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), NULL);
+    ret = http_send_json(ctx, 200, config);
+    config = NULL;
+Exit:
+    free(err);
+    json_decref(patch);
+    json_decref(state);
+    json_decref(config);
+    json_decref(latest);
+    json_decref(thread);
+    return ret;
 }
 
 /*

@@ -985,7 +985,7 @@ static const parity_case_t params_cancel_run_http_threads__thread_id__runs__run_
 static void test_op_cancel_run_http_threads__thread_id__runs__run_id__cancel_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/cancel", "cancel_run_http_threads__thread_id__runs__run_id__cancel_post", http_not_implemented, &valid_op_cancel_run_http_threads__thread_id__runs__run_id__cancel_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/cancel", "cancel_run_http_threads__thread_id__runs__run_id__cancel_post", runs_cancel, &valid_op_cancel_run_http_threads__thread_id__runs__run_id__cancel_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_cancel_run_http_threads__thread_id__runs__run_id__cancel_post, "cancel_run_http_threads__thread_id__runs__run_id__cancel_post", 0, 0, (const char *const[]){"thread_id", "run_id", "wait", "action", NULL}, (const char *const[]){NULL});
     run_cases("cancel_run_http_threads__thread_id__runs__run_id__cancel_post params", valid_op_cancel_run_http_threads__thread_id__runs__run_id__cancel_post.check_params, params_cancel_run_http_threads__thread_id__runs__run_id__cancel_post, 13);
 }
@@ -1007,7 +1007,7 @@ static const parity_case_t params_cancel_runs_post[] = {
 static void test_op_cancel_runs_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/runs/cancel", "cancel_runs_post", http_not_implemented, &valid_op_cancel_runs_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/runs/cancel", "cancel_runs_post", runs_cancel_many, &valid_op_cancel_runs_post, (const char *const[]){NULL});
     expect_op(&valid_op_cancel_runs_post, "cancel_runs_post", 1, 1, (const char *const[]){"action", NULL}, (const char *const[]){NULL});
     run_cases("cancel_runs_post body", valid_op_cancel_runs_post.check_body, body_cancel_runs_post, 3);
     run_cases("cancel_runs_post params", valid_op_cancel_runs_post.check_params, params_cancel_runs_post, 4);
@@ -1213,7 +1213,7 @@ static const parity_case_t params_create_run_threads__thread_id__runs_post[] = {
 static void test_op_create_run_threads__thread_id__runs_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs", "create_run_threads__thread_id__runs_post", http_not_implemented, &valid_op_create_run_threads__thread_id__runs_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs", "create_run_threads__thread_id__runs_post", runs_create, &valid_op_create_run_threads__thread_id__runs_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_create_run_threads__thread_id__runs_post, "create_run_threads__thread_id__runs_post", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("create_run_threads__thread_id__runs_post body", valid_op_create_run_threads__thread_id__runs_post.check_body, body_create_run_threads__thread_id__runs_post, 38);
     run_cases("create_run_threads__thread_id__runs_post params", valid_op_create_run_threads__thread_id__runs_post.check_params, params_create_run_threads__thread_id__runs_post, 6);
@@ -1384,7 +1384,7 @@ static const parity_case_t params_delete_run_threads__thread_id__runs__run_id__d
 static void test_op_delete_run_threads__thread_id__runs__run_id__delete(void **state)
 {
     (void)state;
-    expect_route(HTTP_DELETE, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002", "delete_run_threads__thread_id__runs__run_id__delete", http_not_implemented, &valid_op_delete_run_threads__thread_id__runs__run_id__delete, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_DELETE, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002", "delete_run_threads__thread_id__runs__run_id__delete", runs_delete, &valid_op_delete_run_threads__thread_id__runs__run_id__delete, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_delete_run_threads__thread_id__runs__run_id__delete, "delete_run_threads__thread_id__runs__run_id__delete", 0, 0, (const char *const[]){"thread_id", "run_id", NULL}, (const char *const[]){NULL});
     run_cases("delete_run_threads__thread_id__runs__run_id__delete params", valid_op_delete_run_threads__thread_id__runs__run_id__delete.check_params, params_delete_run_threads__thread_id__runs__run_id__delete, 10);
 }
@@ -1607,7 +1607,7 @@ static const parity_case_t params_get_run_http_threads__thread_id__runs__run_id_
 static void test_op_get_run_http_threads__thread_id__runs__run_id__get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002", "get_run_http_threads__thread_id__runs__run_id__get", http_not_implemented, &valid_op_get_run_http_threads__thread_id__runs__run_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002", "get_run_http_threads__thread_id__runs__run_id__get", runs_get, &valid_op_get_run_http_threads__thread_id__runs__run_id__get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_get_run_http_threads__thread_id__runs__run_id__get, "get_run_http_threads__thread_id__runs__run_id__get", 0, 0, (const char *const[]){"thread_id", "run_id", NULL}, (const char *const[]){NULL});
     run_cases("get_run_http_threads__thread_id__runs__run_id__get params", valid_op_get_run_http_threads__thread_id__runs__run_id__get.check_params, params_get_run_http_threads__thread_id__runs__run_id__get, 10);
 }
@@ -1770,7 +1770,7 @@ static const parity_case_t params_join_run_http_threads__thread_id__runs__run_id
 static void test_op_join_run_http_threads__thread_id__runs__run_id__join_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/join", "join_run_http_threads__thread_id__runs__run_id__join_get", http_not_implemented, &valid_op_join_run_http_threads__thread_id__runs__run_id__join_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/join", "join_run_http_threads__thread_id__runs__run_id__join_get", runs_join, &valid_op_join_run_http_threads__thread_id__runs__run_id__join_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_join_run_http_threads__thread_id__runs__run_id__join_get, "join_run_http_threads__thread_id__runs__run_id__join_get", 0, 0, (const char *const[]){"thread_id", "run_id", "cancel_on_disconnect", NULL}, (const char *const[]){NULL});
     run_cases("join_run_http_threads__thread_id__runs__run_id__join_get params", valid_op_join_run_http_threads__thread_id__runs__run_id__join_get.check_params, params_join_run_http_threads__thread_id__runs__run_id__join_get, 11);
 }
@@ -1791,7 +1791,7 @@ static const parity_case_t params_join_run_stream_runs__run_id__stream_get[] = {
 static void test_op_join_run_stream_runs__run_id__stream_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/runs/123e4567-e89b-42d3-a456-426614174001/stream", "join_run_stream_runs__run_id__stream_get", http_not_implemented, &valid_op_join_run_stream_runs__run_id__stream_get, (const char *const[]){"run_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/runs/123e4567-e89b-42d3-a456-426614174001/stream", "join_run_stream_runs__run_id__stream_get", stateless_join_stream, &valid_op_join_run_stream_runs__run_id__stream_get, (const char *const[]){"run_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_join_run_stream_runs__run_id__stream_get, "join_run_stream_runs__run_id__stream_get", 0, 0, (const char *const[]){"run_id", "Last-Event-ID", "stream_mode", "cancel_on_disconnect", NULL}, (const char *const[]){NULL});
     run_cases("join_run_stream_runs__run_id__stream_get params", valid_op_join_run_stream_runs__run_id__stream_get.check_params, params_join_run_stream_runs__run_id__stream_get, 9);
 }
@@ -1861,7 +1861,7 @@ static const parity_case_t params_list_runs_http_threads__thread_id__runs_get[] 
 static void test_op_list_runs_http_threads__thread_id__runs_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs", "list_runs_http_threads__thread_id__runs_get", http_not_implemented, &valid_op_list_runs_http_threads__thread_id__runs_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs", "list_runs_http_threads__thread_id__runs_get", runs_list, &valid_op_list_runs_http_threads__thread_id__runs_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_list_runs_http_threads__thread_id__runs_get, "list_runs_http_threads__thread_id__runs_get", 0, 0, (const char *const[]){"thread_id", "limit", "offset", "status", "select", NULL}, (const char *const[]){NULL});
     run_cases("list_runs_http_threads__thread_id__runs_get params", valid_op_list_runs_http_threads__thread_id__runs_get.check_params, params_list_runs_http_threads__thread_id__runs_get, 13);
 }
@@ -2227,7 +2227,7 @@ static const parity_case_t body_run_batch_stateless_runs_post[] = {
 static void test_op_run_batch_stateless_runs_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/runs/batch", "run_batch_stateless_runs_post", http_not_implemented, &valid_op_run_batch_stateless_runs_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/runs/batch", "run_batch_stateless_runs_post", stateless_batch, &valid_op_run_batch_stateless_runs_post, (const char *const[]){NULL});
     expect_op(&valid_op_run_batch_stateless_runs_post, "run_batch_stateless_runs_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("run_batch_stateless_runs_post body", valid_op_run_batch_stateless_runs_post.check_body, body_run_batch_stateless_runs_post, 2);
 }
@@ -2266,7 +2266,7 @@ static const parity_case_t body_run_stateless_runs_post[] = {
 static void test_op_run_stateless_runs_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/runs", "run_stateless_runs_post", http_not_implemented, &valid_op_run_stateless_runs_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/runs", "run_stateless_runs_post", stateless_create, &valid_op_run_stateless_runs_post, (const char *const[]){NULL});
     expect_op(&valid_op_run_stateless_runs_post, "run_stateless_runs_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("run_stateless_runs_post body", valid_op_run_stateless_runs_post.check_body, body_run_stateless_runs_post, 27);
 }
@@ -2435,7 +2435,7 @@ static const parity_case_t params_stream_run_http_threads__thread_id__runs__run_
 static void test_op_stream_run_http_threads__thread_id__runs__run_id__join_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/stream", "stream_run_http_threads__thread_id__runs__run_id__join_get", http_not_implemented, &valid_op_stream_run_http_threads__thread_id__runs__run_id__join_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/123e4567-e89b-42d3-a456-426614174002/stream", "stream_run_http_threads__thread_id__runs__run_id__join_get", runs_join_stream, &valid_op_stream_run_http_threads__thread_id__runs__run_id__join_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", "run_id", "123e4567-e89b-42d3-a456-426614174002", NULL});
     expect_op(&valid_op_stream_run_http_threads__thread_id__runs__run_id__join_get, "stream_run_http_threads__thread_id__runs__run_id__join_get", 0, 0, (const char *const[]){"thread_id", "run_id", "Last-Event-ID", "stream_mode", "cancel_on_disconnect", NULL}, (const char *const[]){NULL});
     run_cases("stream_run_http_threads__thread_id__runs__run_id__join_get params", valid_op_stream_run_http_threads__thread_id__runs__run_id__join_get.check_params, params_stream_run_http_threads__thread_id__runs__run_id__join_get, 13);
 }
@@ -2476,7 +2476,7 @@ static const parity_case_t body_stream_run_stateless_runs_stream_post[] = {
 static void test_op_stream_run_stateless_runs_stream_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/runs/stream", "stream_run_stateless_runs_stream_post", http_not_implemented, &valid_op_stream_run_stateless_runs_stream_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/runs/stream", "stream_run_stateless_runs_stream_post", stateless_stream, &valid_op_stream_run_stateless_runs_stream_post, (const char *const[]){NULL});
     expect_op(&valid_op_stream_run_stateless_runs_stream_post, "stream_run_stateless_runs_stream_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("stream_run_stateless_runs_stream_post body", valid_op_stream_run_stateless_runs_stream_post.check_body, body_stream_run_stateless_runs_stream_post, 29);
 }
@@ -2537,7 +2537,7 @@ static const parity_case_t params_stream_run_threads__thread_id__runs_stream_pos
 static void test_op_stream_run_threads__thread_id__runs_stream_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/stream", "stream_run_threads__thread_id__runs_stream_post", http_not_implemented, &valid_op_stream_run_threads__thread_id__runs_stream_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/stream", "stream_run_threads__thread_id__runs_stream_post", runs_stream, &valid_op_stream_run_threads__thread_id__runs_stream_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_stream_run_threads__thread_id__runs_stream_post, "stream_run_threads__thread_id__runs_stream_post", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("stream_run_threads__thread_id__runs_stream_post body", valid_op_stream_run_threads__thread_id__runs_stream_post.check_body, body_stream_run_threads__thread_id__runs_stream_post, 40);
     run_cases("stream_run_threads__thread_id__runs_stream_post params", valid_op_stream_run_threads__thread_id__runs_stream_post.check_params, params_stream_run_threads__thread_id__runs_stream_post, 6);
@@ -2585,7 +2585,7 @@ static const parity_case_t params_update_thread_state_threads__thread_id__state_
 static void test_op_update_thread_state_threads__thread_id__state_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "update_thread_state_threads__thread_id__state_post", http_not_implemented, &valid_op_update_thread_state_threads__thread_id__state_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/state", "update_thread_state_threads__thread_id__state_post", threads_state_update, &valid_op_update_thread_state_threads__thread_id__state_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_update_thread_state_threads__thread_id__state_post, "update_thread_state_threads__thread_id__state_post", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("update_thread_state_threads__thread_id__state_post body", valid_op_update_thread_state_threads__thread_id__state_post.check_body, body_update_thread_state_threads__thread_id__state_post, 10);
     run_cases("update_thread_state_threads__thread_id__state_post params", valid_op_update_thread_state_threads__thread_id__state_post.check_params, params_update_thread_state_threads__thread_id__state_post, 6);
@@ -2627,7 +2627,7 @@ static const parity_case_t body_wait_run_stateless_runs_wait_post[] = {
 static void test_op_wait_run_stateless_runs_wait_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/runs/wait", "wait_run_stateless_runs_wait_post", http_not_implemented, &valid_op_wait_run_stateless_runs_wait_post, (const char *const[]){NULL});
+    expect_route(HTTP_POST, "/runs/wait", "wait_run_stateless_runs_wait_post", stateless_wait, &valid_op_wait_run_stateless_runs_wait_post, (const char *const[]){NULL});
     expect_op(&valid_op_wait_run_stateless_runs_wait_post, "wait_run_stateless_runs_wait_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("wait_run_stateless_runs_wait_post body", valid_op_wait_run_stateless_runs_wait_post.check_body, body_wait_run_stateless_runs_wait_post, 29);
 }
@@ -2688,7 +2688,7 @@ static const parity_case_t params_wait_run_threads__thread_id__runs_wait_post[] 
 static void test_op_wait_run_threads__thread_id__runs_wait_post(void **state)
 {
     (void)state;
-    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/wait", "wait_run_threads__thread_id__runs_wait_post", http_not_implemented, &valid_op_wait_run_threads__thread_id__runs_wait_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_POST, "/threads/123e4567-e89b-42d3-a456-426614174001/runs/wait", "wait_run_threads__thread_id__runs_wait_post", runs_wait, &valid_op_wait_run_threads__thread_id__runs_wait_post, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_wait_run_threads__thread_id__runs_wait_post, "wait_run_threads__thread_id__runs_wait_post", 1, 1, (const char *const[]){"thread_id", NULL}, (const char *const[]){NULL});
     run_cases("wait_run_threads__thread_id__runs_wait_post body", valid_op_wait_run_threads__thread_id__runs_wait_post.check_body, body_wait_run_threads__thread_id__runs_wait_post, 40);
     run_cases("wait_run_threads__thread_id__runs_wait_post params", valid_op_wait_run_threads__thread_id__runs_wait_post.check_params, params_wait_run_threads__thread_id__runs_wait_post, 6);

@@ -530,9 +530,9 @@ static void test_state_writes(void **state)
     expect_error("PATCH", path("/threads/%s/state", id), "{\"metadata\": {\"x\": 1}}", 404, detail);
     expect_error("PATCH", "/threads/" MISSING "/state", "{\"metadata\": {}}", 404, "Thread " MISSING " not found");
     expect_error("PATCH", path("/threads/%s/state", id), "{}", 422, NULL);
-    /* planned until the graph engine lands */
-    expect_error("POST", path("/threads/%s/state", id), "{\"values\": {}}", 501,
-                 "POST /threads/{thread_id}/state is not implemented yet");
+    /* a thread that never ran a graph has no reducers to write through */
+    snprintf(detail, sizeof(detail), "Thread %s has no graph yet: run an assistant on it before updating its state", id);
+    expect_error("POST", path("/threads/%s/state", id), "{\"values\": {}}", 400, detail);
     expect_error("GET", path("/threads/%s/stream", id), NULL, 501, "GET /threads/{thread_id}/stream is not implemented yet");
 }
 

@@ -1,0 +1,303 @@
+/*
+ * handlers/runs.c — the Thread Runs operations: create (background), stream, wait, list, get,
+ * delete, join, join stream (Last-Event-ID), cancel and POST /runs/cancel. HTTP semantics only:
+ * runs are created, cancelled and followed through exec (exec.h), streamed and awaited through
+ * http/stream.h, read and deleted through store_ops_t.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "exec/exec.h"
+#include "handlers.h"
+#include "api.h"
+#include "http/stream.h"
+#include "runs.h"
+
+int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_t **run)
+{
+    const char *given = json_string_value(json_object_get(body, "assistant_id"));
+    char buf[37];
+    const char *assistant_id = given != NULL ? api_resolve_assistant_id(given, buf) : NULL;
+    exec_error_t err = {0};
+    int rc = -1;
+
+    *run = NULL;
+    if (assistant_id == NULL) {
+        http_send_error(ctx, 404, "Assistant %s not found", given != NULL ? given : "(none)");
+        goto Exit;
+    }
+    if (exec_run_create(thread_id, assistant_id, body, api_owner(ctx), run, &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
+                        err.detail[0] != '\0' ? err.detail : "cannot create the run");
+        goto Exit;
+    }
+    rc = 0;
+Exit:
+    return rc;
+}
+
+uint64_t runs_last_event_id(const http_ctx_t *ctx)
+{
+    const char *v = http_param_str(ctx, "Last-Event-ID");
+    unsigned long long id;
+    char *end;
+
+    if (v == NULL || *v < '0' || *v > '9')
+        return 0;
+    errno = 0;
+    id = strtoull(v, &end, 10);
+    return errno != 0 || *end != '\0' ? 0 : (uint64_t)id;
+}
+
+json_t *runs_mode_list(const char *value)
+{
+    json_t *list = NULL;
+    const char *p;
+
+    if (value == NULL)
+        goto Exit;
+    if (value[0] == '[') {
+        list = json_loads(value, 0, NULL);
+        if (!json_is_array(list)) {
+            json_decref(list);
+            list = NULL;
+        }
+        goto Exit;
+    }
+    list = json_array();
+    for (p = value; list != NULL && *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        if (len > 0)
+            json_array_append_new(list, json_stringn(p, len));
+        p += len;
+        if (*p == ',')
+            ++p;
+    }
+Exit:
+    return list;
+}
+
+/* Creates a run on the path's thread and answers it; `out` (may be NULL) receives it instead
+ * when the caller goes on streaming. Returns 0 (answered or created) or -1 (answered). */
+static int create_on_thread(http_ctx_t *ctx, json_t **out)
+{
+    const char *thread_id = http_param_str(ctx, "thread_id");
+    json_t *run = NULL;
+
+    if (runs_start(ctx, thread_id, ctx->body, &run) != 0)
+        return -1;
+    *out = run;
+    return 0;
+}
+
+/* The options that follow run `run` (borrowed) as on_disconnect says. */
+static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
+{
+    const char *on_disconnect = json_string_value(json_object_get(ctx->body, "on_disconnect"));
+    http_stream_opts_t o = {0};
+
+    o.thread_id = http_param_str(ctx, "thread_id");
+    o.run_id = json_string_value(json_object_get(run, "run_id"));
+    o.owner = api_owner(ctx);
+    o.cancel_on_disconnect = on_disconnect != NULL && strcmp(on_disconnect, "cancel") == 0;
+    o.missing_ok = 1;
+    return o;
+}
+
+int runs_create(http_ctx_t *ctx)
+{
+    char loc[128];
+    json_t *run;
+
+    if (create_on_thread(ctx, &run) != 0)
+        return 0;
+    snprintf(loc, sizeof(loc), "/threads/%s/runs/%s", http_param_str(ctx, "thread_id"),
+             json_string_value(json_object_get(run, "run_id")));
+    http_add_header(ctx, "Content-Location", loc);
+    return http_send_json(ctx, 200, run);
+}
+
+int runs_stream(http_ctx_t *ctx)
+{
+    http_stream_opts_t o;
+    json_t *run;
+    int rc;
+
+    if (create_on_thread(ctx, &run) != 0)
+        return 0;
+    o = follow_opts(ctx, run);
+    rc = http_stream_sse(ctx, &o);
+    json_decref(run);
+    return rc;
+}
+
+int runs_wait(http_ctx_t *ctx)
+{
+    http_stream_opts_t o;
+    json_t *run;
+    int rc;
+
+    if (create_on_thread(ctx, &run) != 0)
+        return 0;
+    o = follow_opts(ctx, run);
+    rc = http_stream_wait(ctx, &o, 1);
+    json_decref(run);
+    return rc;
+}
+
+int runs_list(http_ctx_t *ctx)
+{
+    const char *thread_id = http_param_str(ctx, "thread_id");
+    int64_t limit = http_param_int(ctx, "limit", 10), offset = http_param_int(ctx, "offset", 0), total = 0;
+    json_t *out = NULL;
+    store_rc_t rc;
+
+    if (limit < 0 || offset < 0)
+        return http_send_error(ctx, 422, "%s must not be negative", limit < 0 ? "limit" : "offset");
+    rc = api_ops()->run_list(api_store(), thread_id, http_param_str(ctx, "status"), limit, offset, api_owner(ctx), &out,
+                             &total);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", thread_id);
+    api_select(out, json_object_get(ctx->params, "select"));
+    api_set_pagination(ctx, offset, json_array_size(out), total);
+    return http_send_json(ctx, 200, out);
+}
+
+int runs_get(http_ctx_t *ctx)
+{
+    const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
+    json_t *run = NULL;
+    store_rc_t rc = api_ops()->run_get(api_store(), thread_id, run_id, api_owner(ctx), &run);
+
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Run", run_id);
+    return http_send_json(ctx, 200, run);
+}
+
+int runs_delete(http_ctx_t *ctx)
+{
+    const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
+    json_t *run = NULL;
+    const char *status;
+    store_rc_t rc = api_ops()->run_get(api_store(), thread_id, run_id, api_owner(ctx), &run);
+
+    if (rc != STORE_OK)
+        goto Fail;
+    status = json_string_value(json_object_get(run, "status"));
+    if (status != NULL && (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0)) {
+        json_decref(run);
+        return http_send_error(ctx, 409, "Run %s is %s; cancel it before deleting it", run_id, status);
+    }
+    json_decref(run);
+    if ((rc = api_ops()->run_delete(api_store(), thread_id, run_id, api_owner(ctx))) != STORE_OK)
+        goto Fail;
+    return http_send_raw(ctx, 204, NULL, "", 0);
+Fail:
+    return api_store_error(ctx, rc, "Run", run_id);
+}
+
+int runs_join(http_ctx_t *ctx)
+{
+    http_stream_opts_t o = {0};
+
+    o.thread_id = http_param_str(ctx, "thread_id");
+    o.run_id = http_param_str(ctx, "run_id");
+    o.owner = api_owner(ctx);
+    o.cancel_on_disconnect = http_param_bool(ctx, "cancel_on_disconnect", 0);
+    return http_stream_wait(ctx, &o, 1);
+}
+
+int runs_join_stream(http_ctx_t *ctx)
+{
+    http_stream_opts_t o = {0};
+    json_t *modes = runs_mode_list(http_param_str(ctx, "stream_mode"));
+    int rc;
+
+    o.thread_id = http_param_str(ctx, "thread_id");
+    o.run_id = http_param_str(ctx, "run_id");
+    o.owner = api_owner(ctx);
+    o.after_id = runs_last_event_id(ctx);
+    o.modes = modes;
+    o.cancel_on_disconnect = http_param_bool(ctx, "cancel_on_disconnect", 0);
+    rc = http_stream_sse(ctx, &o);
+    json_decref(modes);
+    return rc;
+}
+
+int runs_cancel(http_ctx_t *ctx)
+{
+    const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
+    const char *action = http_param_str(ctx, "action");
+    exec_error_t err = {0};
+    http_stream_opts_t o = {0};
+
+    if (exec_run_cancel(thread_id, run_id, action != NULL ? action : "interrupt", api_owner(ctx), &err) != 0)
+        return http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
+                               err.detail[0] != '\0' ? err.detail : "cannot cancel the run");
+    if (!http_param_bool(ctx, "wait", 0))
+        return http_send_raw(ctx, 202, NULL, "", 0);
+    o.thread_id = thread_id;
+    o.run_id = run_id;
+    o.owner = api_owner(ctx);
+    o.missing_ok = 1;
+    o.no_content = 1;
+    return http_stream_wait(ctx, &o, 0);
+}
+
+/* Whether run `run` (borrowed) is among those POST /runs/cancel names by `status`. */
+static int status_matches(const json_t *run, const char *status)
+{
+    const char *s = json_string_value(json_object_get(run, "status"));
+
+    return strcmp(status, "all") == 0 || (s != NULL && strcmp(s, status) == 0);
+}
+
+int runs_cancel_many(http_ctx_t *ctx)
+{
+    const char *action = http_param_str(ctx, "action");
+    const char *thread_id = json_string_value(json_object_get(ctx->body, "thread_id"));
+    const char *status = json_string_value(json_object_get(ctx->body, "status"));
+    const json_t *run_ids = json_object_get(ctx->body, "run_ids");
+    exec_error_t err = {0};
+    json_t *active = NULL, *run;
+    store_rc_t src;
+    size_t i;
+    int rc = 0;
+
+    if (action == NULL)
+        action = "interrupt";
+    if (status != NULL && (thread_id != NULL || run_ids != NULL)) {
+        rc = http_send_error(ctx, 422, "give either status, or thread_id with run_ids, not both");
+        goto Exit;
+    }
+    if (status == NULL && (thread_id == NULL || !json_is_array(run_ids))) {
+        rc = http_send_error(ctx, 422, "give status, or thread_id with run_ids");
+        goto Exit;
+    }
+    if (status == NULL) {
+        json_array_foreach(run_ids, i, run)
+        {
+            if (exec_run_cancel(thread_id, json_string_value(run), action, api_owner(ctx), &err) != 0) {
+                rc = http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
+                                     err.detail[0] != '\0' ? err.detail : "cannot cancel the run");
+                goto Exit;
+            }
+        }
+        rc = http_send_raw(ctx, 204, NULL, "", 0);
+        goto Exit;
+    }
+    if ((src = api_ops()->run_active(api_store(), NULL, &active)) != STORE_OK) {
+        rc = api_store_error(ctx, src, "Runs", NULL);
+        goto Exit;
+    }
+    json_array_foreach(active, i, run)
+    {
+        if (status_matches(run, status))
+            exec_run_cancel(json_string_value(json_object_get(run, "thread_id")),
+                            json_string_value(json_object_get(run, "run_id")), action, api_owner(ctx), &err);
+    }
+    rc = http_send_raw(ctx, 204, NULL, "", 0);
+Exit:
+    json_decref(active);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/*
+ * handlers/runs.h — what the thread-run handlers (runs.c) share with the stateless-run
+ * handlers (stateless.c) and the thread join stream (threads.c).
+ */
+#ifndef LG_HANDLERS_RUNS_H
+#define LG_HANDLERS_RUNS_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "http/http.h"
+
+/*
+ * Creates a run from the validated run-create `body` (borrowed) on `thread_id` (NULL =
+ * stateless): resolves assistant_id (a graph id names its system assistant), hands the rest to
+ * exec_run_create. Returns 0 with *run (new reference), or -1 after answering the error
+ * (404 unknown assistant or thread, 409 busy thread, 422 bad option, ...).
+ */
+int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_t **run);
+
+/* The Last-Event-ID header as an event id (0 when absent or not a number). */
+uint64_t runs_last_event_id(const http_ctx_t *ctx);
+
+/*
+ * The stream modes a query value names: a JSON array ('["values","updates"]', as the JS SDK
+ * sends), a comma list or one name. NULL `value` gives NULL. Returns a new reference.
+ */
+json_t *runs_mode_list(const char *value);
+
+#endif

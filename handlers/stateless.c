@@ -1,0 +1,96 @@
+/*
+ * handlers/stateless.c — the Stateless Runs operations: runs without a thread (exec gives each
+ * an ephemeral thread, deleted afterwards when on_completion is "delete"): create
+ * (background), batch, stream, wait, and the stateless join stream GET /runs/{run_id}/stream.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "handlers.h"
+#include "api.h"
+#include "http/stream.h"
+#include "runs.h"
+
+/* The options that follow stateless run `run` (borrowed) as on_disconnect says. */
+static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
+{
+    const char *on_disconnect = json_string_value(json_object_get(ctx->body, "on_disconnect"));
+    http_stream_opts_t o = {0};
+
+    o.run_id = json_string_value(json_object_get(run, "run_id"));
+    o.owner = api_owner(ctx);
+    o.cancel_on_disconnect = on_disconnect != NULL && strcmp(on_disconnect, "cancel") == 0;
+    o.missing_ok = 1;
+    return o;
+}
+
+int stateless_create(http_ctx_t *ctx)
+{
+    char loc[64];
+    json_t *run = NULL;
+
+    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+        return 0;
+    snprintf(loc, sizeof(loc), "/runs/%s", json_string_value(json_object_get(run, "run_id")));
+    http_add_header(ctx, "Content-Location", loc);
+    return http_send_json(ctx, 200, run);
+}
+
+int stateless_batch(http_ctx_t *ctx)
+{
+    json_t *runs = json_array(), *body, *run = NULL;
+    size_t i;
+
+    json_array_foreach(ctx->body, i, body)
+    {
+        if (runs_start(ctx, NULL, body, &run) != 0) {
+            json_decref(runs);
+            return 0;
+        }
+        json_array_append_new(runs, run);
+    }
+    return http_send_json(ctx, 200, runs);
+}
+
+int stateless_stream(http_ctx_t *ctx)
+{
+    http_stream_opts_t o;
+    json_t *run = NULL;
+    int rc;
+
+    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+        return 0;
+    o = follow_opts(ctx, run);
+    rc = http_stream_sse(ctx, &o);
+    json_decref(run);
+    return rc;
+}
+
+int stateless_wait(http_ctx_t *ctx)
+{
+    http_stream_opts_t o;
+    json_t *run = NULL;
+    int rc;
+
+    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+        return 0;
+    o = follow_opts(ctx, run);
+    rc = http_stream_wait(ctx, &o, 1);
+    json_decref(run);
+    return rc;
+}
+
+int stateless_join_stream(http_ctx_t *ctx)
+{
+    http_stream_opts_t o = {0};
+    json_t *modes = runs_mode_list(http_param_str(ctx, "stream_mode"));
+    int rc;
+
+    o.run_id = http_param_str(ctx, "run_id");
+    o.owner = api_owner(ctx);
+    o.after_id = runs_last_event_id(ctx);
+    o.modes = modes;
+    o.cancel_on_disconnect = http_param_bool(ctx, "cancel_on_disconnect", 0);
+    rc = http_stream_sse(ctx, &o);
+    json_decref(modes);
+    return rc;
+}
