@@ -29,20 +29,6 @@ int system_health(http_ctx_t *ctx)
     return http_send_raw(ctx, 200, "application/json", system_health_body, sizeof(system_health_body) - 1);
 }
 
-/* The auth mode DESIGN §7 derives from the configuration. */
-static const char *auth_mode(const config_t *cfg)
-{
-    if (cfg == NULL)
-        return "none";
-    if (cfg->auth_mode != NULL && cfg->auth_mode[0] != '\0')
-        return cfg->auth_mode;
-    if (cfg->supabase_jwt_secret != NULL && cfg->supabase_jwt_secret[0] != '\0')
-        return "jwt";
-    if (cfg->supabase_url != NULL && cfg->supabase_url[0] != '\0' && cfg->supabase_key != NULL && cfg->supabase_key[0] != '\0')
-        return "supabase";
-    return "none";
-}
-
 /*
  * GET /info: the four members the official server returns (version, langgraph_py_version,
  * flags, metadata) plus ours. lgserve embeds no Python langgraph; langgraph_py_version carries
@@ -71,14 +57,14 @@ int system_info(http_ctx_t *ctx)
     }
     return http_send_json(
         ctx, 200,
-        json_pack("{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b}, s:{s:s, s:s}, s:{s:i, s:I, s:I, s:I, s:I}, s:{s:s}, s:s}",
+        json_pack("{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b}, s:{s:s, s:s}, s:{s:i, s:I, s:I, s:I, s:I}, s:{s:s}}",
                   "version", LGSERVE_VERSION, "langgraph_py_version", SYSTEM_CONTRACT_VERSION, "contract_version",
                   SYSTEM_CONTRACT_VERSION, "flags", "assistants", 1, "crons", crons, "langsmith", 0,
                   "langsmith_tracing_replicas", 0, "metadata", "server", "lgserve", "store",
                   cfg != NULL && cfg->database_uri != NULL && cfg->database_uri[0] != '\0' ? "postgres" : "embedded",
                   "capabilities", "official_operations", SYSTEM_OFFICIAL_OPERATIONS, "implemented", (json_int_t)implemented,
                   "planned", (json_int_t)planned, "extensions", (json_int_t)extensions, "sdk_extras", (json_int_t)sdk_extras,
-                  "auth", "mode", auth_mode(cfg), "context", "c"));
+                  "auth", "mode", config_auth_mode(cfg)));
 }
 
 /* GET /metrics: Prometheus text by default, JSON with format=json (the spec's enum). */

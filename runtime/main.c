@@ -61,6 +61,12 @@ int main(int argc, char **argv)
     }
     config_install(&cfg);
     log_configure(cfg.log_json, (log_level_t)cfg.log_level);
+    if (strcmp(config_auth_mode(&cfg), "none") != 0) {
+        fprintf(stderr, "lgserve: auth mode '%s' is not available yet: refusing to serve without the protection the configuration asks for (unset --auth, LGSERVE_AUTH and the SUPABASE_* variables to run without auth)\n",
+                config_auth_mode(&cfg));
+        rc = 2;
+        goto Exit;
+    }
     if (cfg.database_uri != NULL && cfg.database_uri[0] != '\0') {
         fprintf(stderr, "lgserve: --database-uri: the PostgreSQL store is not available yet; unset it to use the embedded store\n");
         rc = 2;

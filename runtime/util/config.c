@@ -339,3 +339,16 @@ const config_t *config_current(void)
 {
     return config_installed;
 }
+
+const char *config_auth_mode(const config_t *cfg)
+{
+    if (cfg == NULL)
+        return "none";
+    if (cfg->auth_mode != NULL && cfg->auth_mode[0] != '\0')
+        return cfg->auth_mode;
+    if (cfg->supabase_jwt_secret != NULL && cfg->supabase_jwt_secret[0] != '\0')
+        return "jwt";
+    if (cfg->supabase_url != NULL && cfg->supabase_url[0] != '\0' && cfg->supabase_key != NULL && cfg->supabase_key[0] != '\0')
+        return "supabase";
+    return "none";
+}

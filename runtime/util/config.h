@@ -56,6 +56,10 @@ int config_parse(config_t *cfg, int argc, char *const argv[], char *err, size_t 
 void config_free(config_t *cfg);
 /* Writes the --help text: every option with its environment variable and default. */
 void config_print_help(FILE *out);
+/* The auth mode DESIGN §7 derives from the configuration: --auth/LGSERVE_AUTH when set, else
+ * "jwt" when SUPABASE_JWT_SECRET is set, else "supabase" when SUPABASE_URL and SUPABASE_KEY are,
+ * else "none". Static string or borrowed from cfg; `cfg` may be NULL ("none"). */
+const char *config_auth_mode(const config_t *cfg);
 
 /* Makes `cfg` the process-wide configuration (borrowed: it must outlive every reader). */
 void config_install(const config_t *cfg);
