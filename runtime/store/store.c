@@ -3,9 +3,11 @@
  * per-thread error message, return-code names, and the JSON predicates both backends must agree
  * on (jsonb-style containment, owner visibility, store item filters). store_pg expresses the
  * same predicates in SQL; the contract suite checks both against each other's behaviour.
+ * Also the per-thread deferred-durability mode (store.h) and its blocking wait.
  */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,71 @@
 #include "util/time.h"
 
 static _Thread_local char last_error[256];
+static _Thread_local int defer_active;
+static _Thread_local uint64_t defer_pos;
+
+/* State of one store_wait_durable call, on the waiter's stack. */
+typedef struct durable_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    store_rc_t rc;
+} durable_wait_t;
+
+void store_defer_begin(void)
+{
+    defer_active = 1;
+    defer_pos = 0;
+}
+
+uint64_t store_defer_end(void)
+{
+    uint64_t pos = defer_pos;
+
+    defer_active = 0;
+    defer_pos = 0;
+    return pos;
+}
+
+int store_defer_active(void)
+{
+    return defer_active;
+}
+
+void store_defer_note(uint64_t pos)
+{
+    if (pos > defer_pos)
+        defer_pos = pos;
+}
+
+static void on_durable_wake(void *user, store_rc_t rc)
+{
+    durable_wait_t *dw = user;
+
+    pthread_mutex_lock(&dw->mu);
+    dw->rc = rc;
+    dw->done = 1;
+    pthread_cond_signal(&dw->cv);
+    pthread_mutex_unlock(&dw->mu);
+}
+
+store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos)
+{
+    durable_wait_t dw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, STORE_OK};
+
+    if (pos == 0 || ops->when_durable == NULL)
+        return STORE_OK;
+    ops->when_durable(s, pos, on_durable_wake, &dw);
+    pthread_mutex_lock(&dw.mu);
+    while (!dw.done)
+        pthread_cond_wait(&dw.cv, &dw.mu);
+    pthread_mutex_unlock(&dw.mu);
+    pthread_cond_destroy(&dw.cv);
+    pthread_mutex_destroy(&dw.mu);
+    if (dw.rc != STORE_OK)
+        return store_fail(dw.rc, "the write could not be made durable");
+    return STORE_OK;
+}
 
 const char *store_last_error(void)
 {

@@ -48,6 +48,9 @@
  *     equal (numbers compare by value, 1 == 1.0).
  *   - An acknowledged mutation (STORE_OK) is durable: on disk (embedded) or committed (pg).
  *     Other callers may read it a moment before its writer is acknowledged (embedded).
+ *     Exception, opted into per thread: between store_defer_begin() and store_defer_end()
+ *     (below) a mutation returns once applied and logged, before it is durable; the caller
+ *     then learns durability through when_durable() and must not acknowledge before it.
  *   - UUID ids are accepted in either case and returned in lower case; an id that is not a
  *     UUID is STORE_INVALID on create and STORE_NOT_FOUND on lookup. Checkpoint ids are
  *     opaque non-empty strings.
@@ -157,6 +160,10 @@ typedef struct store_ns_query {
     int max_depth;        /* > 0: namespaces are cut to this many labels (then deduplicated) */
     int64_t limit, offset; /* order: lexicographic by labels */
 } store_ns_query_t;
+
+/* Called once writes up to a position are durable (rc STORE_OK) or can no longer become so
+ * (STORE_IO); `user` is the registration's. May run on any thread. */
+typedef void (*store_on_durable_fn)(void *user, store_rc_t rc);
 
 typedef struct store_ops {
     const char *name; /* "mem", "pg" */
@@ -338,6 +345,15 @@ typedef struct store_ops {
     /* Enabled crons whose next_run_date is at or before `before_us` (and whose end_time, if
      * any, is after it), earliest first, at most `limit` (<= 0: all). */
     store_rc_t (*cron_due)(store_t *s, int64_t before_us, int64_t limit, json_t **out);
+
+    /* ---- deferred durability ---- */
+
+    /* Calls on_durable(user, rc) once everything written up to `pos` (a store_defer_end()
+     * result) is durable, or with STORE_IO when it cannot be: at once on this thread when
+     * that is known already, else later from a backend thread, in position order. Exactly
+     * once. NULL for a backend whose writes are always durable on return (it ignores
+     * deferral, store_defer_end() returns 0). */
+    void (*when_durable)(store_t *s, uint64_t pos, store_on_durable_fn on_durable, void *user);
 } store_ops_t;
 
 /* The embedded backend (store_mem.c). */
@@ -349,6 +365,25 @@ const char *store_last_error(void);
 
 /* For backends: records the message store_last_error() returns and returns `rc`. */
 store_rc_t store_fail(store_rc_t rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Deferred durability of the calling thread (store.c). After store_defer_begin(), mutations
+ * on this thread do not wait for the disk: they return once applied and logged, and the
+ * backend records the log position they reached. store_defer_end() ends the mode and returns
+ * the highest such position (0: nothing waited for); hand it to ops->when_durable before
+ * acknowledging anything. Not nested. Only the HTTP pipeline (event loops) uses it.
+ */
+void store_defer_begin(void);
+uint64_t store_defer_end(void);
+
+/* For backends: 1 while the calling thread defers durability; store_defer_note(pos) records
+ * that a mutation of this thread is durable once `pos` is. */
+int store_defer_active(void);
+void store_defer_note(uint64_t pos);
+
+/* Blocks until everything up to `pos` is durable, through ops->when_durable (returns STORE_OK
+ * at once for pos 0 or a backend without it). STORE_OK or STORE_IO. */
+store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos);
 
 /* The name of a return code ("not found", ...). Static string. */
 const char *store_rc_name(store_rc_t rc);

@@ -977,11 +977,19 @@ static store_rc_t commit(store_t *s, int type, json_t *p, uint64_t *lsn)
 
 static store_rc_t compact_locked(store_t *s);
 
-/* After the write lock is released: waits until `lsn` is durable, then compacts the log when
- * it has grown past the threshold (one compaction at a time; others skip). */
+/* After the write lock is released: waits until `lsn` is durable (or, while the thread
+ * defers durability, only records it: store_defer_note), then compacts the log when it has
+ * grown past the threshold (one compaction at a time; others skip). */
 static store_rc_t finish(store_t *s, uint64_t lsn)
 {
-    store_rc_t rc = store_wal_wait(s->wal, lsn);
+    store_rc_t rc = STORE_OK;
+
+    if (lsn != 0 && store_defer_active()) {
+        store_wal_nowait(s->wal);
+        store_defer_note(lsn);
+    } else {
+        rc = store_wal_wait(s->wal, lsn);
+    }
 
     if (rc == STORE_OK && store_wal_size(s->wal) > s->compact_bytes &&
         pthread_mutex_trylock(&s->compact_mu) == 0) {
@@ -2831,6 +2839,11 @@ Exit:
 
 /* ------------------------------------------------------------------------------------------ */
 
+static void mem_when_durable(store_t *s, uint64_t pos, store_on_durable_fn on_durable, void *user)
+{
+    store_wal_when_durable(s->wal, pos, on_durable, user);
+}
+
 static const store_ops_t mem_ops = {
     .name = "mem",
     .open = mem_open,
@@ -2879,6 +2892,7 @@ static const store_ops_t mem_ops = {
     .cron_search = mem_cron_search,
     .cron_count = mem_cron_count,
     .cron_due = mem_cron_due,
+    .when_durable = mem_when_durable,
 };
 
 const store_ops_t *store_mem_ops(void)

@@ -15,6 +15,13 @@
  * publishes the new durable position. Only one flush runs at a time (`flushing`). Positions
  * (lsn) count bytes ever appended across generations and never go back, so a waiter is never
  * confused by a compaction that starts a new file.
+ *
+ * Asynchronous waiters (store_wal_when_durable) are kept sorted by position in `waiters`. A
+ * flusher thread, started with the first one, takes part in group commit like any blocked
+ * writer (it leads a flush or joins the running one, up to the highest waiting position), then
+ * calls back, in position order and outside `mu`, every waiter the new durable position covers
+ * (all of them with STORE_IO once the log has failed). Appends that arrive during a sync are
+ * picked up by the next round, so deferred writers batch without lingering.
  */
 #include "store/wal.h"
 
@@ -43,6 +50,14 @@ typedef struct wal_buf {
     size_t len, cap;
 } wal_buf_t;
 
+/* One store_wal_when_durable registration (malloc'd; freed by whoever calls it back). */
+typedef struct wal_waiter {
+    struct wal_waiter *next;
+    uint64_t lsn;
+    store_on_durable_fn on_durable;
+    void *user;
+} wal_waiter_t;
+
 struct store_wal {
     char *dir;
     int dir_fd;
@@ -62,6 +77,11 @@ struct store_wal {
     unsigned next_waiters; /* waiters that need the round after the running one */
     unsigned inflight;     /* appended records whose writers have not returned from wait */
     int flushing, failed;
+
+    wal_waiter_t *waiters, *waiters_tail; /* ascending lsn */
+    pthread_cond_t flusher_cv;            /* signalled when a waiter is added or on close */
+    pthread_t flusher;
+    int flusher_started, flusher_stop;
 };
 
 struct store_wal_snap {
@@ -325,12 +345,12 @@ Exit:
     return rc;
 }
 
-store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn)
+/* Returns (w->mu held) once `lsn` is durable or the log has failed, leading or joining
+ * flushes as needed. */
+static void wait_durable(store_wal_t *w, uint64_t lsn)
 {
-    store_rc_t rc = STORE_OK;
     int next;
 
-    pthread_mutex_lock(&w->mu);
     while (w->durable_lsn < lsn && !w->failed) {
         if (!w->flushing) {
             /* lead; batch lingers when others are mid-write so that they share this sync */
@@ -343,12 +363,120 @@ store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn)
         pthread_cond_wait(&w->round_cv[(w->round + (uint64_t)next) & 1], &w->mu);
         w->next_waiters -= next;
     }
+}
+
+store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn)
+{
+    store_rc_t rc = STORE_OK;
+
+    pthread_mutex_lock(&w->mu);
+    wait_durable(w, lsn);
     if (w->durable_lsn < lsn)
         rc = store_fail(STORE_IO, "writing the log in %s failed", w->dir);
     if (w->inflight > 0)
         w->inflight--;
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+void store_wal_nowait(store_wal_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->inflight > 0)
+        w->inflight--;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The flusher thread: while waiters are registered, makes the highest waiting position durable
+ * (group commit with the blocked writers), then calls back the waiters covered, in order,
+ * without `mu`. On close it drains the list before it ends.
+ */
+static void *flusher_main(void *arg)
+{
+    store_wal_t *w = arg;
+    wal_waiter_t *done, *last, *n;
+    uint64_t durable;
+    int failed;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->waiters == NULL && !w->flusher_stop)
+            pthread_cond_wait(&w->flusher_cv, &w->mu);
+        if (w->waiters == NULL)
+            break;
+        wait_durable(w, w->waiters_tail->lsn);
+        /* detach the covered prefix: everything when failed, else lsn <= durable_lsn */
+        done = w->waiters;
+        last = NULL;
+        for (n = w->waiters; n != NULL && (w->failed || n->lsn <= w->durable_lsn); n = n->next)
+            last = n;
+        if (last == NULL)
+            continue;
+        w->waiters = last->next;
+        if (w->waiters == NULL)
+            w->waiters_tail = NULL;
+        last->next = NULL;
+        durable = w->durable_lsn;
+        failed = w->failed;
+        pthread_mutex_unlock(&w->mu);
+        while (done != NULL) {
+            n = done->next;
+            /* a failed log may still have made this one durable before it failed */
+            done->on_durable(done->user, failed && done->lsn > durable ? STORE_IO : STORE_OK);
+            free(done);
+            done = n;
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+void store_wal_when_durable(store_wal_t *w, uint64_t lsn, store_on_durable_fn on_durable,
+                            void *user)
+{
+    wal_waiter_t *n = NULL, **pp;
+    store_rc_t rc;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->durable_lsn >= lsn || w->failed) {
+        rc = w->durable_lsn >= lsn ? STORE_OK : STORE_IO;
+        goto Now;
+    }
+    if (!w->flusher_started) {
+        if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
+            goto Block;
+        w->flusher_started = 1;
+    }
+    if ((n = malloc(sizeof(*n))) == NULL)
+        goto Block;
+    n->lsn = lsn;
+    n->on_durable = on_durable;
+    n->user = user;
+    n->next = NULL;
+    if (w->waiters_tail == NULL || w->waiters_tail->lsn <= lsn) {
+        if (w->waiters_tail != NULL)
+            w->waiters_tail->next = n;
+        else
+            w->waiters = n;
+        w->waiters_tail = n;
+    } else {
+        for (pp = &w->waiters; (*pp)->lsn <= lsn; pp = &(*pp)->next)
+            ;
+        n->next = *pp;
+        *pp = n;
+    }
+    pthread_cond_signal(&w->flusher_cv);
+    pthread_mutex_unlock(&w->mu);
+    return;
+Block:
+    /* no flusher or no memory: make it durable on this thread instead (never skip the wait) */
+    wait_durable(w, lsn);
+    rc = w->durable_lsn >= lsn ? STORE_OK : STORE_IO;
+Now:
+    pthread_mutex_unlock(&w->mu);
+    on_durable(user, rc);
 }
 
 uint64_t store_wal_size(store_wal_t *w)
@@ -585,6 +713,7 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->round_cv[0], NULL);
     pthread_cond_init(&w->round_cv[1], NULL);
+    pthread_cond_init(&w->flusher_cv, NULL);
     if (mkdirs(dir) != 0 || (w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         msg = msgf("cannot create or open the data directory %s: %s", dir, strerror(errno));
         rc = STORE_IO;
@@ -755,6 +884,13 @@ void store_wal_close(store_wal_t *w)
 {
     if (w == NULL)
         return;
+    if (w->flusher_started) {
+        pthread_mutex_lock(&w->mu);
+        w->flusher_stop = 1;
+        pthread_cond_signal(&w->flusher_cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->flusher, NULL);
+    }
     if (w->fd >= 0) {
         pthread_mutex_lock(&w->mu);
         flush_all(w);
@@ -767,6 +903,7 @@ void store_wal_close(store_wal_t *w)
         close(w->lock_fd);
     pthread_cond_destroy(&w->round_cv[0]);
     pthread_cond_destroy(&w->round_cv[1]);
+    pthread_cond_destroy(&w->flusher_cv);
     pthread_mutex_destroy(&w->mu);
     free(w->pend.data);
     free(w->spare.data);

@@ -60,6 +60,20 @@ store_rc_t store_wal_append(store_wal_t *w, int type, const json_t *payload, uin
 /* Blocks until everything up to `lsn` is on disk. STORE_OK or STORE_IO. */
 store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn);
 
+/* Says that the writer of one append will not call store_wal_wait (it defers to
+ * store_wal_when_durable): it stops counting as a writer in flight that a batch sync lingers
+ * for. */
+void store_wal_nowait(store_wal_t *w);
+
+/*
+ * Calls on_durable(user, rc) once everything up to `lsn` is on disk (STORE_OK) or the log has
+ * failed before getting there (STORE_IO): at once on this thread when that is already known,
+ * else later from the flusher thread, in position order. Never drops a registration: if the
+ * flusher cannot be started or the record allocated, it waits on this thread instead.
+ */
+void store_wal_when_durable(store_wal_t *w, uint64_t lsn, store_on_durable_fn on_durable,
+                            void *user);
+
 /* Bytes in the current log file (including not yet written appends). */
 uint64_t store_wal_size(store_wal_t *w);
 
@@ -70,7 +84,8 @@ store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx);
 /* Adds one record to the snapshot being written (payload borrowed). Returns 0 or -1. */
 int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload);
 
-/* Flushes what is pending, stops the flusher and closes the files. NULL is a no-op. */
+/* Stops the flusher (after it has called back every registration), flushes what is pending
+ * and closes the files. NULL is a no-op. */
 void store_wal_close(store_wal_t *w);
 
 #endif
