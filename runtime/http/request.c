@@ -7,6 +7,18 @@
  * and path (404/405), body size (413), parameters (422), rejected
  * parameters (422), parameter validation (422), body presence and JSON syntax (422), rejected
  * body fields (422), body validation (422), handler (500 when it fails without answering).
+ *
+ * Durable acknowledgements without blocking the loop: a handler of a write route (POST, PUT,
+ * PATCH, DELETE; not a streaming route) runs with the store deferring durability
+ * (store_defer_begin) and its response parked (request.h). Its store writes return before
+ * their fdatasync; afterwards the parked response is sent at once when nothing was written,
+ * else once the store reports the writes durable (when_durable, on a store thread, posted back
+ * to this loop through its receiver), and replaced by 500 when they could not be made durable.
+ * A client that goes away meanwhile disposes the request; the pending record is then only
+ * freed. A handler that answers by other means (a /wait response, or later) gets the old
+ * behaviour: the loop blocks until its writes are durable before it returns to h2o, so
+ * nothing it sends can precede them. Streaming routes are not deferred at all: their writes
+ * block as before, since their first byte is the acknowledgement.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +28,8 @@
 #include <sys/time.h>
 #include "http/metrics.h"
 #include "http/request.h"
+#include "http/server.h"
+#include "store/store_global.h"
 #include "util/log.h"
 
 #define REQUEST_ID_MAX 128
@@ -24,11 +38,29 @@ static const char request_expose_headers[] = "content-location, location, x-pagi
 
 static http_settings_t request_settings = {10 * 1024 * 1024, "*"};
 
+struct http_pending;
+
 /* Pipeline state of one request: the handler context plus what the dispose hook needs. */
 typedef struct http_state {
     http_ctx_t ctx;
-    size_t route_index; /* into router_routes(), SIZE_MAX when no route matched */
+    size_t route_index;           /* into router_routes(), SIZE_MAX when no route matched */
+    struct http_pending *pending; /* while the parked response waits for durability */
+    h2o_iovec_t parked_body;      /* the parked response's body (request pool) */
 } http_state_t;
+
+/*
+ * A parked response waiting for durability (malloc'd). The store's callback fills `rc` and
+ * posts `msg` to the request's loop; the receiver there sends the response (when `st` is not
+ * NULL) and frees the record. The request's dispose hook clears `st` (both on the loop thread).
+ */
+typedef struct http_pending {
+    h2o_multithread_message_t msg; /* the receiver gets &msg.link */
+    http_state_t *st;              /* NULL once the request was disposed */
+    size_t loop;
+    store_rc_t rc;
+} http_pending_t;
+
+static h2o_multithread_receiver_t *request_receivers; /* one per loop */
 
 typedef struct json_ostream {
     h2o_ostream_t super;
@@ -153,6 +185,8 @@ static void on_state_dispose(void *p)
 {
     http_state_t *st = p;
 
+    if (st->pending != NULL)
+        st->pending->st = NULL;
     metrics_request_end(st->route_index, st->ctx.req->res.status);
     json_decref(st->ctx.params);
     json_decref(st->ctx.body);
@@ -242,6 +276,89 @@ Exit:
     return rc;
 }
 
+/* Sends the parked response of `st`, or, when its writes could not be made durable, a 500
+ * instead (the handler's headers dropped). */
+static void send_parked(http_state_t *st, store_rc_t rc)
+{
+    http_ctx_t *ctx = &st->ctx;
+    h2o_req_t *req = ctx->req;
+
+    if (rc == STORE_OK) {
+        http_send_parked(ctx, st->parked_body);
+        return;
+    }
+    log_error("request %s: its writes could not be made durable; answering 500", ctx->request_id);
+    memset(&req->res.headers, 0, sizeof(req->res.headers));
+    add_common_headers(req, h2o_iovec_init(ctx->request_id, strlen(ctx->request_id)));
+    ctx->responded = 0;
+    http_send_error(ctx, 500, "the write could not be made durable");
+}
+
+/* The store's durability callback (any thread): hands the record to its loop. */
+static void on_durable(void *user, store_rc_t rc)
+{
+    http_pending_t *p = user;
+
+    p->rc = rc;
+    h2o_multithread_send_message(&request_receivers[p->loop], &p->msg);
+}
+
+/* Receiver on each loop: answers the requests whose writes became durable (or failed to). */
+static void on_durable_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        http_pending_t *p = H2O_STRUCT_FROM_MEMBER(http_pending_t, msg.link, messages->next);
+        h2o_linklist_unlink(&p->msg.link);
+        if (p->st != NULL) {
+            p->st->pending = NULL;
+            send_parked(p->st, p->rc);
+        }
+        free(p);
+    }
+}
+
+int http_request_start_loops(void)
+{
+    size_t i, n = server_loop_count();
+
+    if ((request_receivers = calloc(n != 0 ? n : 1, sizeof(*request_receivers))) == NULL)
+        return -1;
+    for (i = 0; i != n; ++i)
+        h2o_multithread_register_receiver(server_loop_queue(i), &request_receivers[i], on_durable_messages);
+    return 0;
+}
+
+/*
+ * After a deferred handler: `pos` is the log position its writes reached (0: none), `parked`
+ * what it answered. Sends, schedules or blocks as described at the top of this file.
+ */
+static void finish_deferred(http_state_t *st, const http_parked_t *parked, uint64_t pos)
+{
+    const store_ops_t *ops = store_global_ops();
+    http_pending_t *p;
+
+    if (!parked->parked) {
+        if (pos != 0 && store_wait_durable(ops, store_global_handle(), pos) != STORE_OK)
+            log_error("request %s: its writes could not be made durable, and it answered by other means",
+                      st->ctx.request_id);
+        return;
+    }
+    st->parked_body = parked->body;
+    if (pos == 0) {
+        send_parked(st, STORE_OK);
+        return;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        send_parked(st, store_wait_durable(ops, store_global_handle(), pos));
+        return;
+    }
+    p->st = st;
+    p->loop = server_current_loop();
+    st->pending = p;
+    ops->when_durable(store_global_handle(), pos, on_durable, p);
+}
+
 /* The h2o handler: runs the pipeline described at the top of this file. Always returns 0. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -253,8 +370,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     valid_error_t err = {0};
     router_match_t m;
     h2o_iovec_t id;
+    http_parked_t parked = {0};
     http_method_t method;
-    int rc, is_head;
+    int rc, is_head, deferred, failed;
 
     (void)self;
     memset(st, 0, sizeof(*st));
@@ -310,7 +428,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (op->check_body != NULL && read_body(ctx, op) != 0)
         goto Exit;
-    if (m.route->handler(ctx) != 0) {
+    deferred = method != HTTP_GET && !(m.route->flags & RF_STREAM) && request_receivers != NULL &&
+               server_current_loop() < server_loop_count() && store_global_ops() != NULL &&
+               store_global_ops()->when_durable != NULL;
+    if (deferred) {
+        parked.ctx = ctx;
+        http_parking = &parked;
+        store_defer_begin();
+    }
+    failed = m.route->handler(ctx) != 0;
+    if (deferred) {
+        uint64_t pos = store_defer_end();
+        http_parking = NULL;
+        finish_deferred(st, &parked, pos);
+    }
+    if (failed) {
         log_error("handler %s failed (request %s)", m.route->op_id, ctx->request_id);
         if (!ctx->responded && req->_generator == NULL)
             http_send_error(ctx, 500, "internal error");

@@ -32,6 +32,30 @@ const http_settings_t *http_request_settings(void);
 void http_request_register(h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
 
 /*
+ * Registers the pipeline's receiver on every loop's queue (server.c calls it once the loops
+ * exist, before they serve). Returns 0, or -1 when out of memory.
+ */
+int http_request_start_loops(void);
+
+/*
+ * Response parking, between the pipeline and the response helpers: while `http_parking`
+ * (this thread's) points at a record whose ctx is the one answering, http_send_raw fills the
+ * response (status, headers, content length) but leaves it unsent, recording the body there;
+ * the pipeline sends it with http_send_parked once the handler's writes are durable.
+ */
+typedef struct http_parked {
+    const http_ctx_t *ctx; /* the request whose response is parked */
+    int parked;            /* set by http_send_raw */
+    h2o_iovec_t body;      /* in the request pool */
+} http_parked_t;
+
+extern _Thread_local http_parked_t *http_parking;
+
+/* Sends the response whose status and headers are set (as http_send_raw leaves a parked one)
+ * with body `body` (borrowed, in the request pool; omitted for HEAD). */
+void http_send_parked(http_ctx_t *ctx, h2o_iovec_t body);
+
+/*
  * Percent-decodes [s, s+len) into dst (room for len + 1 bytes; NUL-terminated). When
  * `plus_is_space`, '+' decodes to ' ' (query strings). Returns the decoded length, or -1 on a
  * malformed escape or an encoded NUL.

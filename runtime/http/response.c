@@ -1,11 +1,14 @@
 /*
  * runtime/http/response.c — the response helpers and parameter accessors of http.h, and the
  * shared 501 handler of planned operations. Response bodies are serialized into the request
- * pool, so they live exactly as long as h2o needs them.
+ * pool, so they live exactly as long as h2o needs them. While the pipeline parks responses
+ * (request.h: a write handler whose store writes are not durable yet), http_send_raw prepares
+ * the response without sending it.
  */
 #include <stdio.h>
 #include <string.h>
 #include "http/http.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "util/log.h"
 
@@ -32,9 +35,20 @@ static const char *reason_of(int status)
     }
 }
 
-int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const char *body, size_t len)
+_Thread_local http_parked_t *http_parking;
+
+void http_send_parked(http_ctx_t *ctx, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
+    h2o_req_t *req = ctx->req;
+
+    h2o_start_response(req, &generator);
+    h2o_send(req, &body, h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ? 0 : 1,
+             H2O_SEND_STATE_FINAL);
+}
+
+int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const char *body, size_t len)
+{
     h2o_req_t *req = ctx->req;
     h2o_iovec_t buf = h2o_iovec_init(body, len);
 
@@ -48,9 +62,12 @@ int http_send_raw(http_ctx_t *ctx, int status, const char *content_type, const c
     if (content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     req->res.content_length = len;
-    h2o_start_response(req, &generator);
-    h2o_send(req, &buf, h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ? 0 : 1,
-             H2O_SEND_STATE_FINAL);
+    if (http_parking != NULL && http_parking->ctx == ctx) {
+        http_parking->parked = 1;
+        http_parking->body = buf;
+        goto Exit;
+    }
+    http_send_parked(ctx, buf);
 Exit:
     return 0;
 }

@@ -255,6 +255,10 @@ int server_start(const config_t *cfg)
         l->tick_entry.cb = on_tick;
         h2o_multithread_register_receiver(l->ctx.queue, &l->shutdown_receiver, on_shutdown);
     }
+    if (http_request_start_loops() != 0) {
+        log_error("out of memory");
+        goto Exit;
+    }
     rc = 0;
 Exit:
     if (rc != 0 && server_loops != NULL) {
