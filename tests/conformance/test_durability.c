@@ -1,6 +1,7 @@
 /*
  * tests/conformance/test_durability.c — durability of the embedded store seen over HTTP: what
- * a response acknowledged survives `kill -9`; a log cut short in its last record (a crash
+ * a response acknowledged survives `kill -9` (also with 64 creations in flight at once, which
+ * the server acknowledges asynchronously as their group commit completes); a log cut short in its last record (a crash
  * mid-write) is repaired at start with a warning; a damaged record before the tail makes the
  * server refuse to start, naming the file and the byte offset.
  */
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 
 #define N_ITEMS 200
 #define N_THREADS 50
+#define N_CLIENTS 64 /* concurrent clients of the in-flight test */
+#define N_PER_CLIENT 8
 #define REC_HDR 13 /* u32 len | u32 ~len | u32 crc | u8 type (runtime/store/wal.h) */
 #define WAL_MAGIC_LEN 8
 
@@ -197,6 +201,81 @@ static void test_kill9_fsync_always(void **state)
     kill9_keeps_everything("always");
 }
 
+/* One client of the in-flight test: N_PER_CLIENT creations, in order; ids and failures kept. */
+typedef struct client {
+    pthread_t thread;
+    char ids[N_PER_CLIENT][64];
+    int failures;
+} client_t;
+
+static void *client_main(void *arg)
+{
+    client_t *c = arg;
+    harness_resp_t r;
+    const char *id;
+    int i;
+
+    for (i = 0; i < N_PER_CLIENT; i++) {
+        c->ids[i][0] = '\0';
+        if (harness_request(&srv, "POST", "/threads", NULL, "{\"metadata\":{\"inflight\":true}}", 30, &r) != 0) {
+            c->failures++;
+            continue;
+        }
+        id = json_string_value(json_object_get(r.json, "thread_id"));
+        if (r.status != 200 || id == NULL)
+            c->failures++;
+        else
+            snprintf(c->ids[i], sizeof(c->ids[i]), "%s", id);
+        harness_resp_free(&r);
+    }
+    return NULL;
+}
+
+/*
+ * N_CLIENTS clients create threads concurrently with fsync `policy`; every creation succeeds;
+ * SIGKILL right after the last answer; after a restart every acknowledged thread is there.
+ */
+static void inflight_kill9_keeps_acknowledged(const char *policy)
+{
+    const char *const args[] = {"--workers", "2", "--fsync", policy, NULL};
+    static client_t clients[N_CLIENTS];
+    char path[128];
+    int i, j, failures = 0;
+
+    memset(clients, 0, sizeof(clients));
+    assert_int_equal(harness_start(&srv, args, NULL), 0);
+    for (i = 0; i < N_CLIENTS; i++)
+        assert_int_equal(pthread_create(&clients[i].thread, NULL, client_main, &clients[i]), 0);
+    for (i = 0; i < N_CLIENTS; i++) {
+        pthread_join(clients[i].thread, NULL);
+        failures += clients[i].failures;
+    }
+    harness_kill9(&srv);
+    assert_int_equal(failures, 0);
+
+    assert_int_equal(harness_restart(&srv, args, NULL), 0);
+    for (i = 0; i < N_CLIENTS; i++) {
+        for (j = 0; j < N_PER_CLIENT; j++) {
+            snprintf(path, sizeof(path), "/threads/%.63s", clients[i].ids[j]);
+            harness_resp_t r = req(&srv, "GET", path, NULL, 200);
+            assert_string_equal(json_string_value(json_object_get(r.json, "thread_id")), clients[i].ids[j]);
+            harness_resp_free(&r);
+        }
+    }
+}
+
+static void test_inflight_kill9_batch(void **state)
+{
+    (void)state;
+    inflight_kill9_keeps_acknowledged("batch");
+}
+
+static void test_inflight_kill9_always(void **state)
+{
+    (void)state;
+    inflight_kill9_keeps_acknowledged("always");
+}
+
 /* Cuts the last record of the log in two: the server starts, warns, and drops only that one. */
 static void test_torn_tail(void **state)
 {
@@ -286,6 +365,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_kill9_fsync_batch, stop_server),
         cmocka_unit_test_teardown(test_kill9_fsync_always, stop_server),
+        cmocka_unit_test_teardown(test_inflight_kill9_batch, stop_server),
+        cmocka_unit_test_teardown(test_inflight_kill9_always, stop_server),
         cmocka_unit_test_teardown(test_torn_tail, stop_server),
         cmocka_unit_test_teardown(test_corruption_refuses_start, stop_server),
     };
