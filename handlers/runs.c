@@ -180,20 +180,25 @@ int runs_delete(http_ctx_t *ctx)
     json_t *run = NULL;
     const char *status;
     store_rc_t rc = api_ops()->run_get(api_store(), thread_id, run_id, api_owner(ctx), &run);
+    int ret;
 
-    if (rc != STORE_OK)
-        goto Fail;
+    if (rc != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Run", run_id);
+        goto Exit;
+    }
     status = json_string_value(json_object_get(run, "status"));
     if (status != NULL && (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0)) {
-        json_decref(run);
-        return http_send_error(ctx, 409, "Run %s is %s; cancel it before deleting it", run_id, status);
+        ret = http_send_error(ctx, 409, "Run %s is %s; cancel it before deleting it", run_id, status);
+        goto Exit;
     }
+    if ((rc = api_ops()->run_delete(api_store(), thread_id, run_id, api_owner(ctx))) != STORE_OK) {
+        ret = api_store_error(ctx, rc, "Run", run_id);
+        goto Exit;
+    }
+    ret = http_send_raw(ctx, 204, NULL, "", 0);
+Exit:
     json_decref(run);
-    if ((rc = api_ops()->run_delete(api_store(), thread_id, run_id, api_owner(ctx))) != STORE_OK)
-        goto Fail;
-    return http_send_raw(ctx, 204, NULL, "", 0);
-Fail:
-    return api_store_error(ctx, rc, "Run", run_id);
+    return ret;
 }
 
 int runs_join(http_ctx_t *ctx)

@@ -327,15 +327,18 @@ static void test_disconnect_cancels(void **state)
     (void)state;
     SKIP_WITHOUT_AGENT();
     create_thread(tid);
+    /* a 150-word answer at 100 ms a word: the run outlives the client by far */
     stream_and_leave(fmt("/threads/%s/runs/stream", tid),
-                     run_body("leave", fmt("\"on_disconnect\": \"cancel\", \"config\": {\"configurable\": {\"base_url\": \"%s\"}}",
+                     run_body("leave", fmt("\"on_disconnect\": \"cancel\", \"stream_mode\": \"messages-tuple\", "
+                                           "\"config\": {\"configurable\": {\"base_url\": \"%s\", "
+                                           "\"model_name\": \"openai:mock-words-150\"}}",
                                            slow_mock.url)));
     r = req("GET", fmt("/threads/%s/runs", tid), NULL, 200);
     assert_int_equal(json_array_size(r.json), 1);
     memcpy(rid, json_string_value(json_object_get(json_array_get(r.json, 0), "run_id")), 37);
     harness_resp_free(&r);
-    /* the heartbeat or the next event notices the closed socket; the run is cancelled */
-    for (i = 0; i != 200; ++i) {
+    /* the next event written notices the closed socket; the run is cancelled */
+    for (i = 0; i != 300; ++i) {
         status = run_status(tid, rid);
         if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0)
             break;
