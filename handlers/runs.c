@@ -13,12 +13,52 @@
 #include "http/stream.h"
 #include "runs.h"
 
+/*
+ * A copy of run-create `body` (borrowed) whose config.configurable also holds the request's
+ * x-* headers (but x-api-key, x-tenant-id, x-service-key) and user-agent, lower-cased, as the
+ * official server passes them to the graph. Returns a new reference, or NULL when out of memory.
+ */
+static json_t *body_with_headers(const http_ctx_t *ctx, const json_t *body)
+{
+    static const char *const skipped[] = {"x-api-key", "x-tenant-id", "x-service-key"};
+    const h2o_headers_t *headers = &ctx->req->headers;
+    json_t *copy = json_deep_copy(body), *config, *conf;
+    char name[128];
+    size_t i, j;
+
+    if (copy == NULL)
+        goto Exit;
+    config = json_object_get(copy, "config");
+    if (!json_is_object(config))
+        json_object_set_new(copy, "config", config = json_object());
+    conf = json_object_get(config, "configurable");
+    if (!json_is_object(conf))
+        json_object_set_new(config, "configurable", conf = json_object());
+    for (i = 0; conf != NULL && i != headers->size; ++i) {
+        const h2o_header_t *h = headers->entries + i;
+        int skip = 0;
+        if (h->name->len >= sizeof(name))
+            continue;
+        for (j = 0; j != h->name->len; ++j)
+            name[j] = (char)(h->name->base[j] >= 'A' && h->name->base[j] <= 'Z' ? h->name->base[j] + 32 : h->name->base[j]);
+        name[j] = '\0';
+        for (j = 0; j != sizeof(skipped) / sizeof(skipped[0]); ++j)
+            skip |= strcmp(name, skipped[j]) == 0;
+        if (skip || (strncmp(name, "x-", 2) != 0 && strcmp(name, "user-agent") != 0))
+            continue;
+        json_object_set_new(conf, name, json_stringn(h->value.base, h->value.len));
+    }
+Exit:
+    return copy;
+}
+
 int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_t **run)
 {
     const char *given = json_string_value(json_object_get(body, "assistant_id"));
     char buf[37];
     const char *assistant_id = given != NULL ? api_resolve_assistant_id(given, buf) : NULL;
     exec_error_t err = {0};
+    json_t *full = NULL;
     int rc = -1;
 
     *run = NULL;
@@ -26,13 +66,18 @@ int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_
         http_send_error(ctx, 404, "Assistant %s not found", given != NULL ? given : "(none)");
         goto Exit;
     }
-    if (exec_run_create(thread_id, assistant_id, body, api_owner(ctx), run, &err) != 0) {
+    if ((full = body_with_headers(ctx, body)) == NULL) {
+        http_send_error(ctx, 500, "out of memory");
+        goto Exit;
+    }
+    if (exec_run_create(thread_id, assistant_id, full, api_owner(ctx), run, &err) != 0) {
         http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
                         err.detail[0] != '\0' ? err.detail : "cannot create the run");
         goto Exit;
     }
     rc = 0;
 Exit:
+    json_decref(full);
     return rc;
 }
 

@@ -3,8 +3,8 @@
  * the real binary running the `agent` graph on bench/mock_llm (LGSERVE_MOCK_LLM): SSE headers,
  * the first comment frame and event ids, /wait keep-alive newlines before the JSON, join
  * streams resumed with a raw Last-Event-ID header and filtered by stream_mode, on_disconnect
- * cancel when the client goes away, an unreachable LLM (error event, run error, server fine)
- * and the error answers of bad requests.
+ * cancel when the client goes away, an unreachable LLM (error event, run error, server fine),
+ * the error answers of bad requests, and x-* headers passed into config.configurable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,6 +433,22 @@ static void test_errors(void **state)
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, rid), NULL, 404, rid);
 }
 
+static void test_headers_in_configurable(void **state)
+{
+    static const char *const headers[] = {"X-Trace-Label: t-1", "X-Api-Key: not-copied", "User-Agent: runs-test", NULL};
+    const char *body = run_body("headers", "\"on_completion\": \"keep\"");
+    json_t *conf;
+    harness_resp_t r;
+    (void)state;
+    assert_int_equal(harness_request(&srv, "POST", "/runs", headers, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    conf = json_object_get(json_object_get(json_object_get(r.json, "kwargs"), "config"), "configurable");
+    assert_string_equal(json_string_value(json_object_get(conf, "x-trace-label")), "t-1");
+    assert_string_equal(json_string_value(json_object_get(conf, "user-agent")), "runs-test");
+    assert_null(json_object_get(conf, "x-api-key"));
+    harness_resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -443,6 +459,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_disconnect_cancels),
         cmocka_unit_test(test_unreachable_llm),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_headers_in_configurable),
     };
     return cmocka_run_group_tests_name("conformance_runs", tests, group_setup, group_teardown);
 }
