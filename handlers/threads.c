@@ -96,46 +96,15 @@ static json_t *state_empty(const state_ref_t *ref, const char *checkpoint_id)
                      "interrupts");
 }
 
-/* Member `key` of `obj` when it has JSON type `type`, else a new `dflt`. Returns a new reference. */
-static json_t *member_or(const json_t *obj, const char *key, json_type type, json_t *dflt)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (v != NULL && json_typeof(v) == type) {
-        json_decref(dflt);
-        return json_incref(v);
-    }
-    return dflt;
-}
-
 /*
- * A ThreadState built from stored checkpoint `cp` (borrowed): values, next, tasks, metadata,
- * created_at, checkpoint, parent_checkpoint and interrupts as the graph engine recorded them.
- * Returns a new reference.
+ * A ThreadState built from stored checkpoint `cp` (borrowed) as the graph engine shapes it
+ * (graph_state_from_checkpoint): values, next, tasks {id, name, path, error, interrupts,
+ * checkpoint, state, result?}, metadata, created_at, checkpoint, parent_checkpoint and the
+ * pending interrupts. Returns a new reference.
  */
 static json_t *state_from_checkpoint(const json_t *cp)
 {
-    const char *parent = json_string_value(json_object_get(cp, "parent_checkpoint_id"));
-    const json_t *values = json_object_get(cp, "values");
-    state_ref_t ref;
-
-    ref.thread_id = json_string_value(json_object_get(cp, "thread_id"));
-    ref.ns = json_string_value(json_object_get(cp, "checkpoint_ns"));
-    if (ref.thread_id == NULL)
-        ref.thread_id = "";
-    if (ref.ns == NULL)
-        ref.ns = "";
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "values",
-                     json_is_object(values) || json_is_array(values) ? json_incref((json_t *)values) : json_object(),
-                     "next",
-                     member_or(cp, "next", JSON_ARRAY, json_array()), "tasks",
-                     member_or(cp, "tasks", JSON_ARRAY, json_array()), "metadata",
-                     member_or(cp, "metadata", JSON_OBJECT, json_object()), "created_at",
-                     member_or(cp, "created_at", JSON_STRING, json_null()), "checkpoint",
-                     checkpoint_config(&ref, json_string_value(json_object_get(cp, "checkpoint_id")),
-                                       json_object_get(cp, "checkpoint_map")),
-                     "parent_checkpoint", parent != NULL ? checkpoint_config(&ref, parent, NULL) : json_null(),
-                     "interrupts", member_or(cp, "interrupts", JSON_ARRAY, json_array()));
+    return graph_state_from_checkpoint(cp, NULL);
 }
 
 /*
