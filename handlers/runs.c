@@ -122,8 +122,8 @@ Exit:
     return list;
 }
 
-/* Creates a run on the path's thread and answers it; `out` (may be NULL) receives it instead
- * when the caller goes on streaming. Returns 0 (answered or created) or -1 (answered). */
+/* Creates a run on the path's thread from the request body: 0 with *out (new reference), or
+ * -1 once the error was answered. */
 static int create_on_thread(http_ctx_t *ctx, json_t **out)
 {
     const char *thread_id = http_param_str(ctx, "thread_id");
@@ -149,6 +149,7 @@ static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
     return o;
 }
 
+/* POST /threads/{thread_id}/runs: a background run; answers the Run with Content-Location. */
 int runs_create(http_ctx_t *ctx)
 {
     char loc[128];
@@ -162,6 +163,7 @@ int runs_create(http_ctx_t *ctx)
     return http_send_json(ctx, 200, run);
 }
 
+/* POST /threads/{thread_id}/runs/stream: creates the run and streams its events as SSE. */
 int runs_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o;
@@ -176,6 +178,8 @@ int runs_stream(http_ctx_t *ctx)
     return rc;
 }
 
+/* POST /threads/{thread_id}/runs/wait: creates the run and answers its outcome once it ended
+ * (newline keep-alives meanwhile). */
 int runs_wait(http_ctx_t *ctx)
 {
     http_stream_opts_t o;
@@ -190,6 +194,7 @@ int runs_wait(http_ctx_t *ctx)
     return rc;
 }
 
+/* GET /threads/{thread_id}/runs: the thread's runs, newest first (status, limit, offset, select). */
 int runs_list(http_ctx_t *ctx)
 {
     const char *thread_id = http_param_str(ctx, "thread_id");
@@ -208,6 +213,7 @@ int runs_list(http_ctx_t *ctx)
     return http_send_json(ctx, 200, out);
 }
 
+/* GET /threads/{thread_id}/runs/{run_id}: one run. */
 int runs_get(http_ctx_t *ctx)
 {
     const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
@@ -219,6 +225,7 @@ int runs_get(http_ctx_t *ctx)
     return http_send_json(ctx, 200, run);
 }
 
+/* DELETE /threads/{thread_id}/runs/{run_id}: 204; 409 while the run is pending or running. */
 int runs_delete(http_ctx_t *ctx)
 {
     const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
@@ -246,6 +253,7 @@ Exit:
     return ret;
 }
 
+/* GET /threads/{thread_id}/runs/{run_id}/join: the run's outcome once it ended. */
 int runs_join(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
@@ -257,6 +265,8 @@ int runs_join(http_ctx_t *ctx)
     return http_stream_wait(ctx, &o, 1);
 }
 
+/* GET /threads/{thread_id}/runs/{run_id}/stream: the run's events after Last-Event-ID, then live,
+ * filtered by stream_mode. */
 int runs_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
@@ -274,6 +284,7 @@ int runs_join_stream(http_ctx_t *ctx)
     return rc;
 }
 
+/* POST /threads/{thread_id}/runs/{run_id}/cancel: 202, or with wait 204 once the run stopped. */
 int runs_cancel(http_ctx_t *ctx)
 {
     const char *thread_id = http_param_str(ctx, "thread_id"), *run_id = http_param_str(ctx, "run_id");
@@ -302,6 +313,8 @@ static int status_matches(const json_t *run, const char *status)
     return strcmp(status, "all") == 0 || (s != NULL && strcmp(s, status) == 0);
 }
 
+/* POST /runs/cancel: the runs named by thread_id + run_ids, or every active run with `status`
+ * (pending, running, all); 204. */
 int runs_cancel_many(http_ctx_t *ctx)
 {
     const char *action = http_param_str(ctx, "action");

@@ -23,6 +23,7 @@ static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
     return o;
 }
 
+/* POST /runs: a background run on an ephemeral thread; answers the Run with Content-Location. */
 int stateless_create(http_ctx_t *ctx)
 {
     char loc[64];
@@ -35,6 +36,7 @@ int stateless_create(http_ctx_t *ctx)
     return http_send_json(ctx, 200, run);
 }
 
+/* POST /runs/batch: creates each run in order; answers them, or the first failure. */
 int stateless_batch(http_ctx_t *ctx)
 {
     json_t *runs = json_array(), *body, *run = NULL;
@@ -51,6 +53,7 @@ int stateless_batch(http_ctx_t *ctx)
     return http_send_json(ctx, 200, runs);
 }
 
+/* POST /runs/stream: creates the run and streams its events as SSE. */
 int stateless_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o;
@@ -65,6 +68,7 @@ int stateless_stream(http_ctx_t *ctx)
     return rc;
 }
 
+/* POST /runs/wait: creates the run and answers its outcome once it ended. */
 int stateless_wait(http_ctx_t *ctx)
 {
     http_stream_opts_t o;
@@ -79,6 +83,7 @@ int stateless_wait(http_ctx_t *ctx)
     return rc;
 }
 
+/* GET /runs/{run_id}/stream: the run's events after Last-Event-ID, then live. */
 int stateless_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
