@@ -94,7 +94,8 @@ uint64_t runs_last_event_id(const http_ctx_t *ctx)
     return errno != 0 || *end != '\0' ? 0 : (uint64_t)id;
 }
 
-json_t *runs_mode_list(const char *value)
+/* The modes one stream_mode value names (see runs_mode_list). New reference; NULL for NULL. */
+static json_t *mode_value(const char *value)
 {
     json_t *list = NULL;
     const char *p;
@@ -119,6 +120,34 @@ json_t *runs_mode_list(const char *value)
             ++p;
     }
 Exit:
+    return list;
+}
+
+json_t *runs_mode_list(const http_ctx_t *ctx)
+{
+    const h2o_req_t *req = ctx->req;
+    const char *end = req->path.base + req->path.len, *p = memchr(req->path.base, '?', req->path.len), *seg;
+    static const char key[] = "stream_mode=";
+    json_t *list = NULL;
+    size_t n = 0;
+
+    for (seg = p != NULL ? p + 1 : end; seg < end; seg = p + 1) {
+        p = memchr(seg, '&', (size_t)(end - seg));
+        if (p == NULL)
+            p = end;
+        n += (size_t)(p - seg) >= sizeof(key) - 1 && memcmp(seg, key, sizeof(key) - 1) == 0;
+    }
+    if (n < 2)
+        return mode_value(http_param_str(ctx, "stream_mode"));
+    list = json_array();
+    p = memchr(req->path.base, '?', req->path.len);
+    for (seg = p + 1; list != NULL && seg < end; seg = p + 1) {
+        p = memchr(seg, '&', (size_t)(end - seg));
+        if (p == NULL)
+            p = end;
+        if ((size_t)(p - seg) >= sizeof(key) - 1 && memcmp(seg, key, sizeof(key) - 1) == 0)
+            json_array_append_new(list, json_stringn(seg + sizeof(key) - 1, (size_t)(p - seg) - (sizeof(key) - 1)));
+    }
     return list;
 }
 
@@ -270,7 +299,7 @@ int runs_join(http_ctx_t *ctx)
 int runs_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
-    json_t *modes = runs_mode_list(http_param_str(ctx, "stream_mode"));
+    json_t *modes = runs_mode_list(ctx);
     int rc;
 
     o.thread_id = http_param_str(ctx, "thread_id");

@@ -21,9 +21,10 @@ int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_
 uint64_t runs_last_event_id(const http_ctx_t *ctx);
 
 /*
- * The stream modes a query value names: a JSON array ('["values","updates"]', as the JS SDK
- * sends), a comma list or one name. NULL `value` gives NULL. Returns a new reference.
+ * The stream modes the request's stream_mode query parameter names: a JSON array
+ * ('["values","updates"]', as the JS SDK sends), a comma list, one name, or the parameter
+ * repeated (Python SDK). NULL when absent. Returns a new reference.
  */
-json_t *runs_mode_list(const char *value);
+json_t *runs_mode_list(const http_ctx_t *ctx);
 
 #endif

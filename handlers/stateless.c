@@ -87,7 +87,7 @@ int stateless_wait(http_ctx_t *ctx)
 int stateless_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
-    json_t *modes = runs_mode_list(http_param_str(ctx, "stream_mode"));
+    json_t *modes = runs_mode_list(ctx);
     int rc;
 
     o.run_id = http_param_str(ctx, "run_id");

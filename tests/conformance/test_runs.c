@@ -284,12 +284,18 @@ static void test_join_stream_resume(void **state)
     assert_non_null(strstr(r.body, strstr(r2.body, "event:")));
     harness_resp_free(&r2);
 
-    /* Python-style comma list filter */
+    /* one mode kept */
     r2 = req("GET", fmt("/threads/%s/runs/%s/stream?stream_mode=updates", tid, rid), NULL, 200);
     n2 = sse_events(r2.body, names2, ids2, 256);
     assert_int_equal(n2, 2);
     assert_string_equal(names2[0], "metadata");
     assert_string_equal(names2[1], "updates");
+    harness_resp_free(&r2);
+
+    /* Python-style repeated keys keep every mode */
+    r2 = req("GET", fmt("/threads/%s/runs/%s/stream?stream_mode=values&stream_mode=updates", tid, rid), NULL, 200);
+    n2 = sse_events(r2.body, names2, ids2, 256);
+    assert_int_equal(n2, n);
     harness_resp_free(&r2);
     harness_resp_free(&r);
 }
