@@ -54,6 +54,7 @@ int threads_delete(http_ctx_t *ctx);
 int threads_get(http_ctx_t *ctx);
 int threads_history_get(http_ctx_t *ctx);
 int threads_history_post(http_ctx_t *ctx);
+int threads_join_stream(http_ctx_t *ctx);
 int threads_patch(http_ctx_t *ctx);
 int threads_prune(http_ctx_t *ctx);
 int threads_search(http_ctx_t *ctx);
@@ -79,7 +80,6 @@ int threads_storage_get(http_ctx_t *ctx);
  *   PATCH  /runs/crons/{cron_id} (patch_cron_runs_crons__cron_id__patch)
  *   POST   /threads/{thread_id}/commands (protocol_thread_command_post)
  *   POST   /threads/{thread_id}/runs/crons (create_thread_cron_threads__thread_id__runs_crons_post)
- *   GET    /threads/{thread_id}/stream (join_thread_stream_threads__thread_id__stream_get)
  *   POST   /threads/{thread_id}/stream/events (protocol_thread_events_post)
  */
 

@@ -12,6 +12,8 @@
 #include "handlers.h"
 #include "api.h"
 #include "graph/engine.h"
+#include "http/stream.h"
+#include "runs.h"
 
 /* The thread and checkpoint namespace a checkpoint config names. */
 typedef struct state_ref {
@@ -641,4 +643,41 @@ int threads_history_post(http_ctx_t *ctx)
                         before_id(json_object_get(ctx->body, "before")), json_is_object(metadata) ? metadata : NULL,
                         json_string_value(json_object_get(cp, "checkpoint_id")),
                         json_integer_value(json_object_get(ctx->body, "limit")));
+}
+
+/* The first mode named by parameter `name` (a string or an array of strings, validated) other
+ * than run_modes, borrowed from ctx->params; NULL when there is none. */
+static const char *threads_unsupported_mode(const http_ctx_t *ctx, const char *name)
+{
+    json_t *v = json_object_get(ctx->params, name), *m;
+    size_t i;
+
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), "run_modes") == 0 ? NULL : json_string_value(v);
+    json_array_foreach(v, i, m)
+    {
+        if (json_is_string(m) && strcmp(json_string_value(m), "run_modes") != 0)
+            return json_string_value(m);
+    }
+    return NULL;
+}
+
+/*
+ * GET /threads/{thread_id}/stream: every event of every run of the thread (runs started later
+ * included) as SSE with the thread's own event ids, resumable with Last-Event-ID. Only the
+ * run_modes stream mode is served; lifecycle and state_update answer 422.
+ */
+int threads_join_stream(http_ctx_t *ctx)
+{
+    http_stream_opts_t o = {0};
+    const char *bad = threads_unsupported_mode(ctx, "stream_mode");
+
+    if (bad == NULL)
+        bad = threads_unsupported_mode(ctx, "stream_modes");
+    if (bad != NULL)
+        return http_send_error(ctx, 422, "stream mode '%s' of the thread stream is not supported yet (only run_modes)", bad);
+    o.thread_id = http_param_str(ctx, "thread_id");
+    o.owner = api_owner(ctx);
+    o.after_id = runs_last_event_id(ctx);
+    return http_stream_sse(ctx, &o);
 }

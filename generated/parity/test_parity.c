@@ -1814,7 +1814,7 @@ static const parity_case_t params_join_thread_stream_threads__thread_id__stream_
 static void test_op_join_thread_stream_threads__thread_id__stream_get(void **state)
 {
     (void)state;
-    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/stream", "join_thread_stream_threads__thread_id__stream_get", http_not_implemented, &valid_op_join_thread_stream_threads__thread_id__stream_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
+    expect_route(HTTP_GET, "/threads/123e4567-e89b-42d3-a456-426614174001/stream", "join_thread_stream_threads__thread_id__stream_get", threads_join_stream, &valid_op_join_thread_stream_threads__thread_id__stream_get, (const char *const[]){"thread_id", "123e4567-e89b-42d3-a456-426614174001", NULL});
     expect_op(&valid_op_join_thread_stream_threads__thread_id__stream_get, "join_thread_stream_threads__thread_id__stream_get", 0, 0, (const char *const[]){"thread_id", "Last-Event-ID", "stream_modes", "stream_mode", NULL}, (const char *const[]){NULL});
     run_cases("join_thread_stream_threads__thread_id__stream_get params", valid_op_join_thread_stream_threads__thread_id__stream_get.check_params, params_join_thread_stream_threads__thread_id__stream_get, 11);
 }

@@ -284,7 +284,7 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
     stream_t *st = NULL;
     int rc = -1;
 
-    if (loop == SIZE_MAX || o->run_id == NULL) {
+    if (loop == SIZE_MAX || (o->run_id == NULL && (o->thread_id == NULL || !is_sse))) {
         log_error("stream of run %s started outside a server loop", o->run_id != NULL ? o->run_id : "(null)");
         goto Exit;
     }
@@ -297,14 +297,15 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
     st->keepalive = keepalive;
     st->cancel_on_disconnect = o->cancel_on_disconnect;
     st->no_content = o->no_content;
-    st->run_id = strdup(o->run_id);
+    st->run_id = o->run_id != NULL ? strdup(o->run_id) : NULL;
     st->thread_id = o->thread_id != NULL ? strdup(o->thread_id) : NULL;
     st->owner = o->owner != NULL ? strdup(o->owner) : NULL;
     st->modes = o->modes != NULL ? json_deep_copy(o->modes) : NULL;
     st->generator.proceed = on_proceed;
     st->generator.stop = on_stop;
     st->tick.cb = on_tick;
-    if (st->run_id == NULL || (o->thread_id != NULL && st->thread_id == NULL) || (o->owner != NULL && st->owner == NULL)) {
+    if ((o->run_id != NULL && st->run_id == NULL) || (o->thread_id != NULL && st->thread_id == NULL) ||
+        (o->owner != NULL && st->owner == NULL)) {
         free(st->run_id);
         free(st->thread_id);
         free(st->owner);
@@ -313,7 +314,10 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
         goto Exit;
     }
     h2o_multithread_register_receiver(st->queue, &st->receiver, on_wake);
-    st->sub = exec_subscribe(o->thread_id, o->run_id, o->after_id, o->owner, on_notify, st, &err);
+    if (o->run_id != NULL)
+        st->sub = exec_subscribe(o->thread_id, o->run_id, o->after_id, o->owner, on_notify, st, &err);
+    else
+        st->sub = exec_thread_subscribe(o->thread_id, o->after_id, o->owner, on_notify, st, &err);
     if (st->sub == NULL && !(o->missing_ok && err.status == 404)) {
         st->closing = 1;
         if (!atomic_load(&st->wake_pending))
@@ -322,7 +326,9 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
                              err.detail[0] != '\0' ? err.detail : "cannot follow the run");
         goto Exit;
     }
-    if (o->thread_id != NULL)
+    if (o->run_id == NULL)
+        snprintf(path, sizeof(path), "/threads/%s", o->thread_id);
+    else if (o->thread_id != NULL)
         snprintf(path, sizeof(path), "/threads/%s/runs/%s", o->thread_id, o->run_id);
     else
         snprintf(path, sizeof(path), "/runs/%s", o->run_id);

@@ -24,7 +24,8 @@
 /* What to stream. Every pointer is borrowed for the call (copied as needed). */
 typedef struct http_stream_opts {
     const char *thread_id;    /* NULL for a stateless run */
-    const char *run_id;       /* required */
+    const char *run_id;       /* NULL with a thread_id: SSE of every run of the thread
+                                 (exec_thread_subscribe; Location /threads/{tid}/stream) */
     const char *owner;        /* the caller's owner scope (NULL = no auth) */
     uint64_t after_id;        /* resume strictly after this event id (Last-Event-ID); 0 = all */
     const json_t *modes;      /* SSE only: array of stream mode names to keep; NULL/[] keeps all */
