@@ -3,7 +3,8 @@
  * mock OpenAI-compatible server (bench/mock_llm) over the embedded store: the streamed answer
  * and its token chunks, usage, multi-turn history, the input forms add_messages accepts, LLM
  * failures (HTTP 500, unreachable endpoint, unsupported provider), cancellation, and the
- * tool-call turn answered with "not available yet". ctest hands the mock's path in
+ * tool-call turn answered with "not available yet", and what the model is sent (system prompt,
+ * history, tools) as the mock's GET /last-request shows it. ctest hands the mock's path in
  * LGSERVE_MOCK_LLM (cmake/Tests.cmake); without it every case is skipped with a message.
  */
 #include <pthread.h>
@@ -21,8 +22,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "graph/engine.h"
+#include "llm/llm.h"
 #include "store/store_test_util.h"
 
 /* The 42-word answer of the mock (bench/mock_llm.c). */
@@ -208,6 +211,39 @@ static void run_agent(fixture_t *f, const char *input, const char *model, const 
     json_decref(configurable);
     json_decref(config);
     json_decref(meta);
+}
+
+static size_t on_curl_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    json_t **text = user;
+    size_t n = size * nmemb;
+    char *joined = NULL;
+
+    if (asprintf(&joined, "%s%.*s", json_string_value(*text), (int)n, ptr) < 0)
+        return 0;
+    json_string_set(*text, joined);
+    free(joined);
+    return n;
+}
+
+/* The mock's last chat request body (GET /last-request), parsed; new reference. */
+static json_t *mock_last_request(void)
+{
+    char url[96];
+    json_t *text = json_string(""), *out;
+    CURL *c = curl_easy_init();
+
+    assert_non_null(c);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/last-request", mock.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &text);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    out = json_loads(json_string_value(text), 0, NULL);
+    json_decref(text);
+    assert_non_null(out);
+    return out;
 }
 
 static const json_t *messages_of(const graph_result_t *res)
@@ -497,6 +533,56 @@ static void test_tool_call_answered_not_available(void **state)
     graph_result_clear(&res);
 }
 
+/* The model gets the system prompt (with the fixed suffix) first, then the thread's messages
+ * as OpenAI messages, and no tools unless mcp_config names them. */
+static void test_request_sent_to_model(void **state)
+{
+    fixture_t *f = *state;
+    graph_result_t res;
+    json_t *req;
+    const json_t *msgs, *tools;
+    char system[512];
+
+    NEED_MOCK();
+    run_agent(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"first\"}]}", NULL,
+              NULL, "{\"system_prompt\": \"Be brief.\"}", NULL, &res);
+    assert_success(&res);
+    graph_result_clear(&res);
+    run_agent(f, "{\"messages\": [{\"type\": \"human\", \"content\": \"second\"}]}", NULL,
+              NULL, "{\"system_prompt\": \"Be brief.\"}", NULL, &res);
+    assert_success(&res);
+    graph_result_clear(&res);
+
+    req = mock_last_request();
+    assert_string_equal(str(req, "model"), "mock");
+    assert_true(json_is_true(json_object_get(req, "stream")));
+    assert_null(json_object_get(req, "tools"));
+    msgs = json_object_get(req, "messages");
+    assert_int_equal(json_array_size(msgs), 4);
+    snprintf(system, sizeof system, "Be brief.\n%s", LLM_SYSTEM_PROMPT_SUFFIX);
+    assert_string_equal(str(json_array_get(msgs, 0), "role"), "system");
+    assert_string_equal(str(json_array_get(msgs, 0), "content"), system);
+    assert_string_equal(str(json_array_get(msgs, 1), "role"), "user");
+    assert_string_equal(str(json_array_get(msgs, 1), "content"), "first");
+    assert_string_equal(str(json_array_get(msgs, 2), "role"), "assistant");
+    assert_string_equal(str(json_array_get(msgs, 2), "content"), MOCK_ANSWER);
+    assert_string_equal(str(json_array_get(msgs, 3), "content"), "second");
+    json_decref(req);
+
+    run_agent(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"third\"}]}", NULL,
+              NULL, "{\"mcp_config\": {\"url\": \"http://127.0.0.1:9/mcp\", \"tools\": "
+              "[\"search_docs\", \"\", 7]}}", NULL, &res);
+    assert_success(&res);
+    graph_result_clear(&res);
+    req = mock_last_request();
+    tools = json_object_get(req, "tools");
+    assert_int_equal(json_array_size(tools), 1);
+    assert_string_equal(str(json_array_get(tools, 0), "type"), "function");
+    assert_string_equal(str(json_object_get(json_array_get(tools, 0), "function"), "name"),
+                        "search_docs");
+    json_decref(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_stops_llm_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_tools_offered_by_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tool_call_answered_not_available, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_sent_to_model, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, start_mock, stop_mock);
