@@ -7,6 +7,12 @@
  * to wind down its connections, and stops once its in-flight count is zero or the grace period
  * has passed, and reports to the main thread, which returns from server_run once all have. A
  * 100 ms tick per loop also flushes the thread's access-log buffer.
+ *
+ * Each loop's evloop and h2o context are created on the loop's own thread (server_start starts
+ * the threads, which then wait for server_run): h2o gives a socket the read-buffer allocator of
+ * the thread that creates it (a thread-local free list), so the message queue's pipe, created
+ * with the context, must belong to the thread that reads it; created on the main thread, both
+ * loops would share the main thread's free list without a lock.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -45,6 +51,11 @@ typedef struct server_loop {
     int done;
     struct timespec deadline;
 } server_loop_t;
+
+/* Start-up hand-shake between server_start/server_run and the loop threads (under
+ * server_done_lock / server_done_cond). */
+static size_t server_n_started, server_n_ready;
+static int server_go;
 
 static h2o_globalconf_t server_globalconf;
 static server_loop_t *server_loops;
@@ -192,6 +203,20 @@ static void *loop_main(void *arg)
     server_loop_t *l = arg;
 
     server_my_loop = l->index;
+    l->loop = h2o_evloop_create();
+    h2o_context_init(&l->ctx, l->loop, &server_globalconf);
+    l->accept_ctx.ctx = &l->ctx;
+    l->accept_ctx.hosts = server_globalconf.hosts;
+    h2o_timeout_init(l->loop, &l->tick, SERVER_TICK_MS);
+    l->tick_entry.cb = on_tick;
+    h2o_multithread_register_receiver(l->ctx.queue, &l->shutdown_receiver, on_shutdown);
+    pthread_mutex_lock(&server_done_lock);
+    ++server_n_ready;
+    pthread_cond_broadcast(&server_done_cond);
+    while (!server_go)
+        pthread_cond_wait(&server_done_cond, &server_done_lock);
+    pthread_mutex_unlock(&server_done_lock);
+
     l->listener = h2o_evloop_socket_create(l->loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
     l->listener->data = l;
     h2o_socket_read_start(l->listener, on_accept);
@@ -244,24 +269,31 @@ int server_start(const config_t *cfg)
     pathconf = h2o_config_register_path(hostconf, "/", 0);
     http_request_register(pathconf, &hostconf->fallback_path);
 
+    /* the loop threads inherit the blocked signals; server_run waits for them with sigwait */
+    sigemptyset(&server_signals);
+    sigaddset(&server_signals, SIGTERM);
+    sigaddset(&server_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &server_signals, NULL);
     for (i = 0; i != server_n_loops; ++i) {
-        server_loop_t *l = &server_loops[i];
-        l->index = i;
-        l->loop = h2o_evloop_create();
-        h2o_context_init(&l->ctx, l->loop, &server_globalconf);
-        l->accept_ctx.ctx = &l->ctx;
-        l->accept_ctx.hosts = server_globalconf.hosts;
-        h2o_timeout_init(l->loop, &l->tick, SERVER_TICK_MS);
-        l->tick_entry.cb = on_tick;
-        h2o_multithread_register_receiver(l->ctx.queue, &l->shutdown_receiver, on_shutdown);
+        server_loops[i].index = i;
+        if (pthread_create(&server_loops[i].thread, NULL, loop_main, &server_loops[i]) != 0) {
+            /* the threads already started stay parked until the process exits */
+            log_error("cannot start loop thread %zu: %s", i, strerror(errno));
+            goto Exit;
+        }
+        ++server_n_started;
     }
+    pthread_mutex_lock(&server_done_lock);
+    while (server_n_ready != server_n_loops)
+        pthread_cond_wait(&server_done_cond, &server_done_lock);
+    pthread_mutex_unlock(&server_done_lock);
     if (http_request_start_loops() != 0) {
         log_error("out of memory");
         goto Exit;
     }
     rc = 0;
 Exit:
-    if (rc != 0 && server_loops != NULL) {
+    if (rc != 0 && server_loops != NULL && server_n_started == 0) {
         for (i = 0; i != server_n_loops; ++i)
             if (server_loops[i].fd >= 0)
                 close(server_loops[i].fd);
@@ -274,26 +306,16 @@ Exit:
 
 int server_run(void)
 {
-    size_t i, started = 0;
-    int sig, rc = -1;
+    size_t i, started = server_n_started;
+    int sig;
 
-    sigemptyset(&server_signals);
-    sigaddset(&server_signals, SIGTERM);
-    sigaddset(&server_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &server_signals, NULL);
-    for (i = 0; i != server_n_loops; ++i) {
-        if (pthread_create(&server_loops[i].thread, NULL, loop_main, &server_loops[i]) != 0) {
-            log_error("cannot start loop thread %zu: %s", i, strerror(errno));
-            break;
-        }
-        ++started;
-    }
-    if (started == server_n_loops) {
-        while (sigwait(&server_signals, &sig) != 0)
-            ;
-        log_info("received %s: draining (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", server_cfg->shutdown_grace);
-        rc = 0;
-    }
+    pthread_mutex_lock(&server_done_lock);
+    server_go = 1;
+    pthread_cond_broadcast(&server_done_cond);
+    pthread_mutex_unlock(&server_done_lock);
+    while (sigwait(&server_signals, &sig) != 0)
+        ;
+    log_info("received %s: draining (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", server_cfg->shutdown_grace);
     for (i = 0; i != started; ++i)
         h2o_multithread_send_message(&server_loops[i].shutdown_receiver, &server_loops[i].shutdown_message);
     pthread_mutex_lock(&server_done_lock);
@@ -301,5 +323,5 @@ int server_run(void)
         pthread_cond_wait(&server_done_cond, &server_done_lock);
     pthread_mutex_unlock(&server_done_lock);
     log_flush();
-    return rc;
+    return 0;
 }
