@@ -12,6 +12,10 @@
 #include "http/router.h"
 #include "util/log.h"
 
+/* First guess at a JSON body's size: most answers fit, so they are serialized once; the size
+ * stays below h2o's direct-allocation threshold (a quarter of a pool chunk). */
+#define RESPONSE_JSON_GUESS 768
+
 static const char *reason_of(int status)
 {
     switch (status) {
@@ -82,9 +86,12 @@ int http_send_json(http_ctx_t *ctx, int status, json_t *body)
         http_send_raw(ctx, 500, "application/json", "{\"detail\":\"internal error\"}", 27);
         goto Exit;
     }
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-    buf = h2o_mem_alloc_pool(&ctx->req->pool, len + 1);
-    len = json_dumpb(body, buf, len, JSON_COMPACT | JSON_ENCODE_ANY);
+    buf = h2o_mem_alloc_pool(&ctx->req->pool, RESPONSE_JSON_GUESS);
+    len = json_dumpb(body, buf, RESPONSE_JSON_GUESS, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (len > RESPONSE_JSON_GUESS) {
+        buf = h2o_mem_alloc_pool(&ctx->req->pool, len);
+        len = json_dumpb(body, buf, len, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
     http_send_raw(ctx, status, "application/json", buf, len);
 Exit:
     json_decref(body);
