@@ -304,6 +304,7 @@ function M.build(root)
     local flags = {}
     if schema.op_200_media(spec, op)["text/event-stream"] then flags[#flags + 1] = "RF_STREAM" end
     if extension then flags[#flags + 1] = "RF_EXTENSION" end
+    if o.sdk_extra then flags[#flags + 1] = "RF_SDK_EXTRA" end
     if row.status == "planned" then flags[#flags + 1] = "RF_PLANNED" end
     if PUBLIC_PATHS[path] then flags[#flags + 1] = "RF_PUBLIC" end
     local bname = type(body) == "table" and schema.ref_name(body["$ref"])
