@@ -25,6 +25,12 @@
  *     a join sees the modes of the run that was created.
  *   - exec_stop lets running runs finish for `grace_s`, then cancels them: they end
  *     `interrupted`. A run left `running` by a crash is ended `error` at the next start.
+ *   - durability (LangGraph's, default "async" as the official server): "sync" waits for the
+ *     disk at every write; "async" and "exit" run the graph and the final writes with the
+ *     store deferring durability on the worker and wait once before the outcome is published
+ *     (the engine checkpoints every step, so "exit" cannot skip intermediate checkpoints; it
+ *     only does not wait for them). The claim stays durable first, so recovery still sees a
+ *     crashed run as `running`; its latest checkpoints may be lost, as in LangGraph.
  */
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -414,7 +420,21 @@ static void post_webhook(const json_t *run, const char *url, const char *status,
     exec_webhook_post(url, p);
 }
 
-/* Runs claimed run `run` (borrowed) to its end. */
+/* 1 when the run asked for durability "sync" (each write durable before the next step);
+ * "async" (the default, as the official server) and "exit" defer durability to the end.
+ * `kw` borrowed. */
+static int durability_sync(const json_t *kw)
+{
+    const char *d = json_string_value(json_object_get(kw, "durability"));
+
+    return d != NULL && strcmp(d, "sync") == 0;
+}
+
+/* Runs claimed run `run` (borrowed) to its end. Unless the run asked for durability "sync",
+ * its writes (checkpoints, final status, thread patch) do not wait for the disk one by one:
+ * they run under store_defer_begin and the run waits once, before any of its outcome (error
+ * event, end of the stream, /wait and join answers, webhook) becomes visible. A failed wait
+ * ends the run `error`. */
 static void execute(json_t *run)
 {
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
@@ -424,6 +444,7 @@ static void execute(json_t *run)
     const char *webhook = json_string_value(json_object_get(kw, "webhook"));
     const char *status = "error", *err_name = NULL, *err_msg = NULL;
     int temporary = json_is_true(json_object_get(kw, "temporary")), deleted = 0, failed = 0;
+    int deferred = !durability_sync(kw);
     graph_result_t res = {0};
     exec_run_t *r = exec_run_find(run_id);
     int64_t started_us = time_now_us();
@@ -448,6 +469,8 @@ static void execute(json_t *run)
     if (ex.stopping) /* exec_stop may have looked before this run was marked running */
         cancel_record_flag(r, EXEC_CANCEL_SHUTDOWN);
     pthread_mutex_unlock(&ex.mu);
+    if (deferred)
+        store_defer_begin();
     if (ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
         snprintf(msg, sizeof(msg), "assistant %s not found", assistant_id);
         err_name = "ValueError", err_msg = msg;
@@ -483,20 +506,13 @@ static void execute(json_t *run)
     }
     why = atomic_load(&r->cancel_why);
     if (err_msg != NULL && !(res.status == GRAPH_STATUS_CANCELLED)) {
-        json_t *ev = json_pack("{s:s, s:s}", "error", err_name, "message", err_msg);
-        exec_broker_publish(r, "error", ev);
-        json_decref(ev);
-        err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", err_name, "message", err_msg);
         status = "error";
         failed = 1;
     } else if (res.status == GRAPH_STATUS_CANCELLED || why != EXEC_CANCEL_NONE) {
+        err_name = err_msg = NULL;
         if (why == EXEC_CANCEL_TIMEOUT) {
             snprintf(msg, sizeof(msg), "Run timed out after %d seconds", ex.cfg.run_timeout_s);
-            json_t *ev = json_pack("{s:s, s:s}", "error", "TimeoutError", "message", msg);
-            exec_broker_publish(r, "error", ev);
-            json_decref(ev);
-            err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", "TimeoutError", "message", msg);
-            err_msg = msg;
+            err_name = "TimeoutError", err_msg = msg;
             status = "timeout";
             failed = 1;
         } else {
@@ -519,6 +535,17 @@ static void execute(json_t *run)
     } else {
         finish_thread(thread_id, failed ? OUTCOME_FAILED : strcmp(status, "success") != 0 ? OUTCOME_CANCELLED
                                                                                           : OUTCOME_DONE);
+    }
+    if (deferred && store_wait_durable(ex.ops, ex.s, store_defer_end()) != STORE_OK) {
+        log_error("run %s: %s; ended as error", run_id, store_last_error());
+        err_name = "StoreError", err_msg = "the run's writes could not be made durable (the disk failed)";
+        status = "error";
+    }
+    if (err_msg != NULL) {
+        json_t *ev = json_pack("{s:s, s:s}", "error", err_name, "message", err_msg);
+        exec_broker_publish(r, "error", ev);
+        json_decref(ev);
+        err_obj = json_pack("{s:{s:s, s:s}}", "__error__", "error", err_name, "message", err_msg);
     }
     result = err_obj != NULL ? err_obj : res.values != NULL ? json_incref(res.values) : json_object();
     if (webhook != NULL && !deleted)
@@ -1134,6 +1161,10 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
             set_err(err, 404, "Run not found");
             return -1;
         }
+        /* still running, or waiting for its writes to be durable: the store may already show
+         * the final status, but nothing is answered before the run's record ended */
+        set_err(err, 409, "Run %s has not finished", run_id);
+        return -1;
     }
     if (ex.ops == NULL || run_id == NULL || ex.ops->run_get(ex.s, thread_id, run_id, owner, &run) != STORE_OK) {
         set_err(err, 404, "Run not found");

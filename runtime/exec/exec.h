@@ -8,10 +8,18 @@
  * own threads. exec/ never includes http/: a subscriber is woken through a plain callback and
  * pulls its events itself (the HTTP layer posts that wake-up to its own loop).
  *
- * Durability: a run exists once exec_run_create returned 0 (it is in the store). At
- * exec_start, runs left `pending` are queued again and runs left `running` are ended as
- * `error` ("the server stopped while the run was running"), so nothing stays pending/running
- * forever.
+ * Durability: a run exists once exec_run_create returned 0 (it is in the store). Its claim
+ * (status `running`) is durable before the graph starts. Then the run's `durability` (as
+ * LangGraph defines it) decides: "sync" makes every write (each checkpoint, the final status,
+ * the thread's patch) durable before the next step; "async" (the default, as the official
+ * server) and "exit" let the writes reach the disk in the background and wait once, at the
+ * end, before any part of the outcome is visible (error event, end of the stream, /wait and
+ * join answers, webhook): what a client is told has happened is on disk. When that wait fails
+ * the run ends `error` (event {error: "StoreError"}). The engine still writes a checkpoint
+ * after every step, so "exit" behaves as "async". At exec_start, runs left `pending` are
+ * queued again and runs left `running` are ended as `error` ("the server stopped while the
+ * run was running"), so nothing stays pending/running forever; a crashed async/exit run may
+ * have lost its last checkpoints (as in LangGraph), never the fact that it was running.
  *
  * Statuses (as the official JS server): a run ends `success` (also when the graph stopped at
  * an interrupt: the thread is then `interrupted`), `error` (a node, the store or the graph
@@ -179,7 +187,7 @@ void exec_unsubscribe(exec_sub_t *sub, int cancel_run);
  * gives its values at the end (a timeout gives the __error__ object). Once the run's record
  * left memory (retention), the thread's current values are answered (the official join does
  * the same); a stateless run whose thread was deleted is then 404. -1 with 409 while the run
- * is still pending or running.
+ * is still pending or running (also while its final writes wait for the disk).
  */
 int exec_run_result(const char *thread_id, const char *run_id, const char *owner, json_t **out,
                     exec_error_t *err);

@@ -6,10 +6,16 @@
  * Covers runs to success, the broker's event sequence and replay after an id, message modes,
  * errors, the four multitask strategies, cancel interrupt/rollback (pending and running),
  * after_seconds ordering, recovery at start, webhooks (a tiny local HTTP listener), stateless
- * runs with on_completion, unsubscribe with cancel, and run timeouts. No timing is asserted:
- * waits are bounded and only guard against hangs.
+ * runs with on_completion, unsubscribe with cancel, run timeouts, and the run's durability
+ * (sync, async, exit: fewer fdatasyncs when deferred, everything on disk after a reopen, a
+ * failing disk ends the run `error`). No timing is asserted: waits are bounded and only guard
+ * against hangs.
+ *
+ * fdatasync is interposed by this program (the store's log binds to the definition below): it
+ * counts the syncs and fails with EIO while `fail_sync` is set.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1182,6 +1189,114 @@ static void test_recovery(void **state)
     free(t2);
 }
 
+/* ---- durability ---- */
+
+static atomic_int n_syncs;   /* fdatasync calls so far */
+static atomic_int fail_sync; /* when set, fdatasync fails with EIO */
+
+int fdatasync(int fd)
+{
+    atomic_fetch_add(&n_syncs, 1);
+    if (atomic_load(&fail_sync)) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* Runs x_echo on `thread_id` with durability `durability` and input value `value` to its end
+ * (success asserted); returns the run (new reference) and *syncs the fdatasyncs it took. */
+static json_t *durable_run(const char *thread_id, const char *durability, const char *value, int *syncs)
+{
+    char body[256];
+    const char *status = NULL;
+    int before = atomic_load(&n_syncs);
+    json_t *run, *result = NULL;
+    exec_error_t err;
+
+    snprintf(body, sizeof(body), "{\"input\": {\"value\": \"%s\"}, \"durability\": \"%s\"}", value, durability);
+    run = create(thread_id, F->echo_id, body);
+    json_decref(collect(thread_id, id_of(run), 0, &status));
+    *syncs = atomic_load(&n_syncs) - before;
+    assert_string_equal(status, "success");
+    assert_int_equal(exec_run_result(thread_id, id_of(run), NULL, &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "value")), value);
+    json_decref(result);
+    return run;
+}
+
+/* sync, async and exit runs all succeed; the deferred ones sync less than the sync one (each
+ * of its writes waits for its own fdatasync); after exec_stop and a reopen of the data dir
+ * every run is `success` with its checkpoints and the thread holds the last run's values. */
+static void test_durability_modes(void **state)
+{
+    fixture_t *f = *state;
+    char *tid = new_thread();
+    int s_sync, s_async, s_exit;
+    json_t *r_sync = durable_run(tid, "sync", "d-sync", &s_sync);
+    json_t *r_async = durable_run(tid, "async", "d-async", &s_async);
+    json_t *r_exit = durable_run(tid, "exit", "d-exit", &s_exit), *cps = NULL, *cp, *t = NULL;
+    int per_run[3] = {0};
+    size_t i;
+
+    print_message("fdatasyncs per run: sync %d, async %d, exit %d\n", s_sync, s_async, s_exit);
+    assert_true(s_async < s_sync);
+    assert_true(s_exit < s_sync);
+    exec_stop(0);
+    f->ops->close(f->s);
+    f->s = NULL;
+    assert_int_equal(open_store(f), 0);
+    assert_run_status(id_of(r_sync), "success");
+    assert_run_status(id_of(r_async), "success");
+    assert_run_status(id_of(r_exit), "success");
+    assert_thread_status(tid, "idle");
+    assert_int_equal(f->ops->thread_get(f->s, tid, NULL, &t), STORE_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "values"), "value")), "d-exit");
+    assert_int_equal(f->ops->checkpoint_list(f->s, tid, NULL, NULL, NULL, 0, &cps), STORE_OK);
+    json_array_foreach(cps, i, cp) {
+        const char *rid = json_string_value(json_object_get(cp, "run_id")) ?: "";
+        per_run[0] += strcmp(rid, id_of(r_sync)) == 0;
+        per_run[1] += strcmp(rid, id_of(r_async)) == 0;
+        per_run[2] += strcmp(rid, id_of(r_exit)) == 0;
+    }
+    for (i = 0; i != 3; ++i)
+        assert_true(per_run[i] >= 2); /* the input checkpoint and the one after the step */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(cps, 0), "values"), "value")),
+                        "d-exit");
+    json_decref(cps);
+    json_decref(t);
+    json_decref(r_sync);
+    json_decref(r_async);
+    json_decref(r_exit);
+    free(tid);
+}
+
+/* An async run whose writes cannot reach the disk ends `error` with a StoreError event last
+ * (its writes were logged; the one wait at its end fails), and its outcome is that error. */
+static void test_durability_failure(void **state)
+{
+    json_t *run = create(NULL, F->hold_id, "{\"if_not_exists\": \"create\", \"input\": {\"hold\": true, \"value\": \"f\"}}");
+    const char *status = NULL;
+    json_t *evs, *last, *result = NULL;
+    exec_error_t err;
+
+    (void)state;
+    wait_held(1);
+    atomic_store(&fail_sync, 1);
+    atomic_store(&gate, 1);
+    evs = collect(NULL, id_of(run), 0, &status);
+    atomic_store(&fail_sync, 0);
+    assert_string_equal(status, "error");
+    last = json_array_get(evs, json_array_size(evs) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "event")), "error");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(last, "data"), "error")), "StoreError");
+    assert_int_equal(exec_run_result(NULL, id_of(run), NULL, &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(result, "__error__"), "error")), "StoreError");
+    json_decref(result);
+    json_decref(evs);
+    json_decref(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1208,6 +1323,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability_failure, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
