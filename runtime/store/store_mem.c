@@ -979,7 +979,8 @@ static store_rc_t compact_locked(store_t *s);
 
 /* After the write lock is released: waits until `lsn` is durable (or, while the thread
  * defers durability, only records it: store_defer_note), then compacts the log when it has
- * grown past the threshold (one compaction at a time; others skip). */
+ * grown past the threshold (one compaction at a time; others skip). A deferring thread still
+ * compacts here, so an event loop may block for the length of a snapshot. */
 static store_rc_t finish(store_t *s, uint64_t lsn)
 {
     store_rc_t rc = STORE_OK;
@@ -2839,6 +2840,7 @@ Exit:
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* ops->when_durable: log positions are store_defer_end() results; the log calls back. */
 static void mem_when_durable(store_t *s, uint64_t pos, store_on_durable_fn on_durable, void *user)
 {
     store_wal_when_durable(s->wal, pos, on_durable, user);
