@@ -371,7 +371,7 @@ store_rc_t store_fail(store_rc_t rc, const char *fmt, ...) __attribute__((format
  * on this thread do not wait for the disk: they return once applied and logged, and the
  * backend records the log position they reached. store_defer_end() ends the mode and returns
  * the highest such position (0: nothing waited for); hand it to ops->when_durable before
- * acknowledging anything. Not nested. Only the HTTP pipeline (event loops) uses it.
+ * acknowledging anything. Not nested. Opted into by the HTTP pipeline (event loops) and exec.
  */
 void store_defer_begin(void);
 uint64_t store_defer_end(void);
