@@ -194,6 +194,8 @@ static int ends_with_ai(const json_t *values)
 /* Records a step failure with its status and the start of the body; returns -1. */
 static int step_fail(client_t *c, int step, long status, const char *why)
 {
+    if (step < 0 || step >= STEP_COUNT)
+        return -1;
     c->step_failures[step]++;
     if (status >= 0)
         snprintf(c->last_error, sizeof c->last_error, "%s: %s (status %ld): %.300s",
