@@ -1865,7 +1865,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
         goto Exit;
     json_object_set_new(r, "multitask_strategy", json_string(mts ? mts : "enqueue"));
     if ((v = json_object_get(in, "langsmith_session_name")) != NULL)
-        json_object_set(r, "langsmith_session_name", v);
+        json_object_set_new(r, "langsmith_session_name", json_deep_copy(v));
 
     write_lock(s);
     if (coll_get(&s->threads, tid) == NULL)
@@ -1876,6 +1876,12 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
         res = copy_out(r);
         rc = commit(s, R_RUN_PUT, run_record(r, not_before_us), &lsn);
     }
+    /* The record now belongs to the index, where a run worker may replace and free it at once:
+     * this thread drops its references under the lock, ordered before that free (jansson's
+     * decrement has no acquire side, so a later unlocked decref here races with the free). */
+    json_decref(r);
+    json_decref(ts);
+    r = ts = NULL;
     write_unlock(s);
     if (rc == STORE_OK)
         rc = finish(s, lsn);
