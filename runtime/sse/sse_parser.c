@@ -209,37 +209,56 @@ Exit:
     return rc;
 }
 
-/* The chunk ends inside a line: keeps its bytes from `mark` for the next chunk. */
+/* 1 when the carried line so far (p->_line then `n` bytes at `mark`) is a byte order mark or a
+ * prefix of one: at the start of a stream that is no line at all (the next line drops it). */
+static int line_is_bom_prefix(const sse_parser_t *p, const unsigned char *mark, size_t n)
+{
+    static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+    size_t i, total = p->_line.len + n;
+
+    if (total > sizeof(bom))
+        return 0;
+    for (i = 0; i != total; ++i) {
+        unsigned char c = i < p->_line.len ? (unsigned char)p->_line.data[i] : mark[i - p->_line.len];
+        if (c != bom[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* The chunk ends inside a line: keeps its bytes from `mark` for the next chunk. The line length
+ * limit is checked here too, except while the bytes may still be a byte order mark (whole-chunk
+ * parsing never counts the mark, so a split one must not either); line_end checks it again. */
 static int line_carry(sse_parser_t *p, const unsigned char *mark, const unsigned char *pe)
 {
     size_t n = (size_t)(pe - mark);
-    if (n > p->max_line || p->_line.len > p->max_line - n)
+    if ((n > p->max_line || p->_line.len > p->max_line - n) && !line_is_bom_prefix(p, mark, n))
         return fail(p, SSE_ERR_LINE_TOO_LONG);
     return buf_append(&p->_line, (const char *)mark, n) == 0 ? 0 : fail(p, SSE_ERR_NOMEM);
 }
 
 
-#line 251 "runtime/sse/sse_parser.rl"
+#line 270 "runtime/sse/sse_parser.rl"
 
 
 
-#line 222 "runtime/sse/sse_parser.c"
+#line 241 "runtime/sse/sse_parser.c"
 static const int sse_fsm_start = 7;
 static const int sse_fsm_error = -1;
 
 
-#line 254 "runtime/sse/sse_parser.rl"
+#line 273 "runtime/sse/sse_parser.rl"
 
 static void machine_start(sse_parser_t *p)
 {
     int cs;
     
-#line 229 "runtime/sse/sse_parser.c"
+#line 248 "runtime/sse/sse_parser.c"
 	{
 	cs = sse_fsm_start;
 	}
 
-#line 259 "runtime/sse/sse_parser.rl"
+#line 278 "runtime/sse/sse_parser.rl"
     p->_cs = cs;
 }
 
@@ -268,7 +287,7 @@ ptrdiff_t sse_parser_execute(sse_parser_t *parser, const char *buf, size_t len)
     const unsigned char *mark = p;
     int cs = parser->_cs;
     
-#line 259 "runtime/sse/sse_parser.c"
+#line 278 "runtime/sse/sse_parser.c"
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -283,7 +302,7 @@ case 7:
 	}
 	goto tr12;
 tr12:
-#line 225 "runtime/sse/sse_parser.rl"
+#line 244 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
@@ -294,7 +313,7 @@ st0:
 	if ( ++p == pe )
 		goto _test_eof0;
 case 0:
-#line 283 "runtime/sse/sse_parser.c"
+#line 302 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
@@ -302,21 +321,21 @@ case 0:
 	}
 	goto st0;
 tr1:
-#line 237 "runtime/sse/sse_parser.rl"
+#line 256 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 0) != 0)
             {p++; cs = 8; goto _out;}
     }
 	goto st8;
 tr5:
-#line 241 "runtime/sse/sse_parser.rl"
+#line 260 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 1) != 0)
             {p++; cs = 8; goto _out;}
     }
 	goto st8;
 tr13:
-#line 245 "runtime/sse/sse_parser.rl"
+#line 264 "runtime/sse/sse_parser.rl"
 	{
         if (dispatch(parser) != 0)
             {p++; cs = 8; goto _out;}
@@ -326,7 +345,7 @@ st8:
 	if ( ++p == pe )
 		goto _test_eof8;
 case 8:
-#line 311 "runtime/sse/sse_parser.c"
+#line 330 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr13;
 		case 13u: goto tr14;
@@ -334,21 +353,21 @@ case 8:
 	}
 	goto tr12;
 tr2:
-#line 237 "runtime/sse/sse_parser.rl"
+#line 256 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 0) != 0)
             {p++; cs = 9; goto _out;}
     }
 	goto st9;
 tr6:
-#line 241 "runtime/sse/sse_parser.rl"
+#line 260 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 1) != 0)
             {p++; cs = 9; goto _out;}
     }
 	goto st9;
 tr14:
-#line 245 "runtime/sse/sse_parser.rl"
+#line 264 "runtime/sse/sse_parser.rl"
 	{
         if (dispatch(parser) != 0)
             {p++; cs = 9; goto _out;}
@@ -358,7 +377,7 @@ st9:
 	if ( ++p == pe )
 		goto _test_eof9;
 case 9:
-#line 339 "runtime/sse/sse_parser.c"
+#line 358 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto st8;
 		case 13u: goto tr14;
@@ -366,13 +385,13 @@ case 9:
 	}
 	goto tr12;
 tr15:
-#line 225 "runtime/sse/sse_parser.rl"
+#line 244 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
         mark = p;
     }
-#line 230 "runtime/sse/sse_parser.rl"
+#line 249 "runtime/sse/sse_parser.rl"
 	{
         parser->_colon = line_off(parser, mark, p);
         parser->_value = parser->_colon + 1;
@@ -382,7 +401,7 @@ st1:
 	if ( ++p == pe )
 		goto _test_eof1;
 case 1:
-#line 360 "runtime/sse/sse_parser.c"
+#line 379 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr5;
 		case 13u: goto tr6;
@@ -390,7 +409,7 @@ case 1:
 	}
 	goto st2;
 tr7:
-#line 234 "runtime/sse/sse_parser.rl"
+#line 253 "runtime/sse/sse_parser.rl"
 	{
         parser->_value = line_off(parser, mark, p) + 1;
     }
@@ -399,14 +418,14 @@ st2:
 	if ( ++p == pe )
 		goto _test_eof2;
 case 2:
-#line 375 "runtime/sse/sse_parser.c"
+#line 394 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr5;
 		case 13u: goto tr6;
 	}
 	goto st2;
 tr3:
-#line 230 "runtime/sse/sse_parser.rl"
+#line 249 "runtime/sse/sse_parser.rl"
 	{
         parser->_colon = line_off(parser, mark, p);
         parser->_value = parser->_colon + 1;
@@ -416,7 +435,7 @@ st3:
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-#line 390 "runtime/sse/sse_parser.c"
+#line 409 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
@@ -424,7 +443,7 @@ case 3:
 	}
 	goto st4;
 tr9:
-#line 234 "runtime/sse/sse_parser.rl"
+#line 253 "runtime/sse/sse_parser.rl"
 	{
         parser->_value = line_off(parser, mark, p) + 1;
     }
@@ -433,14 +452,14 @@ st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-#line 405 "runtime/sse/sse_parser.c"
+#line 424 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
 	}
 	goto st4;
 tr16:
-#line 225 "runtime/sse/sse_parser.rl"
+#line 244 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
@@ -451,7 +470,7 @@ st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-#line 421 "runtime/sse/sse_parser.c"
+#line 440 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
@@ -485,7 +504,7 @@ case 6:
 	_out: {}
 	}
 
-#line 287 "runtime/sse/sse_parser.rl"
+#line 306 "runtime/sse/sse_parser.rl"
     assert(p <= pe && mark <= pe && cs != sse_fsm_error);
     parser->_cs = cs;
     if (parser->_err != SSE_OK)

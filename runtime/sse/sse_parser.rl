@@ -207,11 +207,30 @@ Exit:
     return rc;
 }
 
-/* The chunk ends inside a line: keeps its bytes from `mark` for the next chunk. */
+/* 1 when the carried line so far (p->_line then `n` bytes at `mark`) is a byte order mark or a
+ * prefix of one: at the start of a stream that is no line at all (the next line drops it). */
+static int line_is_bom_prefix(const sse_parser_t *p, const unsigned char *mark, size_t n)
+{
+    static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+    size_t i, total = p->_line.len + n;
+
+    if (total > sizeof(bom))
+        return 0;
+    for (i = 0; i != total; ++i) {
+        unsigned char c = i < p->_line.len ? (unsigned char)p->_line.data[i] : mark[i - p->_line.len];
+        if (c != bom[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* The chunk ends inside a line: keeps its bytes from `mark` for the next chunk. The line length
+ * limit is checked here too, except while the bytes may still be a byte order mark (whole-chunk
+ * parsing never counts the mark, so a split one must not either); line_end checks it again. */
 static int line_carry(sse_parser_t *p, const unsigned char *mark, const unsigned char *pe)
 {
     size_t n = (size_t)(pe - mark);
-    if (n > p->max_line || p->_line.len > p->max_line - n)
+    if ((n > p->max_line || p->_line.len > p->max_line - n) && !line_is_bom_prefix(p, mark, n))
         return fail(p, SSE_ERR_LINE_TOO_LONG);
     return buf_append(&p->_line, (const char *)mark, n) == 0 ? 0 : fail(p, SSE_ERR_NOMEM);
 }

@@ -221,6 +221,8 @@ static void check_stream(const char *in, size_t len, limits_t lim, const char *e
       MSG("12") "error=line too long\n")                                                           \
     X(overlong_comment, ": 345678\n: 3456789\ndata: x\n\n", ((limits_t){8, 0}),                    \
       "comment=345678\nerror=line too long\n")                                                     \
+    X(bom_split_under_tiny_line_limit, "\xEF\xBB\xBF" "d\n\nm\n\x01", ((limits_t){1, 0}),                  \
+      "")                                                                                          \
     X(event_too_large, "data: abc\ndata: d\n\ndata: abc\ndata: de\n\ndata: x\n\n",                 \
       ((limits_t){0, 5}), MSG("abc\\nd") "error=event data too large\n")
 
