@@ -1001,6 +1001,20 @@ static store_rc_t finish(store_t *s, uint64_t lsn)
     return rc;
 }
 
+/* The common end of a write that returns an object: when `rc` is STORE_OK, waits for (or
+ * defers) durability with finish(), then hands *res (a new reference) to *out when the caller
+ * wants it (out may be NULL) and clears *res; the caller decrefs whatever *res still holds. */
+static store_rc_t finish_out(store_t *s, store_rc_t rc, uint64_t lsn, json_t **res, json_t **out)
+{
+    if (rc == STORE_OK)
+        rc = finish(s, lsn);
+    if (rc == STORE_OK && out != NULL) {
+        *out = *res;
+        *res = NULL;
+    }
+    return rc;
+}
+
 /* Appends [type, payload] to batch `ops`; steals `payload`. */
 static void batch_add(json_t *ops, int type, json_t *payload)
 {
@@ -1294,12 +1308,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", nv, "latest", 1), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(nv);
     return rc;
@@ -1431,12 +1440,7 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
                     &lsn);
     }
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     return rc;
 }
@@ -1603,12 +1607,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
     rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(t);
     json_decref(ts);
@@ -1750,12 +1749,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(t);
     json_decref(ts);
@@ -1883,12 +1877,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
     json_decref(ts);
     r = ts = NULL;
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
 Exit:
     json_decref(res);
     json_decref(r);
@@ -1948,12 +1937,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(r);
     return rc;
@@ -2034,12 +2018,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(r);
     return rc;
@@ -2125,12 +2104,7 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
         rc = commit(s, R_CKPT_PUT, json_incref(c), &lsn);
     }
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
 Exit:
     json_decref(res);
     json_decref(c);
@@ -2674,12 +2648,7 @@ static store_rc_t mem_cron_create(store_t *s, const json_t *in, json_t **out)
         rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
     }
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
 Exit:
     json_decref(res);
     json_decref(c);
@@ -2728,12 +2697,7 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
     rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
 Exit:
     write_unlock(s);
-    if (rc == STORE_OK)
-        rc = finish(s, lsn);
-    if (rc == STORE_OK && out != NULL) {
-        *out = res;
-        res = NULL;
-    }
+    rc = finish_out(s, rc, lsn, &res, out);
     json_decref(res);
     json_decref(c);
     return rc;
