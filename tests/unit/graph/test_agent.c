@@ -27,21 +27,8 @@
 #include "graph/engine.h"
 #include "llm/llm.h"
 #include "store/store_test_util.h"
+#include "support/mock_llm_proc.c"
 
-/* The 42-word answer of the mock (bench/mock_llm.c). */
-#define MOCK_ANSWER                                                                                \
-    "The quick mock model streams this deterministic answer one word at a time so that clients, " \
-    "agents and benchmarks can check every chunk, count the words, join them back together and "  \
-    "compare the result with the expected text exactly every single time."
-#define MOCK_WORDS 42
-
-/* The mock server of this test run. */
-static struct {
-    pid_t pid;
-    int port;
-    char base_url[64];
-    char port_file[64];
-} mock;
 
 typedef struct fixture {
     char *dir;
@@ -54,60 +41,16 @@ typedef struct fixture {
 /* Starts the mock before the tests; with no LGSERVE_MOCK_LLM the tests skip. */
 static int start_mock(void **state)
 {
-    const char *bin = getenv("LGSERVE_MOCK_LLM");
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    FILE *f;
-
     (void)state;
     if (graph_registry_init() != 0)
         return -1;
-    if (bin == NULL || bin[0] == '\0')
-        return 0;
-    snprintf(mock.port_file, sizeof mock.port_file, "/tmp/lgserve-agent-test-%d.port",
-             (int)getpid());
-    unlink(mock.port_file);
-    mock.pid = fork();
-    if (mock.pid < 0)
-        return -1;
-    if (mock.pid == 0) {
-        execl(bin, bin, "--port", "0", "--threads", "1", "--port-file", mock.port_file,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) { /* up to 10 s */
-        int status;
-
-        if (waitpid(mock.pid, &status, WNOHANG) == mock.pid) {
-            fprintf(stderr, "mock_llm (%s) exited at start\n", bin);
-            mock.pid = 0;
-            return -1;
-        }
-        f = fopen(mock.port_file, "r");
-        if (f != NULL) {
-            int ok = fscanf(f, "%d", &mock.port) == 1;
-
-            fclose(f);
-            if (ok && mock.port > 0) {
-                snprintf(mock.base_url, sizeof mock.base_url, "http://127.0.0.1:%d/v1", mock.port);
-                return 0;
-            }
-        }
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "mock_llm (%s) wrote no port file in 10 s\n", bin);
-    return -1;
+    return mock_llm_start("agent");
 }
 
 static int stop_mock(void **state)
 {
     (void)state;
-    if (mock.pid > 0) {
-        kill(mock.pid, SIGTERM);
-        waitpid(mock.pid, NULL, 0);
-        mock.pid = 0;
-    }
-    if (mock.port_file[0] != '\0')
-        unlink(mock.port_file);
+    mock_llm_stop();
     return 0;
 }
 
