@@ -22,8 +22,7 @@ store_t *api_store(void)
 
 const char *api_owner(const http_ctx_t *ctx)
 {
-    (void)ctx;
-    return NULL;
+    return ctx->user != NULL ? ctx->user->id : NULL;
 }
 
 int api_store_error(http_ctx_t *ctx, store_rc_t rc, const char *what, const char *id)

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <h2o.h>
 #include <jansson.h>
+#include "auth/auth.h"
 
 /* Route flags, set per row in generated/routes.def. */
 enum {
@@ -37,6 +38,7 @@ typedef struct http_ctx {
                        or NULL when the operation takes none; both owned by the request (decref'd
                        when its pool is destroyed), borrow them */
     const char *request_id; /* NUL-terminated, in the request pool */
+    const auth_user_t *user; /* the authenticated caller (in the request pool), NULL while auth is off */
     int responded;          /* set once a response was started; a handler that starts one itself
                                (h2o_start_response, e.g. a stream) sets it too */
 } http_ctx_t;
