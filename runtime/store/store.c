@@ -171,6 +171,19 @@ int store_owner_visible(const json_t *obj, const char *owner)
     return o != NULL && strcmp(o, owner) == 0;
 }
 
+int store_assistant_is_system(const json_t *a)
+{
+    const json_t *m = json_object_get(a, "metadata");
+    const char *by = json_string_value(json_object_get(m, "created_by"));
+
+    return by != NULL && strcmp(by, "system") == 0 && json_object_get(m, "owner") == NULL;
+}
+
+int store_assistant_readable(const json_t *a, const char *owner)
+{
+    return store_owner_visible(a, owner) || store_assistant_is_system(a);
+}
+
 /* The value at dotted `path` inside object `v`, or NULL (borrowed). */
 static json_t *lookup_path(const json_t *v, const char *path)
 {

@@ -40,6 +40,11 @@
  *     metadata.owner is a string equal to `owner` are visible: anything else behaves exactly
  *     like a missing object (STORE_NOT_FOUND, absent from searches and counts) and is never
  *     changed. Creation does not stamp the owner: the caller puts it in metadata.
+ *     Exception: a system assistant (store_assistant_is_system: metadata.created_by is
+ *     "system" and there is no metadata.owner; the server creates one per graph) is visible
+ *     to every owner for reading (get, get_version, versions, search, count, and the
+ *     existing object of a DO_NOTHING create) but to no owner for changes (patch,
+ *     set_latest and delete answer STORE_NOT_FOUND).
  *   - Store items are partitioned by `scope` instead (NULL and "" are the same, shared,
  *     partition): the same namespace and key in two scopes are two different items.
  *   - Containment filters (`metadata`, `values`) follow PostgreSQL jsonb `@>`: an object
@@ -396,6 +401,14 @@ int store_json_contains(const json_t *haystack, const json_t *needle);
 
 /* 1 when `obj`'s metadata.owner equals `owner`, or `owner` is NULL. `obj` borrowed. */
 int store_owner_visible(const json_t *obj, const char *owner);
+
+/* 1 when assistant `a` (borrowed) is a system assistant: metadata.created_by is "system" and
+ * metadata has no "owner" member. */
+int store_assistant_is_system(const json_t *a);
+
+/* 1 when `owner` may read assistant `a` (borrowed): store_owner_visible, or a system
+ * assistant. */
+int store_assistant_readable(const json_t *a, const char *owner);
 
 /* 1 when item value `value` passes store filter `filter` (both borrowed; NULL passes);
  * -1 when the filter is malformed (unknown operator, not an object). */

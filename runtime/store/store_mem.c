@@ -1170,6 +1170,15 @@ static ent_t *find_visible(const coll_t *c, const char *id, const char *owner)
     return store_owner_visible(e->obj, owner) ? e : NULL;
 }
 
+/* Assistant `id` if `owner` may read it (its own, or a system assistant), or NULL; the caller
+ * holds the lock. */
+static ent_t *find_readable(const coll_t *c, const char *id, const char *owner)
+{
+    ent_t *e = find_visible(c, id, NULL);
+
+    return e != NULL && store_assistant_readable(e->obj, owner) ? e : NULL;
+}
+
 static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_exists_t if_exists,
                                        const char *owner, json_t **out)
 {
@@ -1209,7 +1218,7 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
 
     write_lock(s);
     if ((e = coll_get(&s->assistants, id)) != NULL) {
-        if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_owner_visible(e->obj, owner))
+        if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_assistant_readable(e->obj, owner))
             res = copy_out(e->obj);
         else
             rc = store_fail(STORE_CONFLICT, "assistant %s already exists", id);
@@ -1238,7 +1247,7 @@ static store_rc_t mem_assistant_get(store_t *s, const char *id, const char *owne
 
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
-    if ((e = find_visible(&s->assistants, id, owner)) != NULL)
+    if ((e = find_readable(&s->assistants, id, owner)) != NULL)
         *out = copy_out(e->obj);
     else
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
@@ -1255,7 +1264,7 @@ static store_rc_t mem_assistant_get_version(store_t *s, const char *id, int64_t 
 
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
-    if ((e = find_visible(&s->assistants, id, owner)) != NULL &&
+    if ((e = find_readable(&s->assistants, id, owner)) != NULL &&
         (v = assistant_version(e, version)) != NULL)
         *out = copy_out(v);
     else
@@ -1333,7 +1342,7 @@ static int assistant_matches(const ent_t *e, const store_assistant_query_t *q, c
 {
     const char *name;
 
-    if (!store_owner_visible(e->obj, owner))
+    if (!store_assistant_readable(e->obj, owner))
         return 0;
     if (q == NULL)
         return 1;
@@ -1400,7 +1409,7 @@ static store_rc_t mem_assistant_versions(store_t *s, const char *id, const json_
 
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
-    if ((e = find_visible(&s->assistants, id, owner)) == NULL) {
+    if ((e = find_readable(&s->assistants, id, owner)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
         goto Exit;
     }

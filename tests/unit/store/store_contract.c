@@ -443,6 +443,51 @@ static void test_assistant_owner(void **state)
     json_decref(p);
 }
 
+/* A system assistant (created_by "system", no owner) is readable by every owner and
+ * changeable by none; one that also carries an owner is an ordinary assistant. */
+static void test_assistant_system(void **state)
+{
+    fx_t *f = *state;
+    char sys[UUID_STR_SIZE], fake[UUID_STR_SIZE];
+    json_t *out = NULL, *list = NULL, *p = J("{\"name\":\"hijack\"}"), *in;
+    int64_t n = -1, total = -1;
+
+    mk_assistant(f, "{\"graph_id\":\"agent\",\"name\":\"sys\",\"metadata\":{\"created_by\":\"system\"}}", sys);
+    mk_assistant(f,
+                 "{\"graph_id\":\"agent\",\"name\":\"fake\",\"metadata\":{\"created_by\":\"system\","
+                 "\"owner\":\"alice\"}}",
+                 fake);
+    OK(f->o->assistant_get(f->s, sys, "bob", &out));
+    assert_string_equal(S(out, "name"), "sys");
+    json_decref(out);
+    OK(f->o->assistant_get_version(f->s, sys, 1, "bob", &out));
+    json_decref(out);
+    OK(f->o->assistant_versions(f->s, sys, NULL, 10, 0, "bob", &list, NULL));
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    OK(f->o->assistant_search(f->s, NULL, "bob", &list, &total));
+    assert_ids(list, "assistant_id", (const char *[]){sys, NULL});
+    assert_int_equal(total, 1);
+    json_decref(list);
+    OK(f->o->assistant_count(f->s, NULL, "bob", &n));
+    assert_int_equal(n, 1);
+    in = json_pack("{ssss}", "assistant_id", sys, "graph_id", "agent");
+    OK(f->o->assistant_create(f->s, in, STORE_IF_EXISTS_DO_NOTHING, "bob", &out));
+    assert_string_equal(S(out, "name"), "sys");
+    json_decref(out);
+    RC(f->o->assistant_create(f->s, in, STORE_IF_EXISTS_RAISE, "bob", &out), STORE_CONFLICT);
+    json_decref(in);
+    RC(f->o->assistant_patch(f->s, sys, p, "bob", &out), STORE_NOT_FOUND);
+    RC(f->o->assistant_set_latest(f->s, sys, 1, "bob", &out), STORE_NOT_FOUND);
+    RC(f->o->assistant_delete(f->s, sys, "bob"), STORE_NOT_FOUND);
+    RC(f->o->assistant_get(f->s, fake, "bob", &out), STORE_NOT_FOUND);
+    OK(f->o->assistant_get(f->s, sys, NULL, &out));
+    assert_string_equal(S(out, "name"), "sys");
+    assert_int_equal(I(out, "version"), 1);
+    json_decref(out);
+    json_decref(p);
+}
+
 /* ---- threads ---- */
 
 static void test_thread_create_shape(void **state)
@@ -1625,6 +1670,7 @@ int store_contract_run(const char *name, const store_contract_env_t *env)
         cmocka_unit_test_setup_teardown(test_assistant_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assistant_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assistant_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assistant_system, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_create_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_search, setup, teardown),
