@@ -25,6 +25,30 @@ const char *api_owner(const http_ctx_t *ctx)
     return ctx->user != NULL ? ctx->user->id : NULL;
 }
 
+json_t *api_owned_metadata(const http_ctx_t *ctx, const json_t *metadata)
+{
+    const char *owner = api_owner(ctx);
+    json_t *m;
+
+    if (!json_is_object(metadata) && owner == NULL)
+        return NULL;
+    m = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    if (m != NULL && owner != NULL && json_object_set_new(m, "owner", json_string(owner)) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
+    return m;
+}
+
+store_rc_t api_thread_visible(const http_ctx_t *ctx, const char *id)
+{
+    json_t *t = NULL;
+    store_rc_t rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &t);
+
+    json_decref(t);
+    return rc;
+}
+
 int api_store_error(http_ctx_t *ctx, store_rc_t rc, const char *what, const char *id)
 {
     switch (rc) {

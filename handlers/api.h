@@ -19,6 +19,17 @@ store_t *api_store(void);
 const char *api_owner(const http_ctx_t *ctx);
 
 /*
+ * `metadata` (borrowed; NULL or not an object = none) as a client may write it: a deep copy
+ * whose "owner" is the caller when auth is on, whatever the client sent (a client can neither
+ * set nor change metadata.owner; sending its own id back is harmless). Returns a new
+ * reference, or NULL when auth is off and there is no metadata (or out of memory).
+ */
+json_t *api_owned_metadata(const http_ctx_t *ctx, const json_t *metadata);
+
+/* Whether thread `id` exists and is visible to the caller: STORE_OK or the store's error. */
+store_rc_t api_thread_visible(const http_ctx_t *ctx, const char *id);
+
+/*
  * Answers a failed store call: STORE_NOT_FOUND → 404 "<what> <id> not found", STORE_CONFLICT →
  * 409 "<what> <id> already exists" (or store_last_error() when id is NULL), STORE_INVALID →
  * 422 with store_last_error(), anything else → 500 (logged). `what` is "Thread", "Assistant",

@@ -61,27 +61,44 @@ Exit:
 
 /*
  * A shallow copy of request body `body` (borrowed) fit for the store: when the request has an
- * owner, metadata (deep-copied) carries metadata.owner = owner. `with_metadata` says whether a
- * body without metadata gets one (create) or stays without (patch keeps the merged metadata).
- * Returns a new reference, or NULL when out of memory.
+ * owner, metadata carries metadata.owner = owner (api_owned_metadata: a client's own "owner"
+ * is overwritten). `with_metadata` says whether a body without metadata gets one (create) or
+ * stays without (patch keeps the merged metadata). Returns a new reference, or NULL when out
+ * of memory.
  */
 static json_t *store_input(const http_ctx_t *ctx, const json_t *body, int with_metadata)
 {
-    const char *owner = api_owner(ctx);
     json_t *in = json_copy((json_t *)body), *md;
 
-    if (in == NULL || owner == NULL)
+    if (in == NULL || api_owner(ctx) == NULL)
         return in;
-    md = json_object_get(in, "metadata");
-    if (md == NULL && !with_metadata)
+    if (json_object_get(in, "metadata") == NULL && !with_metadata)
         return in;
-    md = json_is_object(md) ? json_deep_copy(md) : json_object();
-    if (md == NULL || json_object_set_new(md, "owner", json_string(owner)) != 0 ||
+    if ((md = api_owned_metadata(ctx, json_object_get(in, "metadata"))) == NULL ||
         json_object_set_new(in, "metadata", md) != 0) {
         json_decref(in);
         return NULL;
     }
     return in;
+}
+
+/*
+ * Answers 403 and returns -1 when the caller is authenticated and assistant `id` is a system
+ * assistant (readable and runnable by every user, changeable by none); returns 0 otherwise,
+ * also for a missing assistant, which the change itself answers 404.
+ */
+static int refuse_system(http_ctx_t *ctx, const char *id)
+{
+    json_t *a = NULL;
+    int sys;
+
+    if (api_owner(ctx) == NULL || api_ops()->assistant_get(api_store(), id, api_owner(ctx), &a) != STORE_OK)
+        return 0;
+    sys = store_assistant_is_system(a);
+    json_decref(a);
+    if (sys)
+        http_send_error(ctx, 403, "Assistant %s is a system assistant: no user can change it", id);
+    return sys ? -1 : 0;
 }
 
 /* Answers 404 and returns -1 when body member graph_id is present and names no registered
@@ -244,7 +261,7 @@ int assistants_delete(http_ctx_t *ctx)
     const char *id;
     store_rc_t rc;
 
-    if ((id = resolve_path_id(ctx, buf)) == NULL)
+    if ((id = resolve_path_id(ctx, buf)) == NULL || refuse_system(ctx, id) != 0)
         return 0;
     if ((rc = api_ops()->assistant_delete(api_store(), id, api_owner(ctx))) != STORE_OK)
         return api_store_error(ctx, rc, "Assistant", id);
@@ -263,7 +280,7 @@ int assistants_patch(http_ctx_t *ctx)
     store_rc_t rc;
     int ret = 0;
 
-    if ((id = resolve_path_id(ctx, buf)) == NULL || check_graph_id(ctx, ctx->body) != 0)
+    if ((id = resolve_path_id(ctx, buf)) == NULL || check_graph_id(ctx, ctx->body) != 0 || refuse_system(ctx, id) != 0)
         goto Exit;
     if ((in = store_input(ctx, ctx->body, 0)) == NULL) {
         ret = -1;
@@ -392,6 +409,8 @@ int assistants_latest_set(http_ctx_t *ctx)
         return api_store_error(ctx, rc, "Assistant", id);
     json_decref(out);
     out = NULL;
+    if (refuse_system(ctx, id) != 0)
+        return 0;
     rc = api_ops()->assistant_set_latest(api_store(), id, version, api_owner(ctx), &out);
     if (rc == STORE_NOT_FOUND)
         return http_send_error(ctx, 404, "Assistant %s has no version %" JSON_INTEGER_FORMAT, id, version);

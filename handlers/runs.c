@@ -15,12 +15,13 @@
 
 /*
  * A copy of run-create `body` (borrowed) whose config.configurable also holds the request's
- * x-* headers (but x-api-key, x-tenant-id, x-service-key) and user-agent, lower-cased, as the
+ * x-* headers (but x-api-key, x-tenant-id, x-service-key and the credential header
+ * EXEC_TOKEN_KEY, which travels apart: caller_token) and user-agent, lower-cased, as the
  * official server passes them to the graph. Returns a new reference, or NULL when out of memory.
  */
 static json_t *body_with_headers(const http_ctx_t *ctx, const json_t *body)
 {
-    static const char *const skipped[] = {"x-api-key", "x-tenant-id", "x-service-key"};
+    static const char *const skipped[] = {"x-api-key", "x-tenant-id", "x-service-key", EXEC_TOKEN_KEY};
     const h2o_headers_t *headers = &ctx->req->headers;
     json_t *copy = json_deep_copy(body), *config, *conf;
     char name[128];
@@ -52,6 +53,27 @@ Exit:
     return copy;
 }
 
+/*
+ * The credential the run's graph gets as configurable EXEC_TOKEN_KEY (exec keeps it in memory
+ * only): the bearer token of the authenticated caller; without auth, the EXEC_TOKEN_KEY header
+ * (as Open Agent Platform sends it), else that key of the body's config.configurable. NULL when
+ * there is none. Borrowed from the request (pool) or `body`.
+ */
+static const char *caller_token(http_ctx_t *ctx, const json_t *body)
+{
+    ssize_t i;
+
+    if (ctx->user != NULL)
+        return ctx->user->token;
+    i = h2o_find_header_by_str(&ctx->req->headers, H2O_STRLIT(EXEC_TOKEN_KEY), -1);
+    if (i >= 0)
+        return h2o_strdup(&ctx->req->pool, ctx->req->headers.entries[i].value.base,
+                          ctx->req->headers.entries[i].value.len)
+            .base;
+    return json_string_value(json_object_get(json_object_get(json_object_get(body, "config"), "configurable"),
+                                             EXEC_TOKEN_KEY));
+}
+
 int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_t **run)
 {
     const char *given = json_string_value(json_object_get(body, "assistant_id"));
@@ -70,7 +92,7 @@ int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_
         http_send_error(ctx, 500, "out of memory");
         goto Exit;
     }
-    if (exec_run_create(thread_id, assistant_id, full, api_owner(ctx), run, &err) != 0) {
+    if (exec_run_create(thread_id, assistant_id, full, api_owner(ctx), caller_token(ctx, body), run, &err) != 0) {
         http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
                         err.detail[0] != '\0' ? err.detail : "cannot create the run");
         goto Exit;
@@ -233,6 +255,9 @@ int runs_list(http_ctx_t *ctx)
 
     if (limit < 0 || offset < 0)
         return http_send_error(ctx, 422, "%s must not be negative", limit < 0 ? "limit" : "offset");
+    /* the store lists the caller's runs of any thread: someone else's thread is missing */
+    if (api_owner(ctx) != NULL && (rc = api_thread_visible(ctx, thread_id)) != STORE_OK)
+        return api_store_error(ctx, rc, "Thread", thread_id);
     rc = api_ops()->run_list(api_store(), thread_id, http_param_str(ctx, "status"), limit, offset, api_owner(ctx), &out,
                              &total);
     if (rc != STORE_OK)

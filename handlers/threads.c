@@ -66,16 +66,6 @@ Exit:
     return found;
 }
 
-/* Whether thread `id` exists and is visible to the caller: STORE_OK or the store's error. */
-static store_rc_t thread_check(const http_ctx_t *ctx, const char *id)
-{
-    json_t *t = NULL;
-    store_rc_t rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &t);
-
-    json_decref(t);
-    return rc;
-}
-
 /*
  * A checkpoint config {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}. `checkpoint_id`
  * and `map` may be NULL (null). Returns a new reference.
@@ -121,7 +111,7 @@ static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, co
     store_rc_t rc;
     int ret;
 
-    rc = thread_check(ctx, thread_id);
+    rc = api_thread_visible(ctx, thread_id);
     if (rc != STORE_OK) {
         ret = api_store_error(ctx, rc, "Thread", thread_id);
         goto Exit;
@@ -158,7 +148,7 @@ static int send_history(http_ctx_t *ctx, const char *thread_id, const char *ns, 
         ret = http_send_error(ctx, 422, "limit: must be at least 1");
         goto Exit;
     }
-    rc = thread_check(ctx, thread_id);
+    rc = api_thread_visible(ctx, thread_id);
     if (rc != STORE_OK) {
         ret = api_store_error(ctx, rc, "Thread", thread_id);
         goto Exit;
@@ -215,21 +205,6 @@ static const char *before_id(const json_t *before)
     return json_string_value(json_object_get(conf, "checkpoint_id"));
 }
 
-/* Copies `metadata` (borrowed, may be NULL) and stamps the caller as owner when auth is on.
- * Returns a new reference, or NULL when there is nothing to set. */
-static json_t *owned_metadata(const http_ctx_t *ctx, const json_t *metadata)
-{
-    const char *owner = api_owner(ctx);
-    json_t *m;
-
-    if (metadata == NULL && owner == NULL)
-        return NULL;
-    m = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
-    if (m != NULL && owner != NULL)
-        json_object_set_new(m, "owner", json_string(owner));
-    return m;
-}
-
 /* POST /threads: creates a thread (thread_id, metadata, ttl, if_exists raise|do_nothing). */
 int threads_create(http_ctx_t *ctx)
 {
@@ -242,7 +217,7 @@ int threads_create(http_ctx_t *ctx)
 
     if (id != NULL)
         json_object_set_new(in, "thread_id", json_string(id));
-    if ((meta = owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
+    if ((meta = api_owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
         json_object_set_new(in, "metadata", meta);
     if ((v = json_object_get(ctx->body, "ttl")) != NULL && !json_is_null(v))
         json_object_set(in, "ttl", (json_t *)v);
@@ -284,7 +259,7 @@ int threads_patch(http_ctx_t *ctx)
     store_rc_t rc;
     int ret;
 
-    if ((meta = owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
+    if ((meta = api_owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
         json_object_set_new(patch, "metadata", meta);
     if ((v = json_object_get(ctx->body, "ttl")) != NULL)
         json_object_set(patch, "ttl", (json_t *)v);
@@ -421,7 +396,7 @@ int threads_storage_get(http_ctx_t *ctx)
     size_t i;
     int ret;
 
-    rc = thread_check(ctx, id);
+    rc = api_thread_visible(ctx, id);
     if (rc == STORE_OK)
         rc = api_ops()->checkpoint_list(api_store(), id, "", NULL, NULL, 0, &list);
     if (rc != STORE_OK) {
@@ -588,12 +563,11 @@ Exit:
 int threads_state_patch(http_ctx_t *ctx)
 {
     const char *id = http_param_str(ctx, "thread_id");
-    const json_t *metadata = json_object_get(ctx->body, "metadata");
-    json_t *cp = NULL, *merged;
+    json_t *metadata = api_owned_metadata(ctx, json_object_get(ctx->body, "metadata")), *cp = NULL, *merged;
     store_rc_t rc;
     int ret;
 
-    rc = thread_check(ctx, id);
+    rc = api_thread_visible(ctx, id);
     if (rc != STORE_OK) {
         ret = api_store_error(ctx, rc, "Thread", id);
         goto Exit;
@@ -612,7 +586,8 @@ int threads_state_patch(http_ctx_t *ctx)
         merged = json_object();
         json_object_set_new(cp, "metadata", merged);
     }
-    json_object_update(merged, (json_t *)metadata);
+    if (metadata != NULL)
+        json_object_update(merged, metadata);
     rc = api_ops()->checkpoint_put(api_store(), cp, NULL);
     if (rc != STORE_OK) {
         ret = api_store_error(ctx, rc, "Thread", id);
@@ -620,6 +595,7 @@ int threads_state_patch(http_ctx_t *ctx)
     }
     ret = http_send_raw(ctx, 204, NULL, "", 0);
 Exit:
+    json_decref(metadata);
     json_decref(cp);
     return ret;
 }

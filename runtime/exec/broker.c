@@ -68,6 +68,7 @@ void exec_run_unref(exec_run_t *r)
     json_decref(r->result);
     json_decref(r->msg_seen);
     free(r->owner);
+    free(r->token);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }

@@ -430,6 +430,27 @@ static int durability_sync(const json_t *kw)
     return d != NULL && strcmp(d, "sync") == 0;
 }
 
+/* The config the graph of run `r` sees: `stored` (the run's kwargs.config, borrowed) with
+ * r's credential, if any, in configurable[EXEC_TOKEN_KEY]; the credential is taken from r
+ * (freed: nothing else reads it). Returns a new reference, or NULL for none or out of memory. */
+static json_t *graph_config(exec_run_t *r, const json_t *stored)
+{
+    json_t *cfg = NULL, *conf;
+
+    if (r->token == NULL || (cfg = json_is_object(stored) ? json_deep_copy(stored) : json_object()) == NULL)
+        goto Exit;
+    conf = json_object_get(cfg, "configurable");
+    if ((!json_is_object(conf) && json_object_set_new(cfg, "configurable", conf = json_object()) != 0) ||
+        json_object_set_new(conf, EXEC_TOKEN_KEY, json_string(r->token)) != 0) {
+        json_decref(cfg);
+        cfg = NULL;
+    }
+Exit:
+    free(r->token);
+    r->token = NULL;
+    return cfg;
+}
+
 /* Runs claimed run `run` (borrowed) to its end. Unless the run asked for durability "sync",
  * its writes (checkpoints, final status, thread patch) do not wait for the disk one by one:
  * they run under store_defer_begin and the run waits once, before any of its outcome (error
@@ -440,7 +461,7 @@ static void execute(json_t *run)
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
     const char *thread_id = json_string_value(json_object_get(run, "thread_id"));
     const char *assistant_id = json_string_value(json_object_get(run, "assistant_id"));
-    json_t *kw = json_object_get(run, "kwargs"), *assistant = NULL, *result = NULL, *err_obj = NULL;
+    json_t *kw = json_object_get(run, "kwargs"), *assistant = NULL, *result = NULL, *err_obj = NULL, *config = NULL;
     const char *webhook = json_string_value(json_object_get(kw, "webhook"));
     const char *status = "error", *err_name = NULL, *err_msg = NULL;
     int temporary = json_is_true(json_object_get(kw, "temporary")), deleted = 0, failed = 0;
@@ -463,6 +484,7 @@ static void execute(json_t *run)
         finish_thread(thread_id, OUTCOME_FAILED);
         return;
     }
+    config = graph_config(r, json_object_get(kw, "config"));
     atomic_store(&r->started_mono_us, time_mono_us());
     atomic_store(&r->running, 1);
     pthread_mutex_lock(&ex.mu);
@@ -488,7 +510,7 @@ static void execute(json_t *run)
             .assistant_id = assistant_id,
             .input = json_object_get(kw, "input"),
             .command = json_is_object(json_object_get(kw, "command")) ? json_object_get(kw, "command") : NULL,
-            .config = json_object_get(kw, "config"),
+            .config = config != NULL ? config : json_object_get(kw, "config"),
             .metadata = json_object_get(run, "metadata"),
             .checkpoint_id = json_string_value(json_object_get(kw, "checkpoint_id"))
                                  ?: json_string_value(json_object_get(cp, "checkpoint_id")),
@@ -555,6 +577,7 @@ static void execute(json_t *run)
     exec_run_unref(r);
     graph_result_clear(&res);
     json_decref(assistant);
+    json_decref(config);
 }
 
 static void *worker_main(void *arg)
@@ -902,9 +925,10 @@ static json_t *merged(const json_t *a, const json_t *b)
 }
 
 /* The run's config: assistant config, then the body's, configurable merged key by key, then
- * context and the run's ids in configurable. New reference. */
+ * context, the run's ids and the caller (`owner`, may be NULL) in configurable; never the
+ * credential key (EXEC_TOKEN_KEY). New reference. */
 static json_t *run_config(const json_t *assistant, const json_t *body, const char *run_id,
-                          const char *thread_id, const char *assistant_id)
+                          const char *thread_id, const char *assistant_id, const char *owner)
 {
     const json_t *acfg = json_object_get(assistant, "config"), *bcfg = json_object_get(body, "config");
     json_t *cfg = merged(acfg, bcfg);
@@ -918,6 +942,12 @@ static json_t *run_config(const json_t *assistant, const json_t *body, const cha
     json_object_set_new(conf, "thread_id", json_string(thread_id));
     json_object_set(conf, "graph_id", json_object_get(assistant, "graph_id"));
     json_object_set_new(conf, "assistant_id", json_string(assistant_id));
+    if (owner != NULL) {
+        json_object_set_new(conf, "langgraph_auth_user_id", json_string(owner));
+        json_object_set_new(conf, "user_id", json_string(owner));
+        json_object_set_new(conf, "owner", json_string(owner));
+    }
+    json_object_del(conf, EXEC_TOKEN_KEY);
     json_object_set_new(cfg, "configurable", conf);
     json_decref(ctx);
     return cfg;
@@ -978,7 +1008,7 @@ static size_t stripe_of(const char *id)
 }
 
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
-                    const char *owner, json_t **run, exec_error_t *err)
+                    const char *owner, const char *token, json_t **run, exec_error_t *err)
 {
     char tid[UUID_STR_SIZE], run_id[UUID_STR_SIZE];
     const char *strategy = json_string_value(json_object_get(body, "multitask_strategy")) ?: "enqueue";
@@ -998,7 +1028,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 503, "the run executor is not running");
         return -1;
     }
-    if (assistant_id == NULL || ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
+    if (assistant_id == NULL || ex.ops->assistant_get(ex.s, assistant_id, owner, &assistant) != STORE_OK) {
         set_err(err, 404,
                 "No assistant found for \"%s\". Make sure the assistant ID is for a valid assistant or a valid graph ID.",
                 assistant_id ?: "");
@@ -1069,7 +1099,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                                                                                                 : EXEC_CANCEL_INTERRUPT, 1);
         }
     }
-    config = run_config(assistant, body, run_id, tid, assistant_id);
+    config = run_config(assistant, body, run_id, tid, assistant_id, owner);
     /* run metadata as the official server merges it: assistant's, thread's (with the graph and
      * assistant it now runs), the body's */
     meta = merged(json_object_get(assistant, "metadata"), json_object_get(thread, "metadata"));
@@ -1095,6 +1125,11 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                           json_is_true(json_object_get(body, "stream_subgraphs")));
     if (r == NULL) {
         set_err(err, 500, "out of memory");
+        goto Exit;
+    }
+    if (token != NULL && (r->token = strdup(token)) == NULL) {
+        set_err(err, 500, "out of memory");
+        exec_run_unregister(r);
         goto Exit;
     }
     if (after > 0)

@@ -86,7 +86,14 @@ typedef struct exec_error {
  * streaming variants). thread_id NULL = stateless: an ephemeral thread is created (deleted
  * after the run when on_completion is "delete", the default for stateless runs).
  * `assistant_id` is already resolved (a UUID). `owner` is stamped into metadata.owner of what
- * the run creates and filters everything it touches (NULL = no auth).
+ * the run creates and filters everything it touches, the assistant included (its own or a
+ * system assistant; NULL = no auth); it also reaches the graph as configurable
+ * langgraph_auth_user_id, user_id and owner (overwriting what the body or assistant set).
+ * `token` (may be NULL) is the caller's credential for the graph's outbound calls: the graph
+ * sees it as configurable "x-supabase-access-token", but it lives only in memory beside the
+ * queued run (freed when the run ends): it is never written to the store (kwargs, metadata,
+ * checkpoints), webhooks or responses, and a key of that name in the body's or the
+ * assistant's configurable is dropped. A run recovered after a restart runs without it.
  * Applies if_not_exists (create|reject), multitask_strategy (reject → 409 while the thread is
  * busy; interrupt / rollback cancel the active run first; enqueue queues FIFO per thread),
  * after_seconds, webhook, on_completion, checkpoint / checkpoint_id, interrupt_before/after,
@@ -102,7 +109,11 @@ typedef struct exec_error {
  * checkpoint(_id), after_seconds, on_disconnect, durability, context, temporary.
  */
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
-                    const char *owner, json_t **run, exec_error_t *err);
+                    const char *owner, const char *token, json_t **run, exec_error_t *err);
+
+/* The configurable key under which the graph finds the caller's credential (see
+ * exec_run_create). */
+#define EXEC_TOKEN_KEY "x-supabase-access-token"
 
 /*
  * Cancels run `run_id` (of `thread_id`, may be NULL for any thread): action "interrupt" (the run

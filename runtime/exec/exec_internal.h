@@ -48,6 +48,10 @@ typedef struct exec_run {
     char run_id[48];          /* the run id, or "thread:<thread_id>" for a thread channel */
     char thread_id[UUID_STR_SIZE];
     char *owner;              /* metadata.owner of the run, or NULL */
+    char *token;              /* the caller's credential for the graph (configurable
+                                 x-supabase-access-token), or NULL: memory only, never stored.
+                                 Set by exec_run_create before the run is stored; the worker
+                                 that executes the run reads it and frees it */
     atomic_uint refs;
     pthread_mutex_t mu;
     /* broker (under mu) */

@@ -57,6 +57,7 @@ static const graph_channel_t channels[] = {
 /* Order in which node tasks ran, across runs: "<node>:<value>" strings. */
 static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *order;
+static json_t *echo_conf; /* the configurable the last echo task saw (under order_mu) */
 static atomic_int gate;        /* opens every waiting hold node */
 static atomic_int hold_entered; /* hold nodes that started waiting */
 
@@ -76,6 +77,10 @@ static int node_echo(graph_node_ctx_t *ctx, const json_t *state, json_t **update
     json_t *c2 = json_pack("{s:s, s:s, s:s, s:[]}", "type", "ai", "id", "m1", "content", "world", "tool_call_chunks");
 
     record("echo", state);
+    pthread_mutex_lock(&order_mu);
+    json_decref(echo_conf);
+    echo_conf = json_deep_copy(graph_node_configurable(ctx));
+    pthread_mutex_unlock(&order_mu);
     graph_node_emit_message(ctx, c1, NULL);
     graph_node_emit_message(ctx, c2, NULL);
     json_decref(c1);
@@ -182,7 +187,7 @@ static int add_assistant(fixture_t *f, const char *graph_id, char *out)
     store_rc_t rc;
 
     uuid_v4_str(out);
-    in = json_pack("{s:s, s:s}", "assistant_id", out, "graph_id", graph_id);
+    in = json_pack("{s:s, s:s, s:{s:s}}", "assistant_id", out, "graph_id", graph_id, "metadata", "created_by", "system");
     rc = f->ops->assistant_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL);
     json_decref(in);
     return rc == STORE_OK ? 0 : -1;
@@ -351,7 +356,7 @@ static json_t *create(const char *thread_id, const char *assistant_id, const cha
     json_t *body = J(body_text), *run = NULL;
     exec_error_t err = {0};
 
-    if (exec_run_create(thread_id, assistant_id, body, NULL, &run, &err) != 0)
+    if (exec_run_create(thread_id, assistant_id, body, NULL, NULL, &run, &err) != 0)
         print_error("exec_run_create: %d %s\n", err.status, err.detail);
     json_decref(body);
     assert_non_null(run);
@@ -593,7 +598,7 @@ static void test_multitask_reject(void **state)
     wait_held(1);
     assert_thread_status(tid, "busy");
     body = J("{\"input\": {\"value\": \"b\"}, \"multitask_strategy\": \"reject\"}");
-    assert_int_equal(exec_run_create(tid, F->hold_id, body, NULL, &b, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->hold_id, body, NULL, NULL, &b, &err), -1);
     assert_int_equal(err.status, 409);
     assert_non_null(strstr(err.detail, "already running"));
     assert_null(b);
@@ -805,12 +810,12 @@ static void test_if_not_exists(void **state)
 
     (void)state;
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, &run, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, &run, &err), -1);
     assert_int_equal(err.status, 404);
-    assert_int_equal(exec_run_create(tid, "00000000-0000-4000-8000-000000000000", body, NULL, &run, &err), -1);
+    assert_int_equal(exec_run_create(tid, "00000000-0000-4000-8000-000000000000", body, NULL, NULL, &run, &err), -1);
     assert_int_equal(err.status, 404);
     json_object_set_new(body, "if_not_exists", json_string("create"));
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, &run, &err), 0);
     assert_string_equal(tid_of(run), tid);
     json_decref(collect(tid, id_of(run), 0, NULL));
     assert_run_status(id_of(run), "success");
@@ -925,7 +930,7 @@ static void test_owner(void **state)
 
     (void)state;
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", NULL, &run, &err), 0);
     assert_string_equal(json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")), "alice");
     assert_int_equal(F->ops->thread_get(F->s, tid, "alice", &t), STORE_OK);
     json_decref(t);
@@ -933,7 +938,7 @@ static void test_owner(void **state)
     assert_int_equal(err.status, 404);
     assert_int_equal(exec_run_cancel(tid, id_of(run), NULL, "bob", &err), -1);
     assert_int_equal(err.status, 404);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, "bob", &other, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, "bob", NULL, &other, &err), -1);
     assert_int_equal(err.status, 404);
     sub = exec_subscribe(tid, id_of(run), 0, "alice", NULL, NULL, &err);
     assert_non_null(sub);
@@ -944,6 +949,69 @@ static void test_owner(void **state)
     assert_int_equal(exec_run_result(tid, id_of(run), "alice", &result, &err), 0);
     assert_string_equal(json_string_value(json_object_get(result, "value")), "o");
     json_decref(result);
+    json_decref(run);
+    json_decref(body);
+}
+
+/* The caller reaches the graph: its id as langgraph_auth_user_id, user_id and owner (a body's
+ * values overwritten), its credential as x-supabase-access-token in memory only (never in the
+ * stored run or its checkpoints, a body's value dropped); a user's own assistant is runnable
+ * by that user only. */
+static void test_caller_config(void **state)
+{
+    json_t *body = J("{\"input\": {\"value\": \"c\"}, \"if_not_exists\": \"create\", \"config\": {\"configurable\": "
+                     "{\"user_id\": \"mallory\", \"owner\": \"mallory\", \"x-supabase-access-token\": \"body-secret\"}}}");
+    json_t *run = NULL, *stored = NULL, *hist = NULL, *conf, *in, *cp;
+    exec_error_t err = {0};
+    char tid[UUID_STR_SIZE], own[UUID_STR_SIZE];
+    char *text;
+    size_t i;
+
+    (void)state;
+    uuid_v4_str(tid);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", "alice-secret", &run, &err), 0);
+    json_decref(collect(tid, id_of(run), 0, NULL));
+    pthread_mutex_lock(&order_mu);
+    conf = json_incref(echo_conf);
+    pthread_mutex_unlock(&order_mu);
+    assert_string_equal(json_string_value(json_object_get(conf, "x-supabase-access-token")), "alice-secret");
+    assert_string_equal(json_string_value(json_object_get(conf, "langgraph_auth_user_id")), "alice");
+    assert_string_equal(json_string_value(json_object_get(conf, "user_id")), "alice");
+    assert_string_equal(json_string_value(json_object_get(conf, "owner")), "alice");
+    json_decref(conf);
+    assert_int_equal(F->ops->run_get(F->s, tid, id_of(run), "alice", &stored), STORE_OK);
+    assert_int_equal(F->ops->checkpoint_list(F->s, tid, NULL, NULL, NULL, 0, &hist), STORE_OK);
+    assert_true(json_array_size(hist) > 0);
+    conf = json_object_get(json_object_get(json_object_get(stored, "kwargs"), "config"), "configurable");
+    assert_string_equal(json_string_value(json_object_get(conf, "user_id")), "alice");
+    assert_null(json_object_get(conf, "x-supabase-access-token"));
+    text = json_dumps(stored, 0);
+    assert_null(strstr(text, "secret"));
+    free(text);
+    json_array_foreach(hist, i, cp)
+    {
+        assert_string_equal(json_string_value(json_object_get(json_object_get(cp, "metadata"), "user_id")), "alice");
+        text = json_dumps(cp, 0);
+        assert_null(strstr(text, "secret"));
+        free(text);
+    }
+    json_decref(hist);
+    json_decref(stored);
+    json_decref(run);
+
+    /* alice's own assistant: bob cannot run it, alice can */
+    uuid_v4_str(own);
+    in = json_pack("{s:s, s:s, s:{s:s}}", "assistant_id", own, "graph_id", "x_echo", "metadata", "owner", "alice");
+    assert_int_equal(F->ops->assistant_create(F->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    json_decref(in);
+    uuid_v4_str(tid);
+    assert_int_equal(exec_run_create(tid, own, body, "bob", NULL, &run, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(exec_run_create(tid, own, body, "alice", NULL, &run, &err), 0);
+    json_decref(collect(tid, id_of(run), 0, NULL));
+    pthread_mutex_lock(&order_mu);
+    assert_null(json_object_get(echo_conf, "x-supabase-access-token"));
+    pthread_mutex_unlock(&order_mu);
     json_decref(run);
     json_decref(body);
 }
@@ -1317,6 +1385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_subscribers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_cancels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_retry, setup_retry, teardown),
@@ -1328,6 +1397,7 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
+    json_decref(echo_conf);
     json_decref(order);
     return rc;
 }
