@@ -11,6 +11,7 @@
 #include <string.h>
 #include "handlers.h"
 #include "api.h"
+#include "exec/exec.h"
 #include "graph/engine.h"
 #include "http/stream.h"
 #include "runs.h"
@@ -492,8 +493,9 @@ static const graph_t *thread_graph(const json_t *thread, const json_t *cp)
  * POST /threads/{thread_id}/state: writes `values` through the graph's reducers as node
  * `as_node` on top of the checkpoint the body names (checkpoint.checkpoint_id, or the SDKs'
  * checkpoint_id; none = the latest), as a new checkpoint with source "update". Answers
- * {checkpoint: {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}} and keeps the
- * thread's values in step. 400 when the thread has never run a graph.
+ * {checkpoint: {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}}, keeps the thread's
+ * values in step and publishes state_update {state, thread_id} on the thread stream. 400 when
+ * the thread has never run a graph.
  */
 int threads_state_update(http_ctx_t *ctx)
 {
@@ -541,9 +543,14 @@ int threads_state_update(http_ctx_t *ctx)
         ret = api_store_error(ctx, rc, "Thread", id);
         goto Exit;
     }
-    if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK &&
-        (patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL)
-        api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), NULL);
+    if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK) {
+        json_t *ev = json_pack("{s:O, s:s}", "state", state, "thread_id", id);
+        if ((patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL)
+            api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), NULL);
+        if (ev != NULL)
+            exec_thread_publish(id, "state_update", ev);
+        json_decref(ev);
+    }
     ret = http_send_json(ctx, 200, config);
     config = NULL;
 Exit:
@@ -621,39 +628,63 @@ int threads_history_post(http_ctx_t *ctx)
                         json_integer_value(json_object_get(ctx->body, "limit")));
 }
 
-/* The first mode named by parameter `name` (a string or an array of strings, validated) other
- * than run_modes, borrowed from ctx->params; NULL when there is none. */
-static const char *threads_unsupported_mode(const http_ctx_t *ctx, const char *name)
+/* Appends to `list` the thread stream modes of parameter `name` (validated: a name or a list of
+ * names; each may be a comma list, as the official server splits it). */
+static void thread_modes_add(const http_ctx_t *ctx, const char *name, json_t *list)
 {
-    json_t *v = json_object_get(ctx->params, name), *m;
-    size_t i;
+    const json_t *v = json_object_get(ctx->params, name);
+    size_t i, n = json_is_array(v) ? json_array_size(v) : 1;
 
-    if (json_is_string(v))
-        return strcmp(json_string_value(v), "run_modes") == 0 ? NULL : json_string_value(v);
-    json_array_foreach(v, i, m)
-    {
-        if (json_is_string(m) && strcmp(json_string_value(m), "run_modes") != 0)
-            return json_string_value(m);
+    for (i = 0; i != n; ++i) {
+        const char *p = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
+        while (p != NULL && *p != '\0') {
+            size_t len = strcspn(p, ",");
+            if (len > 0)
+                json_array_append_new(list, json_stringn(p, len));
+            p += len + (p[len] == ',');
+        }
     }
-    return NULL;
+}
+
+/* 1 when the request's query string names parameter `key` (defaults fill ctx->params, so this
+ * tells an explicit value from the default). */
+static int query_names(const http_ctx_t *ctx, const char *key)
+{
+    const h2o_req_t *req = ctx->req;
+    const char *end = req->path.base + req->path.len, *p = memchr(req->path.base, '?', req->path.len), *seg;
+    size_t klen = strlen(key);
+
+    for (seg = p != NULL ? p + 1 : end; seg < end; seg = p + 1) {
+        if ((p = memchr(seg, '&', (size_t)(end - seg))) == NULL)
+            p = end;
+        if ((size_t)(p - seg) >= klen && memcmp(seg, key, klen) == 0 && (seg + klen == p || seg[klen] == '='))
+            return 1;
+    }
+    return 0;
 }
 
 /*
- * GET /threads/{thread_id}/stream: every event of every run of the thread (runs started later
- * included) as SSE with the thread's own event ids, resumable with Last-Event-ID. Only the
- * run_modes stream mode is served; lifecycle and state_update answer 422.
+ * GET /threads/{thread_id}/stream: the thread's events as SSE with the thread's own event ids,
+ * resumable with Last-Event-ID, filtered by stream_modes (the SDKs send stream_mode, read when
+ * stream_modes is absent): run_modes (default) every event of every run of the thread (runs started later
+ * included) with a metadata {status: "run_done", run_id} after each, lifecycle only the runs'
+ * start and end metadata events, state_update the state_update {state, thread_id} events of
+ * state updates.
  */
 int threads_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
-    const char *bad = threads_unsupported_mode(ctx, "stream_mode");
+    json_t *modes = json_array();
+    int rc;
 
-    if (bad == NULL)
-        bad = threads_unsupported_mode(ctx, "stream_modes");
-    if (bad != NULL)
-        return http_send_error(ctx, 422, "stream mode '%s' of the thread stream is not supported yet (only run_modes)", bad);
+    if (modes == NULL)
+        return -1;
+    thread_modes_add(ctx, query_names(ctx, "stream_modes") ? "stream_modes" : "stream_mode", modes);
     o.thread_id = http_param_str(ctx, "thread_id");
     o.owner = api_owner(ctx);
     o.after_id = runs_last_event_id(ctx);
-    return http_stream_sse(ctx, &o);
+    o.modes = modes;
+    rc = http_stream_sse(ctx, &o);
+    json_decref(modes);
+    return rc;
 }

@@ -406,20 +406,63 @@ void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
     free(text);
 }
 
+/* The channel of the thread of run `r` when someone follows that thread (new reference), or
+ * NULL. */
+static exec_run_t *followed_channel(const exec_run_t *r)
+{
+    char key[48];
+
+    if (r->is_thread || r->thread_id[0] == '\0' || atomic_load(&thread_channels) == 0)
+        return NULL;
+    snprintf(key, sizeof(key), "thread:%s", r->thread_id);
+    return exec_run_find(key);
+}
+
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
 {
+    exec_run_t *ch = followed_channel(r);
+    char done[160];
+    int n;
+
     pthread_mutex_lock(&r->mu);
     if (r->ended) {
         pthread_mutex_unlock(&r->mu);
         json_decref(result);
+        exec_run_unref(ch);
         return;
     }
     r->ended = 1;
     r->status = status;
     r->result = result;
     r->ended_mono_us = time_mono_us();
+    /* the thread stream marks the end of each run, as the official server turns the run's
+     * "done" control message into metadata {status: "run_done", run_id}; appended before the
+     * run's subscribers learn the end, so it precedes anything a client does next */
+    if (ch != NULL) {
+        n = snprintf(done, sizeof(done), "{\"status\":\"run_done\",\"run_id\":\"%s\"}", r->run_id);
+        append(ch, "metadata", done, (size_t)n);
+    }
     wake_locked(r);
     pthread_mutex_unlock(&r->mu);
+    exec_run_unref(ch);
+}
+
+void exec_thread_publish(const char *thread_id, const char *event, const json_t *data)
+{
+    exec_run_t *ch;
+    char key[48], *text;
+
+    if (thread_id == NULL || atomic_load(&thread_channels) == 0)
+        return;
+    snprintf(key, sizeof(key), "thread:%s", thread_id);
+    if ((ch = exec_run_find(key)) == NULL)
+        return;
+    if ((text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+        append(ch, event, text, strlen(text));
+    else
+        log_error("thread %s: cannot serialise a stream event (%s); event dropped", thread_id, event);
+    free(text);
+    exec_run_unref(ch);
 }
 
 /* A subscription that is over from the start, for a run that finished and left memory. */
@@ -527,6 +570,11 @@ exec_sub_t *exec_thread_subscribe(const char *thread_id, uint64_t after_id, cons
         free(s);
         set_err(err, 500, "out of memory");
         return NULL;
+    }
+    if (after_id == 0) { /* live from now on, as the official server: no replay without an id */
+        pthread_mutex_lock(&r->mu);
+        after_id = r->next_id - 1;
+        pthread_mutex_unlock(&r->mu);
     }
     attach(s, r, after_id, notify, user);
     return s;

@@ -168,16 +168,24 @@ typedef void (*exec_notify_fn)(void *user);
 exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t after_id,
                            const char *owner, exec_notify_fn notify, void *user, exec_error_t *err);
 /*
- * Follows thread `thread_id` (GET /threads/{thread_id}/stream, stream_modes run_modes): every
- * event of every run of the thread, as the runs publish them (same names and data), with ids
- * of the thread's own sequence 1, 2, 3... counted from the first subscription (the channel is
- * created then, and kept while followed and `retention_s` after). after_id resumes as for
- * runs. The subscription never ends by itself (poll never sets *ended): the client leaves.
- * Returns NULL with `err` 404 when the thread is missing or not visible to `owner`. Release
- * with exec_unsubscribe (cancel_run is ignored).
+ * Follows thread `thread_id` (GET /threads/{thread_id}/stream): every event of every run of the
+ * thread, as the runs publish them (same names and data; each run starts with its `metadata`
+ * {run_id, attempt}), then, once a run ended, `metadata` {status: "run_done", run_id}; plus the
+ * thread's own events (exec_thread_publish: `state_update`). Ids are the thread's own sequence
+ * 1, 2, 3... counted from the first subscription (the channel is created then, and kept while
+ * followed and `retention_s` after; nothing is recorded for a thread nobody follows). The
+ * subscriber filters by thread stream mode (run_modes, lifecycle, state_update). after_id
+ * resumes as for runs; 0 follows from now on (no replay, as the official server). The subscription never ends by itself (poll never sets *ended): the
+ * client leaves. Returns NULL with `err` 404 when the thread is missing or not visible to
+ * `owner`. Release with exec_unsubscribe (cancel_run is ignored).
  */
 exec_sub_t *exec_thread_subscribe(const char *thread_id, uint64_t after_id, const char *owner,
                                   exec_notify_fn notify, void *user, exec_error_t *err);
+
+/* Publishes event `event` with `data` (borrowed; serialised once) on the channel of thread
+ * `thread_id` when someone follows the thread (else nothing happens), e.g. `state_update`
+ * {state, thread_id} after the thread's state was updated outside a run. Any thread. */
+void exec_thread_publish(const char *thread_id, const char *event, const json_t *data);
 
 /*
  * Takes up to `max` pending events (each must be released) into `out`; returns how many.

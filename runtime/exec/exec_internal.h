@@ -5,7 +5,8 @@
  *
  * Locking: the registry has one mutex (lookups, insertions, reaping); each run record has its
  * own mutex for its log, subscribers and outcome. A record's lock is never held while taking
- * the registry lock.
+ * the registry lock. A run's lock may be held while appending to its thread's channel (the end
+ * of the run), never the reverse.
  */
 #ifndef LG_EXEC_INTERNAL_H
 #define LG_EXEC_INTERNAL_H

@@ -98,11 +98,38 @@ static void finish(stream_t *st, int cancel_run)
         stream_free(st);
 }
 
+/* 1 when `modes` (array, may be NULL) holds the string `m`. */
+static int modes_have(const json_t *modes, const char *m)
+{
+    size_t i;
+
+    for (i = 0; i != json_array_size(modes); ++i)
+        if (strcmp(json_string_value(json_array_get(modes, i)) ?: "", m) == 0)
+            return 1;
+    return 0;
+}
+
+/* The thread stream's filter, as the official server applies it: run_modes (the default) keeps
+ * every event but state_update, state_update keeps those, lifecycle keeps the runs' `metadata`
+ * events (start {run_id, attempt} and end {status: "run_done", run_id}). */
+static int thread_mode_wanted(const stream_t *st, const char *name)
+{
+    int state_update = strcmp(name, "state_update") == 0;
+
+    if (st->modes == NULL || json_array_size(st->modes) == 0)
+        return !state_update;
+    return (!state_update && modes_have(st->modes, "run_modes")) ||
+           (state_update && modes_have(st->modes, "state_update")) ||
+           (strcmp(name, "metadata") == 0 && modes_have(st->modes, "lifecycle"));
+}
+
 /* Whether event `name` (e.g. "updates|agent:1", "messages/partial") passes the mode filter. */
 static int mode_wanted(const stream_t *st, const char *name)
 {
     size_t i, base_len = strcspn(name, "|");
 
+    if (st->run_id == NULL)
+        return thread_mode_wanted(st, name);
     if (st->modes == NULL || json_array_size(st->modes) == 0)
         return 1;
     for (i = 0; i != sizeof(stream_always) / sizeof(stream_always[0]); ++i)

@@ -28,7 +28,9 @@ typedef struct http_stream_opts {
                                  (exec_thread_subscribe; Location /threads/{tid}/stream) */
     const char *owner;        /* the caller's owner scope (NULL = no auth) */
     uint64_t after_id;        /* resume strictly after this event id (Last-Event-ID); 0 = all */
-    const json_t *modes;      /* SSE only: array of stream mode names to keep; NULL/[] keeps all */
+    const json_t *modes;      /* SSE only: array of stream mode names to keep; NULL/[] keeps all.
+                                 For a thread stream: thread stream modes (run_modes, lifecycle,
+                                 state_update); NULL/[] = run_modes */
     int cancel_on_disconnect; /* cancel the run when the client goes away before it ended */
     int missing_ok;           /* a run exec does not know answers an empty stream, not 404 */
     int no_content;           /* wait only: answer 204 without a body once the run ended */

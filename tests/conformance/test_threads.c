@@ -533,8 +533,10 @@ static void test_state_writes(void **state)
     /* a thread that never ran a graph has no reducers to write through */
     snprintf(detail, sizeof(detail), "Thread %s has no graph yet: run an assistant on it before updating its state", id);
     expect_error("POST", path("/threads/%s/state", id), "{\"values\": {}}", 400, detail);
-    expect_error("GET", path("/threads/%s/stream?stream_mode=lifecycle", id), NULL, 422,
-                 "stream mode 'lifecycle' of the thread stream is not supported yet (only run_modes)");
+    expect_error("GET", path("/threads/%s/stream?stream_mode=bogus", id), NULL, 422,
+                 "stream_mode[0]: expected one of lifecycle, run_modes, state_update");
+    expect_error("GET", path("/threads/%s/stream?stream_modes=lifecycle,bogus", id), NULL, 422,
+                 "stream_modes[1]: expected one of lifecycle, run_modes, state_update");
     expect_error("GET", "/threads/" MISSING "/stream", NULL, 404, NULL);
 }
 

@@ -1,6 +1,7 @@
 // tests/conformance/sdk/runs.test.mjs — the official JS SDK's runs client against lgserve running
 // the built-in `agent` graph on bench/mock_llm (LGSERVE_MOCK_LLM): wait, stream (every mode),
-// create, join, joinStream with lastEventId, list, get, cancel, delete, the four multitask
+// create, join, joinStream with lastEventId, threads.joinStream (run_modes, lifecycle,
+// state_update), list, get, cancel, delete, the four multitask
 // strategies (on a slow mock), stateless runs, thread state after runs, and a run whose LLM is
 // unreachable. Asserts the values that come back, not only that calls succeed.
 import { test, before, after } from "node:test";
@@ -359,14 +360,112 @@ test("threads.joinStream follows every run of the thread, runs started later inc
   const timer = setTimeout(() => controller.abort(), 10_000);
   await following;
   clearTimeout(timer);
-  const metadata = seen.filter((p) => p.event === "metadata");
-  assert.equal(metadata.length, 2, JSON.stringify(seen.map((p) => p.event)));
-  assert.notEqual(metadata[0].data.run_id, metadata[1].data.run_id);
+  const starts = seen.filter((p) => p.event === "metadata" && p.data.attempt === 1);
+  assert.equal(starts.length, 2, JSON.stringify(seen.map((p) => p.event)));
+  assert.notEqual(starts[0].data.run_id, starts[1].data.run_id);
+  // run_modes also carries the end of each run (the second one may end after the break)
+  const firstDone = seen.findIndex((p) => p.event === "metadata" && p.data.status === "run_done");
+  assert.ok(firstDone > 0, JSON.stringify(seen.map((p) => p.event)));
+  assert.equal(seen[firstDone].data.run_id, starts[0].data.run_id);
+  assert.ok(firstDone < seen.indexOf(starts[1]));
   const finals = seen.filter(isFinal);
   assert.equal(finals.length, 2);
   assert.equal(finals[1].data.messages.length, 4);
+});
+
+// Follows the thread stream with `streamMode` until `enough(parts)`; `act` runs meanwhile.
+async function followThread(threadId, streamMode, enough, act) {
+  const controller = new AbortController();
+  const seen = [];
+  const following = (async () => {
+    try {
+      for await (const part of client.threads.joinStream(threadId, { streamMode, signal: controller.signal })) {
+        seen.push(part);
+        if (enough(seen)) break;
+      }
+    } catch (e) {
+      if (!controller.signal.aborted) throw e;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  await act();
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  await following;
+  clearTimeout(timer);
+  return seen;
+}
+
+test("threads.joinStream lifecycle: only the start and end of each run", async () => {
+  const thread = await client.threads.create();
+  let runs = [];
+  const seen = await followThread(thread.thread_id, ["lifecycle"], (s) => s.length >= 4, async () => {
+    runs.push(await client.runs.create(thread.thread_id, "agent", { input: human("one"), streamMode: ["values", "updates"] }));
+    await client.runs.join(thread.thread_id, runs[0].run_id);
+    runs.push(await client.runs.create(thread.thread_id, "agent", { input: human("two") }));
+    await client.runs.join(thread.thread_id, runs[1].run_id);
+  });
+  assert.deepEqual(
+    seen.map((p) => [p.event, p.data]),
+    [
+      ["metadata", { run_id: runs[0].run_id, attempt: 1 }],
+      ["metadata", { status: "run_done", run_id: runs[0].run_id }],
+      ["metadata", { run_id: runs[1].run_id, attempt: 1 }],
+      ["metadata", { status: "run_done", run_id: runs[1].run_id }],
+    ],
+  );
+  // ids are the thread's own sequence, increasing
+  const ids = seen.map((p) => Number(p.id));
+  assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), JSON.stringify(ids));
+});
+
+test("threads.joinStream state_update: the state after each update, nothing of the runs", async () => {
+  const thread = await client.threads.create();
+  await client.runs.wait(thread.thread_id, "agent", { input: human("before the updates") });
+  const note = { type: "human", content: "added by update_state", id: "note-1" };
+  const seen = await followThread(thread.thread_id, ["state_update"], (s) => s.length >= 1, async () => {
+    await client.runs.wait(thread.thread_id, "agent", { input: human("a run the mode leaves out") });
+    await client.threads.updateState(thread.thread_id, { values: { messages: [note] }, asNode: "agent" });
+  });
+  assert.equal(seen.length, 1, JSON.stringify(seen.map((p) => p.event)));
+  assert.equal(seen[0].event, "state_update");
+  assert.equal(seen[0].data.thread_id, thread.thread_id);
+  const state = await client.threads.getState(thread.thread_id);
+  assert.deepEqual(seen[0].data.state.values, state.values);
+  assert.equal(seen[0].data.state.checkpoint.checkpoint_id, state.checkpoint.checkpoint_id);
+  assert.equal(state.values.messages.at(-1).content, "added by update_state");
+  assert.equal(seen[0].data.state.metadata.source, "update");
+
+  // both modes at once, and the Python spelling (a comma list in stream_modes)
+  const both = [];
+  const controller = new AbortController();
+  const res = await fetch(`${server.url}/threads/${thread.thread_id}/stream?stream_modes=lifecycle,state_update`, {
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk, { stream: true });
+        both.splice(0, both.length, ...[...buf.matchAll(/^event: (.+)$/gm)].map((m) => m[1]));
+        if (both.length >= 3) break;
+      }
+    } catch (e) {
+      if (!controller.signal.aborted) throw e;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  await client.threads.updateState(thread.thread_id, { values: { messages: [{ ...note, content: "again" }] }, asNode: "agent" });
+  await client.runs.wait(thread.thread_id, "agent", { input: human("third") });
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  await reading;
+  clearTimeout(timer);
+  controller.abort();
+  assert.deepEqual(both, ["state_update", "metadata", "metadata"]);
+
   await assert.rejects(
-    () => collect(client.threads.joinStream(thread.thread_id, { streamMode: "lifecycle" })),
-    (err) => err.status === 422 && /lifecycle/.test(String(err.message)),
+    () => collect(client.threads.joinStream(thread.thread_id, { streamMode: "bogus" })),
+    (err) => err.status === 422,
   );
 });

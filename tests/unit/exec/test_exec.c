@@ -872,13 +872,15 @@ static void test_many_subscribers(void **state)
 }
 
 /* A thread subscription sees the events of every run of the thread, in order, with its own
- * ids, and resumes after an id. */
+ * ids, each run closed by metadata run_done, plus the thread's own events; it resumes after an
+ * id, and a subscription without one starts live. */
 static void test_thread_stream(void **state)
 {
     char *tid = new_thread();
     exec_error_t err;
-    exec_sub_t *sub = exec_thread_subscribe(tid, 0, NULL, NULL, NULL, &err), *again;
-    json_t *a, *b;
+    exec_sub_t *sub = exec_thread_subscribe(tid, 0, NULL, NULL, NULL, &err), *again, *live;
+    json_t *a, *b, *upd = J("{\"state\": {\"values\": {}}}");
+    const char *want[] = {"run_id", "run_done", "run_id", "run_done"};
     const exec_event_t *evs[64], *rest[64];
     const char *status = NULL;
     size_t n, m, i, metas = 0;
@@ -893,20 +895,35 @@ static void test_thread_stream(void **state)
     json_decref(collect(tid, id_of(b), 0, &status));
     n = exec_sub_poll(sub, evs, 64, &ended, &status);
     assert_false(ended);
-    assert_true(n >= 4);
+    assert_true(n >= 6);
     for (i = 0; i != n; ++i) {
         assert_int_equal(evs[i]->id, i + 1);
-        if (strcmp(evs[i]->event, "metadata") == 0)
-            assert_non_null(strstr(evs[i]->data, ++metas == 1 ? id_of(a) : id_of(b)));
+        if (strcmp(evs[i]->event, "metadata") == 0) {
+            assert_true(metas < 4);
+            assert_non_null(strstr(evs[i]->data, metas < 2 ? id_of(a) : id_of(b)));
+            assert_non_null(strstr(evs[i]->data, want[metas++]));
+        }
     }
-    assert_int_equal(metas, 2);
-    assert_string_equal(evs[n - 1]->event, "updates");
+    assert_int_equal(metas, 4);
+    assert_string_equal(evs[n - 2]->event, "updates");
+    assert_string_equal(evs[n - 1]->event, "metadata");
     again = exec_thread_subscribe(tid, 2, NULL, NULL, NULL, &err);
     m = exec_sub_poll(again, rest, 64, &ended, &status);
     assert_int_equal(m, n - 2);
     assert_ptr_equal(rest[0], evs[2]);
     for (i = 0; i != m; ++i)
         exec_event_release(rest[i]);
+    /* no replay without an id; the thread's own events reach every follower */
+    live = exec_thread_subscribe(tid, 0, NULL, NULL, NULL, &err);
+    assert_int_equal(exec_sub_poll(live, rest, 64, &ended, &status), 0);
+    exec_thread_publish(tid, "state_update", upd);
+    m = exec_sub_poll(live, rest, 64, &ended, &status);
+    assert_int_equal(m, 1);
+    assert_string_equal(rest[0]->event, "state_update");
+    assert_int_equal(rest[0]->id, n + 1);
+    assert_int_equal(rest[0]->data_len, strlen("{\"state\":{\"values\":{}}}"));
+    exec_event_release(rest[0]);
+    exec_unsubscribe(live, 0);
     for (i = 0; i != n; ++i)
         exec_event_release(evs[i]);
     exec_unsubscribe(again, 1);
@@ -914,6 +931,10 @@ static void test_thread_stream(void **state)
     uuid_v4_str(missing);
     assert_null(exec_thread_subscribe(missing, 0, NULL, NULL, NULL, &err));
     assert_int_equal(err.status, 404);
+    exec_thread_publish(missing, "state_update", upd); /* nobody follows it: nothing happens */
+    json_decref(upd);
+    exec_thread_publish(missing, "state_update", upd); /* nobody follows it: nothing happens */
+    json_decref(upd);
     json_decref(a);
     json_decref(b);
     free(tid);
