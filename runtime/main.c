@@ -1,11 +1,12 @@
 /*
- * runtime/main.c — lgserve's entry point: configuration → store → graphs and their system
- * assistants → run executor → TTL sweeper → HTTP loops until SIGTERM/SIGINT → orderly close. Exit codes: 0
+ * runtime/main.c — lgserve's entry point: configuration → auth mode → store → graphs and their
+ * system assistants → run executor → TTL sweeper → HTTP loops until SIGTERM/SIGINT → orderly close. Exit codes: 0
  * after a clean shutdown, 1 when the server cannot start, 2 on bad configuration.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth/auth.h"
 #include "exec/exec.h"
 #include "graph/graph.h"
 #include "http/server.h"
@@ -61,9 +62,8 @@ int main(int argc, char **argv)
     }
     config_install(&cfg);
     log_configure(cfg.log_json, (log_level_t)cfg.log_level);
-    if (strcmp(config_auth_mode(&cfg), "none") != 0) {
-        fprintf(stderr, "lgserve: auth mode '%s' is not available yet: refusing to serve without the protection the configuration asks for (unset --auth, LGSERVE_AUTH and the SUPABASE_* variables to run without auth)\n",
-                config_auth_mode(&cfg));
+    if (auth_start(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "lgserve: %s\n", err);
         rc = 2;
         goto Exit;
     }
@@ -90,9 +90,9 @@ int main(int argc, char **argv)
         log_error("cannot start the TTL sweeper");
         goto Exit;
     }
-    printf("lgserve %s listening on http://%s%s%s:%d (%d workers, store: embedded at %s, fsync %s)\n", LGSERVE_VERSION,
+    printf("lgserve %s listening on http://%s%s%s:%d (%d workers, store: embedded at %s, fsync %s, auth: %s)\n", LGSERVE_VERSION,
            strchr(cfg.host, ':') != NULL ? "[" : "", cfg.host, strchr(cfg.host, ':') != NULL ? "]" : "", cfg.port,
-           cfg.workers, cfg.data_dir, cfg.fsync_always ? "always" : "batch");
+           cfg.workers, cfg.data_dir, cfg.fsync_always ? "always" : "batch", config_auth_mode(&cfg));
     fflush(stdout);
     rc = server_run() == 0 ? 0 : 1;
     log_info("stopped");
@@ -101,6 +101,7 @@ Exit:
     exec_stop(cfg.shutdown_grace);
     store_global_set(NULL, NULL);
     ops->close(store);
+    auth_stop();
     free(store_err);
     config_free(&cfg);
     return rc;

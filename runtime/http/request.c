@@ -4,9 +4,19 @@
  * h2o's own error responses) and the access logger. Contracts in request.h.
  *
  * HEAD is answered as GET without the body (not on streaming routes). Order of checks: method
- * and path (404/405), body size (413), parameters (422), rejected
- * parameters (422), parameter validation (422), body presence and JSON syntax (422), rejected
- * body fields (422), body validation (422), handler (500 when it fails without answering).
+ * and path (404/405), credentials (401/431, when an auth mode is on and the route is not
+ * public), body size (413), parameters (422), rejected parameters (422), parameter validation
+ * (422), body presence and JSON syntax (422), rejected body fields (422), body validation
+ * (422), handler (500 when it fails without answering).
+ *
+ * Authentication comes right after routing: a 404/405 for a path or method the server does not
+ * have stays as it is (the route table is public, the spec says as much), and nothing past it —
+ * parameter or body work, and above all whether an object exists — is done or revealed for a
+ * caller without valid credentials. OPTIONS (CORS preflight, sent without credentials by
+ * browsers) is answered before it. A refusal is 401 {"detail"} with WWW-Authenticate (RFC 6750;
+ * the credential is never echoed), 431 for an oversized header. In supabase mode an uncached
+ * token is checked on an auth thread: the request waits parked and resumes on its loop (a
+ * message to the loop's auth receiver), like the durable acknowledgements below.
  *
  * Durable acknowledgements without blocking the loop: a handler of a write route (POST, PUT,
  * PATCH, DELETE; not a streaming route) runs with the store deferring durability
@@ -29,6 +39,7 @@
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "auth/auth.h"
 #include "store/store_global.h"
 #include "util/log.h"
 
@@ -39,14 +50,29 @@ static const char request_expose_headers[] = "content-location, location, x-pagi
 static http_settings_t request_settings = {10 * 1024 * 1024, "*"};
 
 struct http_pending;
+struct http_auth_wait;
 
 /* Pipeline state of one request: the handler context plus what the dispose hook needs. */
 typedef struct http_state {
     http_ctx_t ctx;
     size_t route_index;           /* into router_routes(), SIZE_MAX when no route matched */
+    router_match_t match;         /* the matched route and path parameters */
     struct http_pending *pending; /* while the parked response waits for durability */
+    struct http_auth_wait *auth_wait; /* while the request waits for an auth verdict */
     h2o_iovec_t parked_body;      /* the parked response's body (request pool) */
 } http_state_t;
+
+/*
+ * A request waiting for an auth verdict computed off the loop (malloc'd). auth calls on_done
+ * on its thread, which posts `msg` to the request's loop; the receiver there resumes the
+ * pipeline (when `st` is not NULL) and frees the record. The dispose hook clears `st`.
+ */
+typedef struct http_auth_wait {
+    h2o_multithread_message_t msg;
+    auth_async_t async;
+    http_state_t *st; /* NULL once the request was disposed */
+    size_t loop;
+} http_auth_wait_t;
 
 /*
  * A parked response waiting for durability (malloc'd). The store's callback fills `rc` and
@@ -61,6 +87,7 @@ typedef struct http_pending {
 } http_pending_t;
 
 static h2o_multithread_receiver_t *request_receivers; /* one per loop */
+static h2o_multithread_receiver_t *auth_receivers;    /* one per loop */
 
 typedef struct json_ostream {
     h2o_ostream_t super;
@@ -187,6 +214,8 @@ static void on_state_dispose(void *p)
 
     if (st->pending != NULL)
         st->pending->st = NULL;
+    if (st->auth_wait != NULL)
+        st->auth_wait->st = NULL;
     metrics_request_end(st->route_index, st->ctx.req->res.status);
     json_decref(st->ctx.params);
     json_decref(st->ctx.body);
@@ -318,14 +347,19 @@ static void on_durable_messages(h2o_multithread_receiver_t *receiver, h2o_linkli
     }
 }
 
+static void on_auth_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
 int http_request_start_loops(void)
 {
     size_t i, n = server_loop_count();
 
-    if ((request_receivers = calloc(n != 0 ? n : 1, sizeof(*request_receivers))) == NULL)
+    if ((request_receivers = calloc(n != 0 ? n : 1, sizeof(*request_receivers))) == NULL ||
+        (auth_receivers = calloc(n != 0 ? n : 1, sizeof(*auth_receivers))) == NULL)
         return -1;
-    for (i = 0; i != n; ++i)
+    for (i = 0; i != n; ++i) {
         h2o_multithread_register_receiver(server_loop_queue(i), &request_receivers[i], on_durable_messages);
+        h2o_multithread_register_receiver(server_loop_queue(i), &auth_receivers[i], on_auth_messages);
+    }
     return 0;
 }
 
@@ -359,20 +393,172 @@ static void finish_deferred(http_state_t *st, const http_parked_t *parked, uint6
     ops->when_durable(store_global_handle(), pos, on_durable, p);
 }
 
+/* The rest of the pipeline once the route is known and the caller accepted: body size,
+ * parameters, body, handler (see the top of this file). */
+static void run_route(http_state_t *st)
+{
+    http_ctx_t *ctx = &st->ctx;
+    h2o_req_t *req = ctx->req;
+    const router_match_t *m = &st->match;
+    const valid_op_t *op = m->route->valid;
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *query, *rejected;
+    valid_error_t err = {0};
+    http_parked_t parked = {0};
+    int deferred, failed;
+
+    if (req->entity.len > request_settings.max_body_size) {
+        http_send_error(ctx, 413, "request body too large (limit %zu bytes)", request_settings.max_body_size);
+        goto Exit;
+    }
+    query = path_len < req->path.len ? req->path.base + path_len + 1 : req->path.base + path_len; /* past the '?' */
+    if (http_params_collect(op, m, query, (size_t)(req->path.base + req->path.len - query), &req->headers, &ctx->params,
+                            &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
+        goto Exit;
+    }
+    if ((rejected = find_rejected(op, ctx->params)) != NULL) {
+        http_send_error(ctx, 422, "%s: not supported by lgserve yet", rejected);
+        goto Exit;
+    }
+    if (op->check_params(ctx->params, "", &err) != 0) {
+        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
+        goto Exit;
+    }
+    if (op->check_body != NULL && read_body(ctx, op) != 0)
+        goto Exit;
+    deferred = m->route->method != HTTP_GET && !(m->route->flags & RF_STREAM) && request_receivers != NULL &&
+               server_current_loop() < server_loop_count() && store_global_ops() != NULL &&
+               store_global_ops()->when_durable != NULL;
+    if (deferred) {
+        parked.ctx = ctx;
+        http_parking = &parked;
+        store_defer_begin();
+    }
+    failed = m->route->handler(ctx) != 0;
+    if (deferred) {
+        uint64_t pos = store_defer_end();
+        http_parking = NULL;
+        finish_deferred(st, &parked, pos);
+    }
+    if (failed) {
+        log_error("handler %s failed (request %s)", m->route->op_id, ctx->request_id);
+        if (!ctx->responded && req->_generator == NULL)
+            http_send_error(ctx, 500, "internal error");
+    }
+Exit:
+    return;
+}
+
+/* Whether `route` needs credentials while an auth mode is on: every route but the public ones
+ * (RF_PUBLIC from the spec), and the metrics routes too with --auth-metrics. */
+static int needs_auth(const router_route_t *route)
+{
+    if (!(route->flags & RF_PUBLIC))
+        return 1;
+    return auth_protects_metrics() && (strcmp(route->path, "/metrics") == 0 || strcmp(route->path, "/metrics/json") == 0);
+}
+
+/* Applies an auth verdict: sets ctx->user and runs the route, or answers the refusal with
+ * WWW-Authenticate (RFC 6750 §3; `error` only when a credential was presented). */
+static void apply_verdict(http_state_t *st, const auth_verdict_t *v)
+{
+    http_ctx_t *ctx = &st->ctx;
+    char challenge[200];
+
+    if (v->status == 0) {
+        ctx->user = v->user;
+        run_route(st);
+        return;
+    }
+    if (v->error != NULL)
+        snprintf(challenge, sizeof(challenge), "Bearer realm=\"lgserve\", error=\"%s\", error_description=\"%s\"", v->error,
+                 v->detail);
+    else
+        snprintf(challenge, sizeof(challenge), "Bearer realm=\"lgserve\"");
+    http_add_header(ctx, "www-authenticate", challenge);
+    http_send_error(ctx, v->status, "%s", v->detail);
+}
+
+/* auth's completion callback (any thread): hands the record to its loop. */
+static void on_auth_done(auth_async_t *a)
+{
+    http_auth_wait_t *w = H2O_STRUCT_FROM_MEMBER(http_auth_wait_t, async, a);
+
+    h2o_multithread_send_message(&auth_receivers[w->loop], &w->msg);
+}
+
+/* Receiver on each loop: resumes the requests whose auth verdict arrived. */
+static void on_auth_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        http_auth_wait_t *w = H2O_STRUCT_FROM_MEMBER(http_auth_wait_t, msg.link, messages->next);
+        h2o_linklist_unlink(&w->msg.link);
+        if (w->st != NULL) {
+            auth_verdict_t v;
+            w->st->auth_wait = NULL;
+            auth_async_finish(&w->async, &w->st->ctx.req->pool, &v);
+            apply_verdict(w->st, &v);
+        } else {
+            auth_async_discard(&w->async);
+        }
+        free(w);
+    }
+}
+
+/* Authenticates the request of `st` and goes on with the route, now or (verdict computed off
+ * the loop) once the verdict arrives. */
+static void authenticate(http_state_t *st)
+{
+    h2o_req_t *req = st->ctx.req;
+    auth_credentials_t c = {0};
+    auth_verdict_t v = {0};
+    http_auth_wait_t *w = NULL;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    h2o_iovec_t key = req_header(req, H2O_STRLIT("x-api-key"));
+
+    if (i >= 0) {
+        if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, i) >= 0) {
+            v = (auth_verdict_t){401, "more than one Authorization header", "invalid_request", NULL};
+            goto Answer;
+        }
+        c.authorization = req->headers.entries[i].value.base;
+        c.authorization_len = req->headers.entries[i].value.len;
+    }
+    c.api_key = key.base;
+    c.api_key_len = key.len;
+    if (auth_mode() == AUTH_MODE_SUPABASE) {
+        if (auth_receivers == NULL || server_current_loop() >= server_loop_count() || (w = calloc(1, sizeof(*w))) == NULL) {
+            v = (auth_verdict_t){503, "authentication is unavailable", NULL, NULL};
+            goto Answer;
+        }
+        w->async.on_done = on_auth_done;
+        w->loop = server_current_loop();
+        w->st = st;
+        st->auth_wait = w;
+    }
+    if (auth_authenticate(&c, &req->pool, &v, w != NULL ? &w->async : NULL) == AUTH_PENDING)
+        return;
+    if (w != NULL) {
+        st->auth_wait = NULL;
+        free(w);
+    }
+Answer:
+    apply_verdict(st, &v);
+}
+
 /* The h2o handler: runs the pipeline described at the top of this file. Always returns 0. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     http_state_t *st = h2o_mem_alloc_shared(&req->pool, sizeof(*st), on_state_dispose);
     http_ctx_t *ctx = &st->ctx;
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len, n_routes;
-    const char *path = req->path.base, *query, *rejected;
-    const valid_op_t *op;
-    valid_error_t err = {0};
-    router_match_t m;
+    const char *path = req->path.base;
+    router_match_t *m = &st->match;
     h2o_iovec_t id;
-    http_parked_t parked = {0};
     http_method_t method;
-    int rc, is_head, deferred, failed;
+    int rc, is_head;
 
     (void)self;
     memset(st, 0, sizeof(*st));
@@ -390,14 +576,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if ((is_head = method == HTTP_METHOD_COUNT && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
         method = HTTP_GET;
-    if ((rc = router_match(method, path, path_len, &m)) == 0 && is_head && (m.route->flags & RF_STREAM)) {
-        m.allow = 1u << HTTP_GET;
+    if ((rc = router_match(method, path, path_len, m)) == 0 && is_head && (m->route->flags & RF_STREAM)) {
+        m->allow = 1u << HTTP_GET;
         rc = 405;
     }
     if (rc != 0) {
         if (rc == 405) {
             char allow[64];
-            size_t n = router_format_allow(m.allow, allow, sizeof(allow));
+            size_t n = router_format_allow(m->allow, allow, sizeof(allow));
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, n).base, n);
             http_send_error(ctx, 405, "Method Not Allowed: %.*s %.*s", (int)req->method.len, req->method.base, (int)path_len, path);
         } else {
@@ -405,48 +591,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
         goto Exit;
     }
-    ctx->route = m.route;
-    st->route_index = (size_t)(m.route - router_routes(&n_routes));
-    op = m.route->valid;
-    if (req->entity.len > request_settings.max_body_size) {
-        http_send_error(ctx, 413, "request body too large (limit %zu bytes)", request_settings.max_body_size);
-        goto Exit;
-    }
-    query = path_len < req->path.len ? path + path_len + 1 : path + path_len; /* past the '?' */
-    if (http_params_collect(op, &m, query, (size_t)(req->path.base + req->path.len - query), &req->headers, &ctx->params,
-                            &err) != 0) {
-        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
-        goto Exit;
-    }
-    if ((rejected = find_rejected(op, ctx->params)) != NULL) {
-        http_send_error(ctx, 422, "%s: not supported by lgserve yet", rejected);
-        goto Exit;
-    }
-    if (op->check_params(ctx->params, "", &err) != 0) {
-        http_send_error(ctx, err.status != 0 ? err.status : 422, "%s", err.detail);
-        goto Exit;
-    }
-    if (op->check_body != NULL && read_body(ctx, op) != 0)
-        goto Exit;
-    deferred = method != HTTP_GET && !(m.route->flags & RF_STREAM) && request_receivers != NULL &&
-               server_current_loop() < server_loop_count() && store_global_ops() != NULL &&
-               store_global_ops()->when_durable != NULL;
-    if (deferred) {
-        parked.ctx = ctx;
-        http_parking = &parked;
-        store_defer_begin();
-    }
-    failed = m.route->handler(ctx) != 0;
-    if (deferred) {
-        uint64_t pos = store_defer_end();
-        http_parking = NULL;
-        finish_deferred(st, &parked, pos);
-    }
-    if (failed) {
-        log_error("handler %s failed (request %s)", m.route->op_id, ctx->request_id);
-        if (!ctx->responded && req->_generator == NULL)
-            http_send_error(ctx, 500, "internal error");
-    }
+    ctx->route = m->route;
+    st->route_index = (size_t)(m->route - router_routes(&n_routes));
+    if (auth_mode() != AUTH_MODE_NONE && needs_auth(m->route))
+        authenticate(st);
+    else
+        run_route(st);
 Exit:
     return 0;
 }

@@ -61,6 +61,23 @@ static const config_opt_t config_opts[] = {
     {"supabase-url", "SUPABASE_URL", NULL, CK_STR, OFF(supabase_url), 0, 0, NULL, "Supabase project URL"},
     {NULL, "SUPABASE_KEY", NULL, CK_STR, OFF(supabase_key), 0, 0, NULL, "Supabase API key"},
     {NULL, "SUPABASE_JWT_SECRET", NULL, CK_STR, OFF(supabase_jwt_secret), 0, 0, NULL, "HS256 secret of Supabase JWTs"},
+    {"jwks-file", "LGSERVE_JWKS_FILE", NULL, CK_STR, OFF(jwks_file), 0, 0, NULL, "JWKS file with the RS256/ES256 keys of jwt mode"},
+    {"jwks-url", "LGSERVE_JWKS_URL", NULL, CK_STR, OFF(jwks_url), 0, 0, NULL,
+     "JWKS URL for jwt mode, fetched at start and every --jwks-refresh seconds"},
+    {"jwks-refresh", "LGSERVE_JWKS_REFRESH", NULL, CK_INT, OFF(jwks_refresh), 10, 86400, "300",
+     "seconds between fetches of --jwks-url (10-86400)"},
+    {"jwt-issuer", "LGSERVE_JWT_ISSUER", NULL, CK_STR, OFF(jwt_issuer), 0, 0, NULL, "required iss claim of JWTs (default: not checked)"},
+    {"jwt-audience", "LGSERVE_JWT_AUDIENCE", NULL, CK_STR, OFF(jwt_audience), 0, 0, NULL,
+     "required aud claim of JWTs (default: not checked)"},
+    {"jwt-leeway", "LGSERVE_JWT_LEEWAY", NULL, CK_INT, OFF(jwt_leeway), 0, 300, "30",
+     "seconds of clock skew allowed for exp and nbf (0-300)"},
+    {NULL, "LGSERVE_API_KEYS", NULL, CK_STR, OFF(api_keys), 0, 0, NULL, "API keys of api-key mode: key=user,key=user,..."},
+    {"api-keys-file", "LGSERVE_API_KEYS_FILE", NULL, CK_STR, OFF(api_keys_file), 0, 0, NULL,
+     "file of API keys for api-key mode, one key=user per line"},
+    {"auth-metrics", "LGSERVE_AUTH_METRICS", NULL, CK_BOOL, OFF(auth_metrics), 0, 0, "false",
+     "require credentials for /metrics and /metrics/json too"},
+    {"auth-cache-size", "LGSERVE_AUTH_CACHE_SIZE", NULL, CK_INT, OFF(auth_cache_size), 16, 1000000, "10000",
+     "tokens whose supabase verdict is cached (16-1000000)"},
     {"help", NULL, NULL, CK_FLAG_HELP, 0, 0, 0, NULL, "print this help and exit"},
     {"version", NULL, NULL, CK_FLAG_VERSION, 0, 0, 0, NULL, "print the version and exit"},
 };
@@ -348,7 +365,11 @@ const char *config_auth_mode(const config_t *cfg)
         return cfg->auth_mode;
     if (cfg->supabase_jwt_secret != NULL && cfg->supabase_jwt_secret[0] != '\0')
         return "jwt";
+    if ((cfg->jwks_file != NULL && cfg->jwks_file[0] != '\0') || (cfg->jwks_url != NULL && cfg->jwks_url[0] != '\0'))
+        return "jwt";
     if (cfg->supabase_url != NULL && cfg->supabase_url[0] != '\0' && cfg->supabase_key != NULL && cfg->supabase_key[0] != '\0')
         return "supabase";
+    if ((cfg->api_keys != NULL && cfg->api_keys[0] != '\0') || (cfg->api_keys_file != NULL && cfg->api_keys_file[0] != '\0'))
+        return "api-key";
     return "none";
 }

@@ -44,6 +44,16 @@ typedef struct config {
     char *supabase_url;     /* --supabase-url, SUPABASE_URL */
     char *supabase_key;     /* SUPABASE_KEY (environment only) */
     char *supabase_jwt_secret; /* SUPABASE_JWT_SECRET (environment only) */
+    char *jwks_file;        /* --jwks-file, LGSERVE_JWKS_FILE: RS256/ES256 keys (a JWKS document) */
+    char *jwks_url;         /* --jwks-url, LGSERVE_JWKS_URL: the same, fetched at start and refreshed */
+    int jwks_refresh;       /* --jwks-refresh, LGSERVE_JWKS_REFRESH; 300 seconds (10..86400) */
+    char *jwt_issuer;       /* --jwt-issuer, LGSERVE_JWT_ISSUER: required `iss` when set */
+    char *jwt_audience;     /* --jwt-audience, LGSERVE_JWT_AUDIENCE: required `aud` member when set */
+    int jwt_leeway;         /* --jwt-leeway, LGSERVE_JWT_LEEWAY; 30 seconds (0..300) for exp and nbf */
+    char *api_keys;         /* LGSERVE_API_KEYS (environment only): "key=user,..." */
+    char *api_keys_file;    /* --api-keys-file, LGSERVE_API_KEYS_FILE: one "key=user" per line */
+    int auth_metrics;       /* --auth-metrics, LGSERVE_AUTH_METRICS; false: /metrics stays public */
+    int auth_cache_size;    /* --auth-cache-size, LGSERVE_AUTH_CACHE_SIZE; 10000 supabase verdicts (16..1000000) */
 } config_t;
 
 /*
@@ -57,8 +67,8 @@ void config_free(config_t *cfg);
 /* Writes the --help text: every option with its environment variable and default. */
 void config_print_help(FILE *out);
 /* The auth mode DESIGN §7 derives from the configuration: --auth/LGSERVE_AUTH when set, else
- * "jwt" when SUPABASE_JWT_SECRET is set, else "supabase" when SUPABASE_URL and SUPABASE_KEY are,
- * else "none". Static string or borrowed from cfg; `cfg` may be NULL ("none"). */
+ * "jwt" when SUPABASE_JWT_SECRET, a JWKS file or a JWKS URL is set, else "supabase" when
+ * SUPABASE_URL and SUPABASE_KEY are, else "api-key" when API keys are configured, else "none". Static string or borrowed from cfg; `cfg` may be NULL ("none"). */
 const char *config_auth_mode(const config_t *cfg);
 
 /* Makes `cfg` the process-wide configuration (borrowed: it must outlive every reader). */

@@ -250,10 +250,10 @@ static void test_bad_config(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
     assert_non_null(strstr(err, "no-such-flag"));
     static const char *const no_args[] = {"--port", "1", NULL};
-    static const char *const jwt_env[] = {"SUPABASE_JWT_SECRET=not-yet", NULL};
+    static const char *const jwt_env[] = {"LGSERVE_AUTH=jwt", NULL};
     st = harness_run(no_args, jwt_env, 10, err, sizeof(err));
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-    assert_non_null(strstr(err, "auth mode 'jwt' is not available yet"));
+    assert_non_null(strstr(err, "auth mode jwt needs SUPABASE_JWT_SECRET"));
     static const char *const help[] = {"--help", NULL};
     st = harness_run(help, NULL, 10, err, sizeof(err));
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -17,7 +17,10 @@
 static const char *const config_env[] = {"HOST", "PORT", "LGSERVE_WORKERS", "LGSERVE_MAX_BODY_SIZE", "CORS_ALLOW_ORIGINS",
                                          "LGSERVE_SHUTDOWN_GRACE", "LOG_JSON", "LOG_LEVEL", "LGSERVE_DATA_DIR", "DATABASE_URI",
                                          "DATABASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "MODEL_NAME", "LGSERVE_AUTH",
-                                         "SUPABASE_URL", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"};
+                                         "SUPABASE_URL", "SUPABASE_KEY", "SUPABASE_JWT_SECRET",
+                                         "LGSERVE_JWKS_FILE", "LGSERVE_JWKS_URL", "LGSERVE_JWKS_REFRESH",
+                                         "LGSERVE_JWT_ISSUER", "LGSERVE_JWT_AUDIENCE", "LGSERVE_JWT_LEEWAY", "LGSERVE_API_KEYS",
+                                         "LGSERVE_API_KEYS_FILE", "LGSERVE_AUTH_METRICS", "LGSERVE_AUTH_CACHE_SIZE"};
 
 static int clear_env(void **state)
 {
@@ -193,6 +196,56 @@ static void test_bad_values(void **state)
     }
 }
 
+/* The auth options and the mode DESIGN §7 derives from them. */
+static void test_auth_mode(void **state)
+{
+    static const char *const jwks[] = {"--jwks-url", "http://127.0.0.1:9/jwks", "--jwt-issuer", "iss-1", "--jwt-audience",
+                                       "authenticated", "--jwt-leeway", "5", "--auth-metrics", NULL};
+    static const char *const forced[] = {"--auth", "none", NULL};
+    static const char *const bad_leeway[] = {"--jwt-leeway", "301", NULL};
+    config_t cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&cfg, err, NULL), 0);
+    assert_string_equal(config_auth_mode(&cfg), "none");
+    assert_int_equal(cfg.jwks_refresh, 300);
+    assert_int_equal(cfg.jwt_leeway, 30);
+    assert_int_equal(cfg.auth_metrics, 0);
+    assert_int_equal(cfg.auth_cache_size, 10000);
+    config_free(&cfg);
+    assert_string_equal(config_auth_mode(NULL), "none");
+
+    assert_int_equal(parse(&cfg, err, jwks), 0);
+    assert_string_equal(config_auth_mode(&cfg), "jwt");
+    assert_string_equal(cfg.jwt_issuer, "iss-1");
+    assert_string_equal(cfg.jwt_audience, "authenticated");
+    assert_int_equal(cfg.jwt_leeway, 5);
+    assert_int_equal(cfg.auth_metrics, 1);
+    config_free(&cfg);
+
+    setenv("LGSERVE_API_KEYS", "0123456789abcdef=alice", 1);
+    assert_int_equal(parse(&cfg, err, NULL), 0);
+    assert_string_equal(config_auth_mode(&cfg), "api-key");
+    config_free(&cfg);
+    setenv("SUPABASE_URL", "http://127.0.0.1:9", 1);
+    setenv("SUPABASE_KEY", "anon", 1);
+    assert_int_equal(parse(&cfg, err, NULL), 0);
+    assert_string_equal(config_auth_mode(&cfg), "supabase");
+    config_free(&cfg);
+    setenv("SUPABASE_JWT_SECRET", "s3cret", 1);
+    assert_int_equal(parse(&cfg, err, NULL), 0);
+    assert_string_equal(config_auth_mode(&cfg), "jwt");
+    config_free(&cfg);
+    assert_int_equal(parse(&cfg, err, forced), 0);
+    assert_string_equal(config_auth_mode(&cfg), "none");
+    config_free(&cfg);
+
+    assert_int_equal(parse(&cfg, err, bad_leeway), -1);
+    assert_non_null(strstr(err, "--jwt-leeway"));
+    config_free(&cfg);
+}
+
 static void test_install(void **state)
 {
     config_t cfg;
@@ -216,6 +269,7 @@ int main(void)
         cmocka_unit_test_setup(test_help_version, clear_env),
         cmocka_unit_test_setup(test_bad_values, clear_env),
         cmocka_unit_test_setup(test_install, clear_env),
+        cmocka_unit_test_setup(test_auth_mode, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,353 @@
+/*
+ * runtime/auth/auth_supabase.c — supabase mode (contracts in auth_internal.h): a bearer token
+ * is valid when GET {SUPABASE_URL}/auth/v1/user with `apikey: SUPABASE_KEY` and the token
+ * answers 200 with a user object; its `id` is the caller. The call runs on one of a few checker
+ * threads (libcurl, a kept-alive handle each), never on an event loop: the request waits parked
+ * and the result comes back through auth_async_t.
+ *
+ * Verdict cache: positive verdicts are kept for the token's remaining lifetime (its `exp`, read
+ * without verification only for this purpose), at most CACHE_MAX_TTL seconds, and
+ * CACHE_NO_EXP_TTL seconds when it has none. The cache is a fixed array of --auth-cache-size
+ * slots keyed by the token's SHA-256 (tokens themselves are not kept): an entry lives in one of
+ * CACHE_WAYS slots after its hash, and a new one takes a free or expired slot there, else the
+ * one closest to expiry. Refusals and failures are not cached.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include "auth/auth_internal.h"
+#include "util/log.h"
+
+#define SUPA_THREADS 4
+#define SUPA_QUEUE_MAX 4096
+#define SUPA_TIMEOUT_S 10L
+#define SUPA_BODY_MAX (256 * 1024)
+#define CACHE_WAYS 4
+#define CACHE_MAX_TTL 3600
+#define CACHE_NO_EXP_TTL 60
+
+typedef struct supa_entry {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    time_t expires; /* 0: free */
+    char *id, *email; /* malloc'd */
+} supa_entry_t;
+
+typedef struct supa_job {
+    struct supa_job *next;
+    auth_async_t *a;
+    time_t expires; /* cache lifetime if the verdict is positive */
+} supa_job_t;
+
+static struct {
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t wake;
+    char *user_url;   /* malloc'd "{SUPABASE_URL}/auth/v1/user" */
+    char *key_header; /* malloc'd "apikey: <key>" */
+    supa_entry_t *cache;
+    size_t cache_size;
+    supa_job_t *head, *tail;
+    size_t queued;
+    int stop, n_threads;
+    pthread_t threads[SUPA_THREADS];
+} supa = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/* The first slot of the ways of `digest`. */
+static size_t cache_slot(const unsigned char *digest)
+{
+    size_t h;
+
+    memcpy(&h, digest, sizeof(h));
+    return h % supa.cache_size;
+}
+
+/* Looks `digest` up (lock held): on a live hit copies id/email (malloc'd) and returns 1. */
+static int cache_get(const unsigned char *digest, time_t now, char **id, char **email)
+{
+    size_t i, base = cache_slot(digest);
+
+    for (i = 0; i != CACHE_WAYS; ++i) {
+        supa_entry_t *e = &supa.cache[(base + i) % supa.cache_size];
+        if (e->expires > now && memcmp(e->digest, digest, sizeof(e->digest)) == 0) {
+            *id = strdup(e->id);
+            *email = e->email != NULL ? strdup(e->email) : NULL;
+            if (*id == NULL || (e->email != NULL && *email == NULL)) {
+                free(*id);
+                free(*email);
+                *id = *email = NULL;
+                return 0;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Stores a positive verdict (lock held); silently skipped when out of memory. */
+static void cache_put(const unsigned char *digest, time_t expires, const char *id, const char *email)
+{
+    size_t i, base = cache_slot(digest);
+    supa_entry_t *victim = NULL;
+    char *id_copy = strdup(id), *email_copy = email != NULL ? strdup(email) : NULL;
+
+    if (id_copy == NULL || (email != NULL && email_copy == NULL))
+        goto Fail;
+    for (i = 0; i != CACHE_WAYS; ++i) {
+        supa_entry_t *e = &supa.cache[(base + i) % supa.cache_size];
+        if (memcmp(e->digest, digest, sizeof(e->digest)) == 0 || e->expires <= time(NULL)) {
+            victim = e;
+            break;
+        }
+        if (victim == NULL || e->expires < victim->expires)
+            victim = e;
+    }
+    free(victim->id);
+    free(victim->email);
+    memcpy(victim->digest, digest, sizeof(victim->digest));
+    victim->expires = expires;
+    victim->id = id_copy;
+    victim->email = email_copy;
+    return;
+Fail:
+    free(id_copy);
+    free(email_copy);
+}
+
+typedef struct supa_body {
+    char *data;
+    size_t len;
+} supa_body_t;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    supa_body_t *b = user;
+    size_t n = size * nmemb;
+    char *grown;
+
+    if (n > SUPA_BODY_MAX - b->len || (grown = realloc(b->data, b->len + n)) == NULL)
+        return 0;
+    memcpy(grown + b->len, ptr, n);
+    b->data = grown;
+    b->len += n;
+    return n;
+}
+
+/* Asks the auth server about job->a->_token with `curl` and fills the verdict in job->a. */
+static void check_token(CURL *curl, supa_job_t *job)
+{
+    auth_async_t *a = job->a;
+    struct curl_slist *headers = NULL, *with_key;
+    supa_body_t body = {0};
+    json_t *user = NULL;
+    char *bearer = NULL;
+    long status = 0;
+    CURLcode cc;
+
+    a->_status = 503;
+    a->_error = NULL;
+    a->_detail = "the authentication server could not be reached";
+    if ((bearer = malloc(strlen(a->_token) + sizeof("Authorization: Bearer "))) == NULL)
+        goto Exit;
+    sprintf(bearer, "Authorization: Bearer %s", a->_token);
+    if ((with_key = curl_slist_append(NULL, supa.key_header)) == NULL)
+        goto Exit;
+    headers = with_key;
+    if ((with_key = curl_slist_append(headers, bearer)) == NULL)
+        goto Exit;
+    headers = with_key;
+    curl_easy_setopt(curl, CURLOPT_URL, supa.user_url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
+        log_warn("auth: supabase user check failed: %s", curl_easy_strerror(cc));
+        goto Exit;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 401 || status == 403 || status == 404) {
+        a->_status = 401;
+        a->_error = "invalid_token";
+        a->_detail = "Invalid token or user not found";
+        goto Exit;
+    }
+    if (status != 200) {
+        log_warn("auth: supabase user check answered HTTP %ld", status);
+        goto Exit;
+    }
+    user = json_loadb(body.data != NULL ? body.data : "", body.len, 0, NULL);
+    const char *id = json_string_value(json_object_get(user, "id")), *email = json_string_value(json_object_get(user, "email"));
+    if (id == NULL || id[0] == '\0' || strlen(id) > 255) {
+        log_warn("auth: supabase user check answered 200 without a user id");
+        goto Exit;
+    }
+    if ((a->_id = strdup(id)) == NULL || (email != NULL && (a->_email = strdup(email)) == NULL))
+        goto Exit;
+    a->_status = 0;
+    a->_detail = NULL;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)a->_token, strlen(a->_token), digest);
+    pthread_mutex_lock(&supa.lock);
+    if (supa.cache != NULL)
+        cache_put(digest, job->expires, id, email);
+    pthread_mutex_unlock(&supa.lock);
+Exit:
+    if (bearer != NULL)
+        OPENSSL_cleanse(bearer, strlen(bearer));
+    free(bearer);
+    curl_slist_free_all(headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    free(body.data);
+    json_decref(user);
+}
+
+/* A checker thread: takes jobs until told to stop, answers each through its on_done. */
+static void *on_checker_thread(void *arg)
+{
+    CURL *curl = curl_easy_init();
+
+    (void)arg;
+    if (curl != NULL) {
+        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT, SUPA_TIMEOUT_S);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    }
+    pthread_mutex_lock(&supa.lock);
+    for (;;) {
+        supa_job_t *job;
+        while (supa.head == NULL && !supa.stop)
+            pthread_cond_wait(&supa.wake, &supa.lock);
+        if ((job = supa.head) == NULL)
+            break;
+        if ((supa.head = job->next) == NULL)
+            supa.tail = NULL;
+        --supa.queued;
+        pthread_mutex_unlock(&supa.lock);
+        if (curl != NULL) {
+            check_token(curl, job);
+        } else {
+            job->a->_status = 503;
+            job->a->_detail = "the authentication server could not be reached";
+        }
+        job->a->on_done(job->a);
+        free(job);
+        pthread_mutex_lock(&supa.lock);
+    }
+    pthread_mutex_unlock(&supa.lock);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+int auth_supabase_start(const char *url, const char *key, int cache_size, char *err, size_t cap)
+{
+    size_t len = strlen(url);
+    int i, rc;
+
+    while (len != 0 && url[len - 1] == '/')
+        --len;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, cap, "SUPABASE_URL must start with http:// or https://");
+        return -1;
+    }
+    if (strpbrk(key, "\r\n") != NULL) {
+        snprintf(err, cap, "SUPABASE_KEY must not contain line breaks");
+        return -1;
+    }
+    pthread_mutex_lock(&supa.lock);
+    supa.stop = 0;
+    supa.cache_size = (size_t)cache_size;
+    supa.cache = calloc(supa.cache_size, sizeof(*supa.cache));
+    supa.user_url = malloc(len + sizeof("/auth/v1/user"));
+    supa.key_header = malloc(strlen(key) + sizeof("apikey: "));
+    pthread_mutex_unlock(&supa.lock);
+    if (supa.cache == NULL || supa.user_url == NULL || supa.key_header == NULL) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    memcpy(supa.user_url, url, len);
+    strcpy(supa.user_url + len, "/auth/v1/user");
+    sprintf(supa.key_header, "apikey: %s", key);
+    for (i = 0; i != SUPA_THREADS; ++i) {
+        if ((rc = pthread_create(&supa.threads[i], NULL, on_checker_thread, NULL)) != 0) {
+            snprintf(err, cap, "cannot start the supabase checker threads: %s", strerror(rc));
+            return -1;
+        }
+        supa.n_threads = i + 1;
+    }
+    return 0;
+}
+
+void auth_supabase_stop(void)
+{
+    size_t i;
+    int t;
+
+    pthread_mutex_lock(&supa.lock);
+    supa.stop = 1;
+    pthread_cond_broadcast(&supa.wake);
+    pthread_mutex_unlock(&supa.lock);
+    for (t = 0; t != supa.n_threads; ++t)
+        pthread_join(supa.threads[t], NULL);
+    supa.n_threads = 0;
+    for (i = 0; supa.cache != NULL && i != supa.cache_size; ++i) {
+        free(supa.cache[i].id);
+        free(supa.cache[i].email);
+    }
+    free(supa.cache);
+    if (supa.key_header != NULL)
+        OPENSSL_cleanse(supa.key_header, strlen(supa.key_header));
+    free(supa.key_header);
+    free(supa.user_url);
+    supa.cache = NULL;
+    supa.key_header = supa.user_url = NULL;
+    supa.cache_size = 0;
+}
+
+int auth_supabase_check(const char *token, size_t len, auth_async_t *a, char **id, char **email)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    time_t now = time(NULL), expires = now + CACHE_NO_EXP_TTL;
+    long long exp;
+    supa_job_t *job = NULL;
+    int hit;
+
+    SHA256((const unsigned char *)token, len, digest);
+    pthread_mutex_lock(&supa.lock);
+    hit = cache_get(digest, now, id, email);
+    pthread_mutex_unlock(&supa.lock);
+    if (hit)
+        return 1;
+    if (auth_jwt_peek_exp(token, len, &exp) == 0)
+        expires = exp < (long long)now ? now : exp > (long long)now + CACHE_MAX_TTL ? now + CACHE_MAX_TTL : (time_t)exp;
+    a->_id = a->_email = NULL;
+    a->_error = NULL;
+    a->_status = 503;
+    a->_detail = "too many authentication checks are waiting";
+    if ((a->_token = strndup(token, len)) == NULL || (job = calloc(1, sizeof(*job))) == NULL) {
+        a->_detail = "out of memory";
+        goto Done;
+    }
+    job->a = a;
+    job->expires = expires;
+    pthread_mutex_lock(&supa.lock);
+    if (supa.queued >= SUPA_QUEUE_MAX || supa.stop || supa.n_threads == 0) {
+        pthread_mutex_unlock(&supa.lock);
+        goto Done;
+    }
+    if (supa.tail != NULL)
+        supa.tail->next = job;
+    else
+        supa.head = job;
+    supa.tail = job;
+    ++supa.queued;
+    pthread_cond_signal(&supa.wake);
+    pthread_mutex_unlock(&supa.lock);
+    return 0;
+Done:
+    free(job);
+    a->on_done(a);
+    return 0;
+}
