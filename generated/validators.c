@@ -918,7 +918,6 @@ static const vh_prop_t props_params_thread_id[] = {
 };
 static const char *const required_thread_id[] = {"thread_id", NULL};
 static const vh_object_t object_params_thread_id = {props_params_thread_id, 1, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
-static const char *const rejected_create_thread_threads_post[] = {"supersteps", NULL};
 static const valid_param_t param_table_assistant_id_delete_threads[] = {
     {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
     {"delete_threads", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
@@ -2314,7 +2313,7 @@ const valid_op_t valid_op_create_assistant_assistants_post = {"create_assistant_
 const valid_op_t valid_op_create_cron_runs_crons_post = {"create_cron_runs_crons_post", valid_schema_CronCreate, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_create_run_threads__thread_id__runs_post = {"create_run_threads__thread_id__runs_post", valid_schema_RunCreateStateful, 1, param_table_thread_id, 1, params_thread_id, NULL};
 const valid_op_t valid_op_create_thread_cron_threads__thread_id__runs_crons_post = {"create_thread_cron_threads__thread_id__runs_crons_post", valid_schema_ThreadCronCreate, 1, param_table_thread_id, 1, params_thread_id, NULL};
-const valid_op_t valid_op_create_thread_threads_post = {"create_thread_threads_post", valid_schema_ThreadCreate, 1, NULL, 0, pass, rejected_create_thread_threads_post};
+const valid_op_t valid_op_create_thread_threads_post = {"create_thread_threads_post", valid_schema_ThreadCreate, 1, NULL, 0, pass, NULL};
 const valid_op_t valid_op_delete_assistant_assistants__assistant_id__delete = {"delete_assistant_assistants__assistant_id__delete", NULL, 0, param_table_assistant_id_delete_threads, 2, params_assistant_id_delete_threads, NULL};
 const valid_op_t valid_op_delete_cron_runs_crons__cron_id__delete = {"delete_cron_runs_crons__cron_id__delete", NULL, 0, param_table_cron_id, 1, params_cron_id, NULL};
 const valid_op_t valid_op_delete_item = {"delete_item", valid_schema_StoreDeleteRequest, 1, NULL, 0, pass, NULL};

@@ -15,6 +15,7 @@
 #include "graph/engine.h"
 #include "http/stream.h"
 #include "runs.h"
+#include "util/uuid.h"
 
 /* The thread and checkpoint namespace a checkpoint config names. */
 typedef struct state_ref {
@@ -206,33 +207,110 @@ static const char *before_id(const json_t *before)
     return json_string_value(json_object_get(conf, "checkpoint_id"));
 }
 
-/* POST /threads: creates a thread (thread_id, metadata, ttl, if_exists raise|do_nothing). */
+/*
+ * Seeds thread `id` with the body's supersteps through graph `g` (graph_bulk_update_state),
+ * keeps the thread's values in step and publishes state_update on the thread stream. On an
+ * invalid superstep (nothing was written) the thread is deleted when `created` (this request
+ * made it) and 422 is answered. Returns 0 when seeded (nothing answered yet), else the
+ * handler's return after answering.
+ */
+static int seed_supersteps(http_ctx_t *ctx, const graph_t *g, const char *id, int created, int *answered)
+{
+    json_t *state = NULL, *patch = NULL, *ev = NULL;
+    char *err = NULL;
+    store_rc_t rc;
+    int ret = 0;
+
+    *answered = 0;
+    rc = graph_bulk_update_state(g, api_ops(), api_store(), id, json_object_get(ctx->body, "supersteps"), NULL, NULL,
+                                 &err);
+    if (rc != STORE_OK) {
+        if (created)
+            api_ops()->thread_delete(api_store(), id, NULL);
+        *answered = 1;
+        ret = rc == STORE_INVALID ? http_send_error(ctx, 422, "%s", err != NULL ? err : "invalid supersteps")
+                                  : api_store_error(ctx, rc, "Thread", id);
+        goto Exit;
+    }
+    if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK) {
+        if ((patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL)
+            api_ops()->thread_patch(api_store(), id, patch, NULL, NULL);
+        if ((ev = json_pack("{s:O, s:s}", "state", state, "thread_id", id)) != NULL)
+            exec_thread_publish(id, "state_update", ev);
+    }
+Exit:
+    free(err);
+    json_decref(ev);
+    json_decref(patch);
+    json_decref(state);
+    return ret;
+}
+
+/*
+ * POST /threads: creates a thread (thread_id, metadata, ttl, if_exists raise|do_nothing) and,
+ * with supersteps, seeds its state through the graph metadata.graph_id names (400 without one,
+ * 404 for an unknown graph, both before anything is created), as the official servers do; the
+ * answer is the thread after the supersteps.
+ */
 int threads_create(http_ctx_t *ctx)
 {
-    const json_t *v;
+    const json_t *v, *steps = json_object_get(ctx->body, "supersteps");
     const char *id = json_string_value(json_object_get(ctx->body, "thread_id"));
     const char *if_exists = json_string_value(json_object_get(ctx->body, "if_exists"));
-    json_t *in = json_object(), *out = NULL, *meta;
+    const char *graph_id = json_string_value(json_object_get(json_object_get(ctx->body, "metadata"), "graph_id"));
+    int do_nothing = if_exists != NULL && strcmp(if_exists, "do_nothing") == 0, existed = 0, answered = 0;
+    json_t *in = json_object(), *out = NULL, *meta, *old = NULL;
+    const graph_t *g = NULL;
+    char gen[UUID_STR_SIZE];
     store_rc_t rc;
     int ret;
 
+    if (json_array_size(steps) > 0) {
+        if (graph_id == NULL) {
+            ret = http_send_error(ctx, 400, "supersteps: the thread has no graph ID; set metadata.graph_id");
+            goto Exit;
+        }
+        if ((g = graph_find(graph_id)) == NULL) {
+            ret = http_send_error(ctx, 404, "Graph %s not found", graph_id);
+            goto Exit;
+        }
+        if (id == NULL) {
+            if (uuid_v4_str(gen) != 0) {
+                ret = http_send_error(ctx, 500, "cannot generate a thread id");
+                goto Exit;
+            }
+            id = gen;
+        } else if (do_nothing) {
+            existed = api_ops()->thread_get(api_store(), id, api_owner(ctx), &old) == STORE_OK;
+        }
+    }
     if (id != NULL)
         json_object_set_new(in, "thread_id", json_string(id));
     if ((meta = api_owned_metadata(ctx, json_object_get(ctx->body, "metadata"))) != NULL)
         json_object_set_new(in, "metadata", meta);
     if ((v = json_object_get(ctx->body, "ttl")) != NULL && !json_is_null(v))
         json_object_set(in, "ttl", (json_t *)v);
-    rc = api_ops()->thread_create(api_store(), in,
-                                  if_exists != NULL && strcmp(if_exists, "do_nothing") == 0 ? STORE_IF_EXISTS_DO_NOTHING
-                                                                                            : STORE_IF_EXISTS_RAISE,
+    rc = api_ops()->thread_create(api_store(), in, do_nothing ? STORE_IF_EXISTS_DO_NOTHING : STORE_IF_EXISTS_RAISE,
                                   api_owner(ctx), &out);
     if (rc != STORE_OK) {
         ret = api_store_error(ctx, rc, "Thread", rc == STORE_INVALID ? NULL : id);
         goto Exit;
     }
+    if (g != NULL) {
+        ret = seed_supersteps(ctx, g, json_string_value(json_object_get(out, "thread_id")), !existed, &answered);
+        if (answered)
+            goto Exit;
+        json_decref(out);
+        out = NULL;
+        if ((rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &out)) != STORE_OK) {
+            ret = api_store_error(ctx, rc, "Thread", id);
+            goto Exit;
+        }
+    }
     ret = http_send_json(ctx, 200, thread_public(out, 0));
     out = NULL;
 Exit:
+    json_decref(old);
     json_decref(out);
     json_decref(in);
     return ret;

@@ -1301,7 +1301,7 @@ static void test_op_create_thread_threads_post(void **state)
 {
     (void)state;
     expect_route(HTTP_POST, "/threads", "create_thread_threads_post", threads_create, &valid_op_create_thread_threads_post, (const char *const[]){NULL});
-    expect_op(&valid_op_create_thread_threads_post, "create_thread_threads_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){"supersteps", NULL});
+    expect_op(&valid_op_create_thread_threads_post, "create_thread_threads_post", 1, 1, (const char *const[]){NULL}, (const char *const[]){NULL});
     run_cases("create_thread_threads_post body", valid_op_create_thread_threads_post.check_body, body_create_thread_threads_post, 19);
 }
 

@@ -47,6 +47,7 @@ typedef struct run {
     task_t *tasks;
     size_t ntasks;
     int recursion_limit;
+    int dry;              /* update_state's validation pass: checkpoints are made, not stored */
     graph_result_t *out;
 } run_t;
 
@@ -585,7 +586,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
     json_object_set_new(cp, "tasks", tasks_json(r));
     json_object_set(cp, "parent_results", parent_results);
     json_object_set(cp, "metadata", meta);
-    if ((rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
+    if (!r->dry && (rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
         store_failed(r, rc, "writing a checkpoint");
         goto Exit;
     }
@@ -1401,17 +1402,172 @@ static const char *default_as_node(const graph_t *g, const json_t *cp)
     return found != NULL ? found : GRAPH_START;
 }
 
+/* Appends `v` (steals; an object or null) under `key` of `writes`: the value the first time,
+ * a list of the values when the key comes again (several updates as one node in a superstep). */
+static void writes_add(json_t *writes, const char *key, json_t *v)
+{
+    json_t *old = json_object_get(writes, key);
+
+    if (old == NULL)
+        json_object_set_new(writes, key, v);
+    else if (json_is_array(old))
+        json_array_append_new(old, v);
+    else
+        json_object_set_new(writes, key, json_pack("[O, o]", old, v));
+}
+
+/*
+ * Writes one superstep of `updates` (borrowed: array of {values?, command?, as_node?}) on top of
+ * r's current checkpoint as one new checkpoint, as LangGraph's (bulk_)update_state does: every
+ * update's writes merge through the reducers in order (a command writes its `update` and adds
+ * its `goto`), then `next` is what follows each as_node (edges, router on the merged state)
+ * plus the gotos; source "update", writes {as_node: values}. One update may omit as_node (the
+ * default rule) or be "__copy__" (a fork of the checkpoint, values ignored). Messages are
+ * prefixed with `where`. Returns STORE_OK, STORE_INVALID with a reason in `why`, or STORE_IO.
+ */
+static store_rc_t update_superstep(run_t *r, const json_t *updates, const char *where, char *why,
+                                   size_t len)
+{
+    size_t n = json_array_size(updates), i;
+    json_t *plan = json_array(), *writes = json_object(), *gotos = json_array(), *nodes = json_array();
+    const char *source = "update";
+    store_rc_t rc = STORE_INVALID;
+    char who[160];
+
+    if (n == 0) {
+        snprintf(why, len, "%supdates: no updates provided", where);
+        goto Exit;
+    }
+    for (i = 0; i < n; i++) {
+        const json_t *u = json_array_get(updates, i), *cmd = json_object_get(u, "command");
+        const json_t *values = json_object_get(u, "values");
+        const char *as_node = json_string_value(json_object_get(u, "as_node"));
+        char at[64] = "";
+        json_t *norm;
+
+        if (n > 1)
+            snprintf(at, sizeof(at), "updates[%zu].", i);
+        if (as_node == NULL && n > 1) {
+            snprintf(why, len, "%s%sas_node is required when applying multiple updates", where, at);
+            goto Exit;
+        }
+        if (as_node == NULL && (as_node = default_as_node(r->g, r->cp)) == NULL) {
+            snprintf(why, len, "%sAmbiguous update, specify as_node", where);
+            goto Exit;
+        }
+        if (strcmp(as_node, COPY_NODE) == 0) {
+            if (n > 1) {
+                snprintf(why, len, "%s%sas_node __copy__ cannot be combined with other updates", where, at);
+                goto Exit;
+            }
+            if (r->cp == NULL) {
+                snprintf(why, len, "%sas_node __copy__: the thread has no checkpoint to copy", where);
+                goto Exit;
+            }
+            if (tasks_from_checkpoint(r, r->cp) != 0) {
+                snprintf(why, len, "%s%s", where, r->out->error);
+                goto Exit;
+            }
+            json_decref(plan);
+            plan = plan_of_tasks(r);
+            json_object_set_new(writes, COPY_NODE, json_null());
+            source = "fork";
+            break;
+        }
+        if (!is_start(as_node) && graph_node_find(r->g, as_node) == NULL) {
+            snprintf(why, len, "%s%sas_node: graph %s has no node '%s'", where, at, r->g->spec->graph_id, as_node);
+            goto Exit;
+        }
+        if (json_is_object(cmd)) {
+            if (json_object_get(cmd, "resume") != NULL && !json_is_null(json_object_get(cmd, "resume"))) {
+                snprintf(why, len, "%s%scommand.resume: a resume value cannot be written as a state update", where, at);
+                goto Exit;
+            }
+            values = json_object_get(cmd, "update");
+            snprintf(who, sizeof(who), "%s%scommand.update", where, at);
+            if (json_object_get(cmd, "goto") != NULL && !json_is_null(json_object_get(cmd, "goto")))
+                json_array_append_new(gotos, json_pack("{s:s, s:O}", "as_node", as_node, "goto", json_object_get(cmd, "goto")));
+        } else {
+            snprintf(who, sizeof(who), "%s%svalues", where, at);
+        }
+        norm = normalize_writes(r->g, who, values, 0, why, len);
+        if (norm == NULL)
+            goto Exit;
+        if (apply_writes(r->g, r->state, norm, why, len) != 0) {
+            json_decref(norm);
+            goto Exit;
+        }
+        writes_add(writes, as_node, norm);
+        json_array_append_new(nodes, json_string(as_node));
+    }
+    if (strcmp(source, "fork") != 0) {
+        for (i = 0; i < n; i++)
+            if (plan_after(r->g, json_string_value(json_array_get(nodes, i)), r->state, plan, why, len) != 0)
+                goto Exit;
+        for (i = 0; i < json_array_size(gotos); i++)
+            if (plan_goto(r->g, json_object_get(json_array_get(gotos, i), "goto"), plan, why, len) != 0)
+                goto Exit;
+        plan_sort(r->g, plan);
+    }
+    if (checkpoint_new(r, plan, source, json_incref(writes), json_object()) != 0) {
+        rc = STORE_IO;
+        snprintf(why, len, "%s", r->out->error);
+        goto Exit;
+    }
+    rc = STORE_OK;
+Exit:
+    json_decref(plan);
+    json_decref(writes);
+    json_decref(gotos);
+    json_decref(nodes);
+    return rc;
+}
+
+/* Sets up `r` for update_state on thread `thread_id` (all borrowed) on top of checkpoint
+ * `checkpoint_id` (NULL = latest). Returns STORE_OK, or an error with a reason in `why`. */
+static store_rc_t update_begin(run_t *r, graph_invoke_opts_t *o, graph_result_t *res, const graph_t *g,
+                               const store_ops_t *ops, store_t *s, const char *thread_id,
+                               const char *checkpoint_id, const json_t *metadata, char *why, size_t len)
+{
+    memset(o, 0, sizeof(*o));
+    o->store_ops = ops;
+    o->store = s;
+    o->thread_id = thread_id;
+    r->g = g;
+    r->o = o;
+    r->ops = ops;
+    r->store = s;
+    r->thread_id = thread_id;
+    r->out = res;
+    r->step = -2;
+    r->state = json_object();
+    r->config = json_object();
+    r->base_meta = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    if (load_base(r, checkpoint_id) != 0) {
+        snprintf(why, len, "%s", res->error);
+        return strcmp(res->error_name, "StoreError") == 0 ? STORE_IO : STORE_NOT_FOUND;
+    }
+    return STORE_OK;
+}
+
+/* The answer of an update: {checkpoint: {thread_id, checkpoint_ns, checkpoint_id,
+ * checkpoint_map: null}} of r's current checkpoint. New reference. */
+static json_t *update_config(const run_t *r)
+{
+    return json_pack("{s:{s:s, s:s, s:O, s:n}}", "checkpoint", "thread_id", r->thread_id, "checkpoint_ns", "",
+                     "checkpoint_id", json_object_get(r->cp, "checkpoint_id"), "checkpoint_map");
+}
+
 store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
                               const char *thread_id, const json_t *values, const char *as_node,
                               const char *checkpoint_id, const json_t *metadata,
                               json_t **out_config, char **err)
 {
-    graph_invoke_opts_t o = {.store_ops = ops, .store = s, .thread_id = thread_id};
+    graph_invoke_opts_t o;
     graph_result_t res = {0};
     run_t r = {0};
-    json_t *plan = json_array(), *norm = NULL;
-    const char *source = "update";
-    store_rc_t rc = STORE_OK;
+    json_t *updates = NULL;
+    store_rc_t rc;
     char why[512];
 
     if (out_config != NULL)
@@ -1423,75 +1579,75 @@ store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t 
         snprintf(why, sizeof(why), "update_state: graph, store and thread_id are required");
         goto Exit;
     }
-    r.g = g;
-    r.o = &o;
-    r.ops = ops;
-    r.store = s;
-    r.thread_id = thread_id;
-    r.out = &res;
-    r.step = -2;
-    r.state = json_object();
-    r.config = json_object();
-    r.base_meta = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
-    if (load_base(&r, checkpoint_id) != 0) {
-        rc = strcmp(res.error_name, "StoreError") == 0 ? STORE_IO : STORE_NOT_FOUND;
-        snprintf(why, sizeof(why), "%s", res.error);
+    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, checkpoint_id, metadata, why, sizeof(why))) != STORE_OK)
         goto Exit;
-    }
-    if (as_node == NULL && (as_node = default_as_node(g, r.cp)) == NULL) {
-        rc = STORE_INVALID;
-        snprintf(why, sizeof(why), "Ambiguous update, specify as_node");
-        goto Exit;
-    }
-    if (strcmp(as_node, COPY_NODE) == 0) {
-        if (r.cp == NULL) {
-            rc = STORE_INVALID;
-            snprintf(why, sizeof(why), "as_node __copy__: the thread has no checkpoint to copy");
-            goto Exit;
-        }
-        if (tasks_from_checkpoint(&r, r.cp) != 0) {
-            rc = STORE_INVALID;
-            snprintf(why, sizeof(why), "%s", res.error);
-            goto Exit;
-        }
-        json_decref(plan);
-        plan = plan_of_tasks(&r);
-        source = "fork";
-    } else {
-        if (!is_start(as_node) && graph_node_find(g, as_node) == NULL) {
-            rc = STORE_INVALID;
-            snprintf(why, sizeof(why), "as_node: graph %s has no node '%s'", g->spec->graph_id,
-                     as_node);
-            goto Exit;
-        }
-        norm = normalize_writes(g, "values", values, 0, why, sizeof(why));
-        if (norm == NULL || apply_writes(g, r.state, norm, why, sizeof(why)) != 0) {
-            rc = STORE_INVALID;
-            goto Exit;
-        }
-        if (plan_after(g, as_node, r.state, plan, why, sizeof(why)) != 0) {
-            rc = STORE_INVALID;
-            goto Exit;
-        }
-        plan_sort(g, plan);
-    }
-    if (checkpoint_new(&r, plan, source,
-                       json_pack("{s:O}", as_node, norm ? norm : json_null()),
-                       json_object()) != 0) {
-        rc = STORE_IO;
-        snprintf(why, sizeof(why), "%s", res.error);
-        goto Exit;
-    }
-    if (out_config != NULL)
-        *out_config = json_pack("{s:{s:s, s:s, s:O, s:n}}", "checkpoint", "thread_id", thread_id,
-                                "checkpoint_ns", "", "checkpoint_id",
-                                json_object_get(r.cp, "checkpoint_id"), "checkpoint_map");
+    updates = json_pack("[{s:O?, s:s?}]", "values", values, "as_node", as_node);
+    rc = update_superstep(&r, updates, "", why, sizeof(why));
+    if (rc == STORE_OK && out_config != NULL)
+        *out_config = update_config(&r);
 Exit:
     if (rc != STORE_OK && err != NULL)
         *err = strdup(why);
-    json_decref(plan);
-    json_decref(norm);
+    json_decref(updates);
     run_release(&r);
     graph_result_clear(&res);
+    return rc;
+}
+
+/* Applies `supersteps` (borrowed) on the latest checkpoint of the thread, one checkpoint each;
+ * `dry`: only checks them (nothing is stored). Arguments as graph_bulk_update_state. */
+static store_rc_t bulk_pass(const graph_t *g, const store_ops_t *ops, store_t *s, const char *thread_id,
+                            const json_t *supersteps, const json_t *metadata, int dry, json_t **out_config,
+                            char *why, size_t len)
+{
+    graph_invoke_opts_t o;
+    graph_result_t res = {0};
+    run_t r = {0};
+    store_rc_t rc;
+    size_t i;
+
+    r.dry = dry;
+    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, NULL, metadata, why, len)) != STORE_OK)
+        goto Exit;
+    for (i = 0; rc == STORE_OK && i < json_array_size(supersteps); i++) {
+        char where[48];
+        snprintf(where, sizeof(where), "supersteps[%zu].", i);
+        rc = update_superstep(&r, json_object_get(json_array_get(supersteps, i), "updates"), where, why, len);
+    }
+    if (rc == STORE_OK && out_config != NULL && r.cp != NULL)
+        *out_config = update_config(&r);
+Exit:
+    run_release(&r);
+    graph_result_clear(&res);
+    return rc;
+}
+
+store_rc_t graph_bulk_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
+                                   const char *thread_id, const json_t *supersteps,
+                                   const json_t *metadata, json_t **out_config, char **err)
+{
+    store_rc_t rc;
+    char why[512];
+
+    if (out_config != NULL)
+        *out_config = NULL;
+    if (err != NULL)
+        *err = NULL;
+    if (g == NULL || ops == NULL || s == NULL || thread_id == NULL || !json_is_array(supersteps)) {
+        rc = STORE_INVALID;
+        snprintf(why, sizeof(why), "bulk_update_state: graph, store, thread_id and a list of supersteps are required");
+        goto Exit;
+    }
+    if (json_array_size(supersteps) == 0) {
+        rc = STORE_INVALID;
+        snprintf(why, sizeof(why), "supersteps: no supersteps provided");
+        goto Exit;
+    }
+    rc = bulk_pass(g, ops, s, thread_id, supersteps, metadata, 1, NULL, why, sizeof(why));
+    if (rc == STORE_OK)
+        rc = bulk_pass(g, ops, s, thread_id, supersteps, metadata, 0, out_config, why, sizeof(why));
+Exit:
+    if (rc != STORE_OK && err != NULL)
+        *err = strdup(why);
     return rc;
 }

@@ -327,4 +327,21 @@ store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t 
                               const char *checkpoint_id, const json_t *metadata,
                               json_t **out_config, char **err);
 
+/*
+ * bulk_update_state (POST /threads with supersteps): applies `supersteps` (borrowed: a non-empty
+ * array of {updates: [{values?, command?, as_node?}, ...]}) one after the other on top of the
+ * thread's latest checkpoint (the thread may have none), each superstep writing one checkpoint
+ * as graph_update_state does, with every update of the superstep merged through the reducers
+ * in order before `next` is scheduled from each as_node (and each command's goto). As in
+ * LangGraph: a superstep needs at least one update; with several, each names its as_node and
+ * "__copy__" must stand alone; a command writes its `update` and adds its `goto` (a `resume`
+ * is refused); values must be an object (or null). Everything is checked before anything is
+ * written: on STORE_INVALID (with *err naming the superstep and update, e.g.
+ * "supersteps[1].updates[0].as_node: ...") nothing changed. On STORE_OK *out_config (may be
+ * NULL) is the last checkpoint's {checkpoint: {...}}. *err is malloc'd, the caller frees it.
+ */
+store_rc_t graph_bulk_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
+                                   const char *thread_id, const json_t *supersteps,
+                                   const json_t *metadata, json_t **out_config, char **err);
+
 #endif

@@ -155,8 +155,14 @@ static void test_create_rejected_changes_nothing(void **state)
     json_int_t before;
     (void)state;
     before = count("{}");
-    expect_error("POST", "/threads", "{\"supersteps\": [{\"updates\": [{\"values\": {}, \"as_node\": \"agent\"}]}]}", 422,
-                 "supersteps: not supported by lgserve yet");
+    expect_error("POST", "/threads", "{\"supersteps\": [{\"updates\": [{\"values\": {}, \"as_node\": \"agent\"}]}]}", 400,
+                 "supersteps: the thread has no graph ID; set metadata.graph_id");
+    expect_error("POST", "/threads",
+                 "{\"metadata\": {\"graph_id\": \"agent\"}, \"supersteps\": [{\"updates\": [{\"values\": "
+                 "{\"messages\": []}, \"as_node\": \"agent\"}, {\"values\": {\"bogus\": 1}, \"as_node\": \"tools\"}]}]}",
+                 422, "supersteps[0].updates[1].values: 'bogus' is not a state channel of graph agent");
+    expect_error("POST", "/threads", "{\"metadata\": {\"graph_id\": \"agent\"}, \"supersteps\": [{\"updates\": [{}]}]}",
+                 422, NULL);
     expect_error("POST", "/threads", "{\"metadata\": \"nope\"}", 422, NULL);
     expect_error("POST", "/threads", "{\"thread_id\": \"abc\"}", 422, NULL);
     expect_error("POST", "/threads", "{\"if_exists\": \"sometimes\"}", 422, NULL);

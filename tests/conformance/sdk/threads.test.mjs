@@ -1,5 +1,5 @@
 // tests/conformance/sdk/threads.test.mjs — the official JS SDK's threads client against lgserve:
-// create, get, update, delete, search, count, copy, prune, getState, getHistory and patchState, asserting the
+// create (with supersteps), get, update, delete, search, count, copy, prune, getState, getHistory and patchState, asserting the
 // values that come back (not only that the calls succeed).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -180,5 +180,49 @@ test("threads.getState and getHistory of a thread without runs", async () => {
   await assert.rejects(
     () => client.threads.getHistory(MISSING),
     (err) => err.status === 404,
+  );
+});
+
+test("threads.create with supersteps seeds the state through the graph's reducers", async () => {
+  const thread = await client.threads.create({
+    graphId: "agent",
+    supersteps: [
+      { updates: [{ values: { messages: [{ role: "user", content: "hi", id: "h1" }] }, asNode: "__start__" }] },
+      { updates: [{ values: { messages: [{ type: "ai", content: "hello", id: "a1" }] }, asNode: "agent" }] },
+      { updates: [{ values: { messages: [{ type: "ai", content: "hello again", id: "a1" }] }, asNode: "agent" }] },
+    ],
+  });
+  assert.equal(thread.metadata.graph_id, "agent");
+  assert.deepEqual(thread.values.messages.map((m) => [m.type, m.content]), [["human", "hi"], ["ai", "hello again"]]);
+  const state = await client.threads.getState(thread.thread_id);
+  assert.deepEqual(state.values, thread.values);
+  assert.deepEqual(state.next, []); // the agent's answer has no tool calls: the router ends
+  const history = await client.threads.getHistory(thread.thread_id, { limit: 10 });
+  assert.equal(history.length, 3);
+  assert.deepEqual(history.map((h) => h.metadata.source), ["update", "update", "update"]);
+  assert.deepEqual(history.at(-1).next, ["agent"]); // __start__ leads to the agent
+  assert.equal(history[0].parent_checkpoint.checkpoint_id, history[1].checkpoint.checkpoint_id);
+
+  // a bad superstep is named, and nothing is created
+  const id = "6b1f2c3d-0000-4000-8000-00000000ab01";
+  await assert.rejects(
+    () => client.threads.create({
+      threadId: id,
+      graphId: "agent",
+      supersteps: [
+        { updates: [{ values: { messages: [{ role: "user", content: "x" }] }, asNode: "__start__" }] },
+        { updates: [{ values: { messages: [] }, asNode: "nowhere" }] },
+      ],
+    }),
+    (err) => err.status === 422 && /supersteps\[1\]\.as_node: graph agent has no node 'nowhere'/.test(String(err.message)),
+  );
+  await assert.rejects(() => client.threads.get(id), (err) => err.status === 404);
+  await assert.rejects(
+    () => client.threads.create({ supersteps: [{ updates: [{ values: {}, asNode: "agent" }] }] }),
+    (err) => err.status === 400 && /graph ID/.test(String(err.message)),
+  );
+  await assert.rejects(
+    () => client.threads.create({ graphId: "nope", supersteps: [{ updates: [{ values: {}, asNode: "agent" }] }] }),
+    (err) => err.status === 404 && /Graph nope not found/.test(String(err.message)),
   );
 });

@@ -442,6 +442,69 @@ static void test_update_state_fork_and_copy(void **state)
     json_decref(vals);
 }
 
+/* bulk_update_state: one checkpoint per superstep, several writers merged in order with the
+ * union of what follows them, command update/goto; an invalid superstep writes nothing. */
+static void test_bulk_update_state(void **state)
+{
+    fixture_t *f = *state;
+    const graph_t *fan = graph_find("s_fan"), *lin = graph_find("s_linear");
+    json_t *steps = J("[{\"updates\": [{\"values\": {\"log\": [\"in\"]}, \"as_node\": \"__start__\"}]},"
+                      " {\"updates\": [{\"values\": {\"log\": [\"x1\"], \"value\": 1}, \"as_node\": \"x\"},"
+                      "                {\"values\": {\"log\": [\"y1\"], \"value\": 2}, \"as_node\": \"y\"}]},"
+                      " {\"updates\": [{\"command\": {\"update\": {\"value\": 3}, \"goto\": \"y\"},"
+                      "                  \"as_node\": \"x\"}]}]");
+    json_t *h = NULL, *cfg = NULL, *st = NULL, *bad;
+    char *err = NULL;
+
+    assert_int_equal(graph_bulk_update_state(fan, f->ops, f->s, f->thread_id, steps, NULL, &cfg, &err), STORE_OK);
+    assert_null(err);
+    assert_int_equal(graph_state_history(f->ops, f->s, f->thread_id, NULL, NULL, 0, &h), STORE_OK);
+    assert_int_equal(json_array_size(h), 3);
+    st = json_array_get(h, 0); /* newest */
+    assert_string_equal(str(json_object_get(cfg, "checkpoint"), "checkpoint_id"),
+                        str(json_object_get(st, "checkpoint"), "checkpoint_id"));
+    assert_json_equal(json_object_get(st, "values"), "{\"log\": [\"in\", \"x1\", \"y1\"], \"value\": 3}");
+    assert_json_equal(json_object_get(st, "next"), "[\"y\"]"); /* x's edge ends; the goto adds y */
+    assert_json_equal(json_object_get(json_object_get(st, "metadata"), "writes"), "{\"x\": {\"value\": 3}}");
+    st = json_array_get(h, 1); /* the two writers of one superstep */
+    assert_json_equal(json_object_get(st, "values"), "{\"log\": [\"in\", \"x1\", \"y1\"], \"value\": 2}");
+    assert_json_equal(json_object_get(st, "next"), "[]");
+    assert_string_equal(str(json_object_get(st, "metadata"), "source"), "update");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "metadata"), "step")), 0);
+    st = json_array_get(h, 2);
+    assert_json_equal(json_object_get(st, "next"), "[\"x\", \"y\"]");
+    assert_json_equal(json_object_get(st, "parent_checkpoint"), "null");
+    json_decref(h);
+    json_decref(cfg);
+    json_decref(steps);
+
+    /* errors name the superstep and update; nothing is written, even by the valid first one */
+    bad = J("[{\"updates\": [{\"values\": {\"log\": [\"ok\"]}, \"as_node\": \"a\"}]},"
+            " {\"updates\": [{\"values\": {}, \"as_node\": \"a\"}, {\"values\": {}, \"as_node\": \"zz\"}]}]");
+    assert_int_equal(graph_bulk_update_state(lin, f->ops, f->s, f->thread_id, bad, NULL, NULL, &err), STORE_INVALID);
+    assert_string_equal(err, "supersteps[1].updates[1].as_node: graph s_linear has no node 'zz'");
+    free(err);
+    json_decref(bad);
+    bad = J("[{\"updates\": []}]");
+    assert_int_equal(graph_bulk_update_state(lin, f->ops, f->s, f->thread_id, bad, NULL, NULL, &err), STORE_INVALID);
+    assert_string_equal(err, "supersteps[0].updates: no updates provided");
+    free(err);
+    json_decref(bad);
+    bad = J("[{\"updates\": [{\"command\": {\"resume\": 1}, \"as_node\": \"a\"}]}]");
+    assert_int_equal(graph_bulk_update_state(lin, f->ops, f->s, f->thread_id, bad, NULL, NULL, &err), STORE_INVALID);
+    assert_non_null(strstr(err, "command.resume"));
+    free(err);
+    json_decref(bad);
+    bad = J("[{\"updates\": [{\"values\": {\"nosuch\": 1}, \"as_node\": \"a\"}]}]");
+    assert_int_equal(graph_bulk_update_state(lin, f->ops, f->s, f->thread_id, bad, NULL, NULL, &err), STORE_INVALID);
+    assert_string_equal(err, "supersteps[0].values: 'nosuch' is not a state channel of graph s_linear");
+    free(err);
+    json_decref(bad);
+    assert_int_equal(graph_state_history(f->ops, f->s, f->thread_id, NULL, NULL, 0, &h), STORE_OK);
+    assert_int_equal(json_array_size(h), 3);
+    json_decref(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_state_as_node_then_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_state_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_state_fork_and_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_update_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
