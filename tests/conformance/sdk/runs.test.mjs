@@ -6,12 +6,8 @@
 // unreachable. Asserts the values that come back, not only that calls succeed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
-import { startServer } from "./server.mjs";
+import { startMock, startServer } from "./server.mjs";
 
 const MISSING = "00000000-0000-4000-8000-000000000000";
 const ANSWER_START = "The quick mock model";
@@ -19,34 +15,6 @@ let server;
 let client;
 let fastMock;
 let slowMock;
-
-// Starts bench/mock_llm on a free port; resolves to { url, stop() }.
-async function startMock(extra = []) {
-  const bin = process.env.LGSERVE_MOCK_LLM ?? new URL("../../../build/bench/mock_llm", import.meta.url).pathname;
-  const dir = mkdtempSync(join(tmpdir(), "lgserve-mock-"));
-  const portFile = join(dir, "port");
-  const child = spawn(bin, ["--port", "0", "--port-file", portFile, ...extra], { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(portFile)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`mock_llm (${bin}) did not start`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const port = readFileSync(portFile, "utf8").trim();
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const human = (content) => ({ messages: [{ role: "user", content }] });
 const slow = () => ({ configurable: { base_url: slowMock.url } });
