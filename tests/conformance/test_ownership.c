@@ -653,6 +653,14 @@ static void test_system_assistant(void **state)
     assert_true(json_equal(before.json, r.json));
     harness_resp_free(&r);
     harness_resp_free(&before);
+    /* a user cannot make a system assistant: metadata.created_by is only a label on an
+     * assistant that has an owner */
+    r = call(BOB, "POST", "/assistants", "{\"graph_id\": \"agent\", \"metadata\": {\"created_by\": \"system\"}}", 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "metadata"), "owner")), USER_B);
+    expect(ALICE, "GET", fmt("/assistants/%s", json_string_value(json_object_get(r.json, "assistant_id"))), NULL, 404);
+    expect(BOB, "PATCH", fmt("/assistants/%s", json_string_value(json_object_get(r.json, "assistant_id"))),
+           "{\"name\": \"still mine\"}", 200);
+    harness_resp_free(&r);
 }
 
 /* Stateless runs: their ephemeral (kept) threads and the runs are the caller's; batches too. */
