@@ -1278,6 +1278,36 @@ static void test_recovery(void **state)
     free(t2);
 }
 
+/* The credential lives in memory only: a run recovered after a restart runs without it (its
+ * caller's id, stored in the run's config, stays). */
+static void test_token_not_recovered(void **state)
+{
+    fixture_t *f = *state;
+    exec_config_t cfg = {.workers = 1};
+    json_t *body = J("{\"input\": {\"value\": \"t\"}, \"if_not_exists\": \"create\", \"after_seconds\": 1}"), *run = NULL;
+    exec_error_t err = {0};
+    const char *status = NULL;
+    char tid[UUID_STR_SIZE];
+
+    uuid_v4_str(tid);
+    assert_int_equal(exec_run_create(tid, f->echo_id, body, "alice", "alice-secret", &run, &err), 0);
+    exec_stop(0);
+    pthread_mutex_lock(&order_mu);
+    json_decref(echo_conf);
+    echo_conf = NULL;
+    pthread_mutex_unlock(&order_mu);
+    assert_int_equal(exec_start(&cfg, f->ops, f->s), 0);
+    json_decref(collect(tid, id_of(run), 0, &status));
+    assert_string_equal(status, "success");
+    pthread_mutex_lock(&order_mu);
+    assert_non_null(echo_conf);
+    assert_string_equal(json_string_value(json_object_get(echo_conf, "user_id")), "alice");
+    assert_null(json_object_get(echo_conf, "x-supabase-access-token"));
+    pthread_mutex_unlock(&order_mu);
+    json_decref(run);
+    json_decref(body);
+}
+
 /* ---- durability ---- */
 
 static atomic_int n_syncs;   /* fdatasync calls so far */
@@ -1413,6 +1443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_not_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_failure, setup, teardown),
     };
