@@ -73,7 +73,8 @@ cmake_language(DEFER CALL lg_llm_test_env)
 # The runs tests (C conformance and the JS SDK suite) drive the agent graph against the mock
 # LLM; deferred like the block above, since bench/ is added after this file.
 function(lg_runs_test_env)
-  foreach(_t conformance_test_runs conformance_test_stress_streams conformance_test_ownership sdk_js)
+  foreach(_t conformance_test_runs conformance_test_stress_streams conformance_test_ownership
+           conformance_test_ownership_matrix sdk_js)
     if(TARGET mock_llm AND TEST ${_t})
       set_property(TEST ${_t} APPEND PROPERTY ENVIRONMENT "LGSERVE_MOCK_LLM=$<TARGET_FILE:mock_llm>")
     endif()

@@ -1,6 +1,6 @@
 -- codegen/gen.lua — the generator entry point: load → validate strictly → emit.
 --
---   lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only]
+--   lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only] [--with EMITTER]...
 --
 -- Reads ROOT/spec/openapi.yaml, ROOT/spec/capabilities/*.yaml and the committed digest of the
 -- official contract ROOT/spec/reference/agent-server-<info.x-contract-version>.yaml. On any
@@ -10,8 +10,10 @@
 --   generated/assets.h, generated/openapi_json.c      (emit_openapi.lua)
 --   generated/docs_html.c                             (emit_docs.lua)
 --   docs/CAPABILITIES.md                              (emit_caps.lua)
---   whatever emit_validators.lua and emit_parity.lua write, when those modules exist
--- --core-only skips the two external emitters (the golden tests use it).
+--   whatever emit_validators.lua, emit_parity.lua and emit_ownership.lua write, when those
+--   modules exist
+-- --core-only skips those external emitters (the golden tests use it); --with NAME runs the
+-- external emitter NAME after the core ones all the same (a golden case of that emitter).
 --
 -- THE MODEL passed to every emitter as `emit(model)`:
 --   model.spec          the raw spec table (codegen/load.lua nodes; YAML null is load.null;
@@ -57,20 +59,28 @@ package.path = dir .. "/?.lua;" .. package.path
 local model_mod = require "model"
 
 local function usage()
-  io.stderr:write("usage: lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only]\n")
+  io.stderr:write("usage: lua5.4 codegen/gen.lua --root ROOT --out OUTDIR [--core-only] [--with EMITTER]...\n")
   os.exit(2)
 end
 
+local EXTERNAL = { "emit_validators", "emit_parity", "emit_ownership" }
 local root, out, core_only
+local with = {}
 local i = 1
 while i <= #arg do
   local a = arg[i]
   if a == "--root" then root = arg[i + 1]; i = i + 2
   elseif a == "--out" then out = arg[i + 1]; i = i + 2
   elseif a == "--core-only" then core_only = true; i = i + 1
+  elseif a == "--with" and arg[i + 1] then with[arg[i + 1]] = true; i = i + 2
   else usage() end
 end
 if not root or not out then usage() end
+for name in pairs(with) do
+  local known = false
+  for _, e in ipairs(EXTERNAL) do known = known or e == name end
+  if not known then usage() end
+end
 
 local model, errors = model_mod.build(root)
 if not model then
@@ -117,8 +127,8 @@ end
 for _, name in ipairs({ "emit_routes", "emit_openapi", "emit_docs", "emit_caps" }) do
   run_emitter(name, require(name))
 end
-if not core_only then
-  for _, name in ipairs({ "emit_validators", "emit_parity" }) do
+for _, name in ipairs(EXTERNAL) do
+  if not core_only or with[name] then
     local ok, mod = pcall(require, name)
     if ok then
       run_emitter(name, mod)

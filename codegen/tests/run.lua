@@ -9,6 +9,8 @@
 --   * otherwise <case>/spec/ is a tree gen.lua (--core-only) must accept; every file it writes
 --     must equal <case>/expected/<same path>, with no file missing or extra, and a second run
 --     must write the same bytes.
+-- A case may hold a file <case>/with naming external emitters (one a line, e.g. emit_ownership)
+-- that gen.lua runs too (--with).
 -- --update rewrites the expectations from what the generators produce now.
 -- Prints one line per failure and ends with "N passed, N failed"; exits 1 on any failure.
 
@@ -84,8 +86,10 @@ local function compare_trees(expected, actual)
 end
 
 local function gen(case, out, errfile)
+  local with = ""
+  for name in (read(case .. "/with") or ""):gmatch("[%w_]+") do with = with .. " --with " .. q(name) end
   return run("lua5.4 " .. q(codegen .. "/gen.lua") .. " --root " .. q(case) .. " --out " .. q(out)
-    .. " --core-only 2>" .. q(errfile))
+    .. " --core-only" .. with .. " 2>" .. q(errfile))
 end
 
 -- Runs one case; returns a list of problems.

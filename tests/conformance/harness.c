@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 const char *harness_bin = "build/lgserve";
+long harness_timeout_s = 30;
 
 void harness_init(int argc, char **argv)
 {
@@ -232,7 +233,7 @@ int harness_request(const harness_server_t *s, const char *method, const char *p
     snprintf(url, sizeof(url), "%s%s", s->base_url, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, harness_timeout_s);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);

@@ -43,8 +43,11 @@ int harness_stop(harness_server_t *s, int keep_data);
 /* Sends SIGKILL and reaps; keeps the data directory. */
 void harness_kill9(harness_server_t *s);
 
+/* The longest a request may take, in seconds (default 30); a test may lower it. */
+extern long harness_timeout_s;
+
 /* One request. `headers` is NULL-terminated "Name: value" strings or NULL; `body` may be NULL.
- * Returns 0 when a response (any status) arrived, -1 on transport failure. */
+ * Returns 0 when a response (any status) arrived, -1 on transport failure or timeout. */
 int harness_request(const harness_server_t *s, const char *method, const char *path,
                     const char *const *headers, const char *body, size_t body_len, harness_resp_t *r);
 void harness_resp_free(harness_resp_t *r);
