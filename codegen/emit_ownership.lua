@@ -9,16 +9,25 @@
 --   path names an object ({thread_id}, ...)   A's ids in the path: B gets 404 (OWN_NOT_FOUND);
 --                                             with {run_id} also A's pending run, and B's
 --                                             thread with A's run; a body naming an assistant also
---                                             B's thread with A's assistant in the body
+--                                             B's thread with A's assistant in the body; a body
+--                                             with if_not_exists also A's thread with "create"
+--                                             (refused); a checkpoint in the path or body also
+--                                             B's thread with A's checkpoint (no-op or 404); a
+--                                             write taking metadata also B's own object
+--                                             claiming metadata.owner = A (OWN_NO_PLANT)
 --   POST /<things> whose body takes the
 --     new object's id (<thing>_id)            A's id as the client id, once plainly and once
 --                                             with if_exists=do_nothing: B is refused
---                                             (403/404/409/422, OWN_REFUSED)
+--                                             (403/404/409/422, OWN_REFUSED); with metadata
+--                                             also a new object claiming metadata.owner = A
+--                                             (OWN_NO_PLANT: any answer but a 5xx, and A's
+--                                             views unchanged)
 --   store item (key + namespace)              GET: null or 404 (OWN_ABSENT); PUT/DELETE act in
 --                                             B's own scope only (OWN_NOOP)
 --   list/search/count (POST .../search,
 --     .../count, /store/namespaces)           B's answer equals B's answer before A's objects
---                                             existed (OWN_BASELINE)
+--                                             existed (OWN_BASELINE), also with A as the
+--                                             metadata.owner filter when it takes metadata
 --   body names A's objects (assistant_id,
 --     thread_id, run_ids, thread_ids)         run creation: 404; others: 404 or a no-op
 --   anything else                             generation fails
@@ -39,6 +48,11 @@ local PATH_IDS = {
   checkpoint_id = { value = "@A_CHECKPOINT@", views = { "OWN_V_THREAD" } },
   cron_id = { value = "@A_CRON@", views = { "OWN_V_CRONS" } },
 }
+-- B's own objects, for the cases where B writes metadata.owner = A on something of B's.
+local B_IDS = { thread_id = "@B_THREAD@", assistant_id = "@B_ASSISTANT@" }
+-- metadata claiming A as the owner: a client may not set it (stripped/overwritten or refused).
+local OWNER_CLAIM = '{"owner": "@A_SUB@"}'
+
 -- Path parameters that are not objects: a fixed value is enough.
 local LITERAL_PARAMS = { namespace = "tools" }
 
@@ -148,7 +162,9 @@ local function body_of(o, overrides)
     local v = overrides[f.name]
     if v == nil and o.body_required_fields[f.name] then
       v = FIELD_VALUES[f.name]
-      if v == nil then return nil, "required body field '" .. f.name .. "' has no value (FIELD_VALUES or BODY_HINTS)" end
+      if v == nil then
+        return nil, "required body field '" .. f.name .. "' has no value (FIELD_VALUES or BODY_HINTS)"
+      end
     end
     if v ~= nil then parts[#parts + 1] = string.format('"%s": %s', f.name, v) end
   end
@@ -223,7 +239,8 @@ local function classify(o, cases)
   if has_path_ids(o) then
     local path, views = path_of(o, {})
     if not path then return nil, views end
-    local body, err = body_of(o, {})
+    -- a write that takes metadata sets some, so that reaching A's object would show
+    local body, err = body_of(o, o.method ~= "GET" and fields.metadata and { metadata = FIELD_VALUES.metadata } or {})
     if err then return nil, err end
     add({ path = path, body = body, expect = "OWN_NOT_FOUND", views = view_mask(views), what = "A's ids in the path" })
     if o.path:find("{run_id}", 1, true) then
@@ -242,6 +259,25 @@ local function classify(o, cases)
       add({ path = p3, body = b3, expect = "OWN_NOT_FOUND", views = view_mask(BODY_REFS.assistant_id.views),
             what = "B's thread with A's assistant in the body" })
     end
+    if o.method ~= "GET" and fields.metadata then
+      local all_b = true
+      for name in o.path:gmatch("{([%w_]+)}") do all_b = all_b and B_IDS[name] ~= nil end
+      if all_b then
+        local p5 = path_of(o, B_IDS)
+        add({ path = p5, body = body_of(o, { metadata = OWNER_CLAIM }), expect = "OWN_NO_PLANT",
+              views = view_mask(views), what = "B's own object with metadata.owner set to A" })
+      end
+    end
+    if fields.if_not_exists then
+      add({ path = path, body = body_of(o, { if_not_exists = '"create"' }), expect = "OWN_REFUSED",
+            views = view_mask(views), what = "A's thread in the path, if_not_exists=create" })
+    end
+    if o.path:find("{thread_id}", 1, true) and (fields.checkpoint or o.path:find("{checkpoint_id}", 1, true)) then
+      local p4, v4 = path_of(o, { thread_id = "@B_THREAD@" })
+      local b4 = body_of(o, fields.checkpoint and { checkpoint = FIELD_VALUES.checkpoint } or {})
+      add({ path = p4, body = b4, expect = "OWN_NOOP", views = view_mask(v4),
+            what = "B's thread with A's checkpoint" })
+    end
   elseif client_id_field(o) then
     local f = client_id_field(o)
     local ref = assert(BODY_REFS[f], f)
@@ -254,6 +290,10 @@ local function classify(o, cases)
     if fields.if_exists then
       add({ path = path, body = body_of(o, { [f] = ref.value, if_exists = '"do_nothing"' }), expect = "OWN_REFUSED",
             views = view_mask(ref.views), what = "A's id as the id of a new object, if_exists=do_nothing" })
+    end
+    if fields.metadata then
+      add({ path = path, body = body_of(o, { metadata = OWNER_CLAIM }), expect = "OWN_NO_PLANT",
+            views = view_mask(ref.views), what = "a new object with metadata.owner set to A" })
     end
   elseif is_store_item(o) then
     local path, err = path_of(o, {})
@@ -269,6 +309,10 @@ local function classify(o, cases)
     if berr then return nil, berr end
     add({ path = path, body = body, expect = "OWN_BASELINE", views = view_mask(RESOURCE_VIEWS[seg] or {}),
           what = "everything B can list" })
+    if fields.metadata then
+      add({ path = path, body = body_of(o, { metadata = OWNER_CLAIM }), expect = "OWN_BASELINE",
+            views = view_mask(RESOURCE_VIEWS[seg] or {}), what = "A as the metadata.owner filter" })
+    end
   else
     local overrides, views, refs = {}, {}, false
     for name, ref in pairs(BODY_REFS) do
@@ -307,12 +351,23 @@ local function classify(o, cases)
   return true
 end
 
+-- Operations that destroy or stop what they reach: run last, so that one that wrongly reaches
+-- A's objects does not hide what the others would do to them.
+local DESTRUCTIVE_TAILS = { prune = true, cancel = true }
+
 -- Phase of a case: B's list answers first (compared with B's answers from before A's objects
--- existed, so nothing B does may come before them), then reads, then writes.
+-- existed, so nothing B does may come before them), then reads, then writes, then what
+-- destroys, smallest first (runs, store items, threads, assistants with their threads).
 local function phase(c)
   if c.expect == "OWN_BASELINE" then return 0 end
   if c.op.method == "GET" then return 1 end
-  return 2
+  local tail = c.op.path:match("([%w_]+)$") or ""
+  if c.op.method ~= "DELETE" and not DESTRUCTIVE_TAILS[tail] then return 2 end
+  if tail == "cancel" then return 3 end
+  if c.op.path:find("{run_id}", 1, true) then return 4 end
+  if c.views:find("OWN_V_ASSISTANT", 1, true) then return 7 end
+  if c.views:find("OWN_V_THREAD", 1, true) then return 6 end
+  return 5
 end
 
 function M.emit(model, write)
@@ -346,10 +401,10 @@ function M.emit(model, write)
     " * The ownership matrix: what user B sends against user A's objects, and what must come back.\n",
     " * OWN_CASE(operationId, METHOD, path, body, expect, views, what): path and body hold the\n",
     " * placeholders @A_THREAD@, @A_ASSISTANT@, @A_RUN@ (finished), @A_PENDING_RUN@ (not started),\n",
-    " * @A_CHECKPOINT@, @A_CRON@, @A_KEY@, @A_NS_JSON@, @A_NS_DOTTED@, @B_THREAD@ and @MARK@; body\n",
-    " * is NULL when there is none;\n",
-    " * views are the OWN_V_* views of A that must read back unchanged afterwards. Rows are in the\n",
-    " * order to run them. OWN_PUBLIC(operationId, METHOD, path): answers without credentials.\n",
+    " * @A_CHECKPOINT@, @A_CRON@, @A_KEY@, @A_NS_JSON@, @A_NS_DOTTED@, @A_SUB@ (A's user id),\n",
+    " * @B_THREAD@, @B_ASSISTANT@ and @MARK@; body is NULL when there is none; views are the\n",
+    " * OWN_V_* views of A that must read back unchanged afterwards. Rows are in the order to run\n",
+    " * them. OWN_PUBLIC(operationId, METHOD, path): answers without credentials.\n",
     " * OWN_SKIPPED(operationId, METHOD, path, why): not in the matrix.\n",
     " */\n",
   }
