@@ -27,10 +27,12 @@
  *     `interrupted`. A run left `running` by a crash is ended `error` at the next start.
  *   - durability (LangGraph's, default "async" as the official server): "sync" waits for the
  *     disk at every write; "async" and "exit" run the graph and the final writes with the
- *     store deferring durability on the worker and wait once before the outcome is published
- *     (the engine checkpoints every step, so "exit" cannot skip intermediate checkpoints; it
- *     only does not wait for them). The claim stays durable first, so recovery still sees a
- *     crashed run as `running`; its latest checkpoints may be lost, as in LangGraph.
+ *     store deferring durability on the worker and wait once before the outcome is published;
+ *     "exit" also stores only the run's last checkpoint, when it ends (graph_invoke_opts_t
+ *     checkpoint_at_exit). The deprecated checkpoint_during maps onto it when durability is
+ *     absent (true: async, false: exit), as LangGraph does. The claim stays durable first, so
+ *     recovery still sees a crashed run as `running`; its latest checkpoints may be lost (an
+ *     "exit" run all of its own), as in LangGraph.
  */
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -420,14 +422,13 @@ static void post_webhook(const json_t *run, const char *url, const char *status,
     exec_webhook_post(url, p);
 }
 
-/* 1 when the run asked for durability "sync" (each write durable before the next step);
- * "async" (the default, as the official server) and "exit" defer durability to the end.
- * `kw` borrowed. */
-static int durability_sync(const json_t *kw)
+/* 1 when the run's durability (kwargs `kw`, borrowed) is `mode`: "sync" (each write durable
+ * before the next step), "async" (the default, as the official server) or "exit". */
+static int durability_is(const json_t *kw, const char *mode)
 {
     const char *d = json_string_value(json_object_get(kw, "durability"));
 
-    return d != NULL && strcmp(d, "sync") == 0;
+    return strcmp(d != NULL ? d : "async", mode) == 0;
 }
 
 /* The config the graph of run `r` sees: `stored` (the run's kwargs.config, borrowed) with
@@ -465,7 +466,7 @@ static void execute(json_t *run)
     const char *webhook = json_string_value(json_object_get(kw, "webhook"));
     const char *status = "error", *err_name = NULL, *err_msg = NULL;
     int temporary = json_is_true(json_object_get(kw, "temporary")), deleted = 0, failed = 0;
-    int deferred = !durability_sync(kw);
+    int deferred = !durability_is(kw, "sync");
     graph_result_t res = {0};
     exec_run_t *r = exec_run_find(run_id);
     int64_t started_us = time_now_us();
@@ -521,6 +522,7 @@ static void execute(json_t *run)
             .on_event = on_event,
             .user = r,
             .cancel = &r->cancel,
+            .checkpoint_at_exit = durability_is(kw, "exit"),
         };
         graph_invoke(g, &o, &res);
         if (res.status == GRAPH_STATUS_ERROR)
@@ -963,7 +965,8 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
 {
     static const char *const copied[] = {"input", "command", "interrupt_before", "interrupt_after", "webhook",
                                          "feedback_keys", "checkpoint", "checkpoint_id", "after_seconds",
-                                         "on_disconnect", "durability", "context"};
+                                         "on_disconnect", "durability", "context", "checkpoint_during"};
+    const json_t *during = json_object_get(body, "checkpoint_during");
     json_t *kw = json_object();
     size_t i;
 
@@ -978,6 +981,10 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
     }
     if (json_object_get(kw, "input") == NULL)
         json_object_set_new(kw, "input", json_null());
+    /* the deprecated checkpoint_during maps onto durability as LangGraph maps it (true: async,
+     * false: exit); an explicit durability wins */
+    if (json_object_get(kw, "durability") == NULL && json_is_boolean(during))
+        json_object_set_new(kw, "durability", json_string(json_is_true(during) ? "async" : "exit"));
     json_object_set_new(kw, "config", config);
     json_object_set_new(kw, "stream_mode", modes_array(json_object_get(body, "stream_mode")));
     json_object_set_new(kw, "stream_subgraphs", json_boolean(json_is_true(json_object_get(body, "stream_subgraphs"))));

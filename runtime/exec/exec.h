@@ -15,8 +15,10 @@
  * server) and "exit" let the writes reach the disk in the background and wait once, at the
  * end, before any part of the outcome is visible (error event, end of the stream, /wait and
  * join answers, webhook): what a client is told has happened is on disk. When that wait fails
- * the run ends `error` (event {error: "StoreError"}). The engine still writes a checkpoint
- * after every step, so "exit" behaves as "async". At exec_start, runs left `pending` are
+ * the run ends `error` (event {error: "StoreError"}). "async" and "sync" store a checkpoint
+ * after every step; "exit" stores only the last one, when the run ends (as LangGraph). The
+ * deprecated checkpoint_during sets durability when the body has none: true "async", false
+ * "exit" (LangGraph's mapping). At exec_start, runs left `pending` are
  * queued again and runs left `running` are ended as `error` ("the server stopped while the
  * run was running"), so nothing stays pending/running forever; a crashed async/exit run may
  * have lost its last checkpoints (as in LangGraph), never the fact that it was running.
@@ -106,7 +108,8 @@ typedef struct exec_error {
  * key) with the assistant's then the body's `context` and {run_id, thread_id, graph_id,
  * assistant_id} merged into configurable; kwargs keep input, command, config, stream_mode
  * (always an array), stream_subgraphs, interrupt_before/after, webhook, feedback_keys,
- * checkpoint(_id), after_seconds, on_disconnect, durability, context, temporary.
+ * checkpoint(_id), after_seconds, on_disconnect, durability (resolved with checkpoint_during),
+ * checkpoint_during, context, temporary.
  */
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
                     const char *owner, const char *token, json_t **run, exec_error_t *err);

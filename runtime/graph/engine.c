@@ -48,6 +48,12 @@ typedef struct run {
     size_t ntasks;
     int recursion_limit;
     int dry;              /* update_state's validation pass: checkpoints are made, not stored */
+    int at_exit;          /* opts.checkpoint_at_exit: checkpoints kept in memory, the last one
+                             stored when the run ends */
+    int unsaved;          /* at_exit: cp differs from what the store holds */
+    int have_saved;       /* at_exit: saved_parent and exit_results are set */
+    json_t *saved_parent; /* at_exit: id of the stored checkpoint the run started from, or null */
+    json_t *exit_results; /* at_exit: the results of that checkpoint's tasks */
     graph_result_t *out;
 } run_t;
 
@@ -567,6 +573,11 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
         goto Exit;
     }
     tasks_from_plan(r, plan, id);
+    if (r->at_exit && !r->have_saved) { /* r->cp is still the stored checkpoint (or none) */
+        r->saved_parent = json_incref(r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
+        r->exit_results = json_incref(parent_results);
+        r->have_saved = 1;
+    }
     meta = json_deep_copy(r->base_meta);
     json_object_set_new(meta, "source", json_string(source));
     json_object_set_new(meta, "step", json_integer(r->step + 1));
@@ -577,16 +588,17 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
     json_object_set_new(cp, "checkpoint_ns", json_string(""));
     json_object_set_new(cp, "checkpoint_id", json_string(id));
     json_object_set(cp, "parent_checkpoint_id",
-                    r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
+                    r->at_exit ? r->saved_parent : r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
     json_object_set_new(cp, "run_id", r->o && r->o->run_id ? json_string(r->o->run_id)
                                                            : json_null());
     json_object_set_new(cp, "created_at", now_json());
     json_object_set_new(cp, "values", json_deep_copy(r->state));
     json_object_set_new(cp, "next", next_json(r));
     json_object_set_new(cp, "tasks", tasks_json(r));
-    json_object_set(cp, "parent_results", parent_results);
+    json_object_set(cp, "parent_results", r->at_exit ? r->exit_results : parent_results);
     json_object_set(cp, "metadata", meta);
-    if (!r->dry && (rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
+    r->unsaved |= r->at_exit;
+    if (!r->dry && !r->at_exit && (rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
         store_failed(r, rc, "writing a checkpoint");
         goto Exit;
     }
@@ -611,6 +623,10 @@ static int checkpoint_record_tasks(run_t *r)
     store_rc_t rc;
 
     json_object_set_new(r->cp, "tasks", tasks_json(r));
+    if (r->at_exit) {
+        r->unsaved = 1;
+        return 0;
+    }
     if ((rc = r->ops->checkpoint_put(r->store, r->cp, NULL)) != STORE_OK) {
         store_failed(r, rc, "recording the step's tasks");
         return -1;
@@ -1290,6 +1306,8 @@ static void run_release(run_t *r)
     json_decref(r->base_meta);
     json_decref(r->state);
     json_decref(r->cp);
+    json_decref(r->saved_parent);
+    json_decref(r->exit_results);
 }
 
 int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t *out)
@@ -1324,6 +1342,7 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
                             ? (int)json_integer_value(lim)
                             : DEFAULT_RECURSION_LIMIT;
     r.base_meta = base_metadata(g, r.config, o->metadata, o->thread_id, o->run_id, o->assistant_id);
+    r.at_exit = o->checkpoint_at_exit;
 
     if (wants(&r, GRAPH_STREAM_EVENTS))
         emit(&r, GRAPH_STREAM_EVENTS, "events",
@@ -1368,6 +1387,11 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
             break;
     }
 Exit:
+    if (r.unsaved) { /* durability exit: the last checkpoint, whatever the outcome */
+        store_rc_t rc = r.ops->checkpoint_put(r.store, r.cp, NULL);
+        if (rc != STORE_OK && out->status != GRAPH_STATUS_ERROR)
+            store_failed(&r, rc, "writing the run's checkpoint");
+    }
     out->values = json_deep_copy(r.state);
     if (wants(&r, GRAPH_STREAM_EVENTS))
         emit(&r, GRAPH_STREAM_EVENTS, "events",

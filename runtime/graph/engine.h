@@ -186,6 +186,11 @@ typedef struct graph_invoke_opts {
     void *user;                     /* for on_event */
     atomic_int *cancel;             /* non-zero = stop; may be NULL */
     void *node_user;                /* handed to nodes through graph_node_user */
+    int checkpoint_at_exit;         /* durability "exit" (checkpoint_during false): the steps'
+                                       checkpoints stay in memory and only the last one is
+                                       stored, once, when the run ends (success, interrupt,
+                                       error or cancel), its parent being the checkpoint the run
+                                       started from; streamed checkpoints still show each step */
 } graph_invoke_opts_t;
 
 /* How a run ended. Release with graph_result_clear. */

@@ -1325,7 +1325,7 @@ int fdatasync(int fd)
 
 /* Runs x_echo on `thread_id` with durability `durability` and input value `value` to its end
  * (success asserted); returns the run (new reference) and *syncs the fdatasyncs it took. */
-static json_t *durable_run(const char *thread_id, const char *durability, const char *value, int *syncs)
+static json_t *durable_run(const char *thread_id, const char *options, const char *value, int *syncs)
 {
     char body[256];
     const char *status = NULL;
@@ -1333,7 +1333,7 @@ static json_t *durable_run(const char *thread_id, const char *durability, const 
     json_t *run, *result = NULL;
     exec_error_t err;
 
-    snprintf(body, sizeof(body), "{\"input\": {\"value\": \"%s\"}, \"durability\": \"%s\"}", value, durability);
+    snprintf(body, sizeof(body), "{\"input\": {\"value\": \"%s\"}, %s}", value, options);
     run = create(thread_id, F->echo_id, body);
     json_decref(collect(thread_id, id_of(run), 0, &status));
     *syncs = atomic_load(&n_syncs) - before;
@@ -1346,17 +1346,25 @@ static json_t *durable_run(const char *thread_id, const char *durability, const 
 
 /* sync, async and exit runs all succeed; the deferred ones sync less than the sync one (each
  * of its writes waits for its own fdatasync); after exec_stop and a reopen of the data dir
- * every run is `success` with its checkpoints and the thread holds the last run's values. */
+ * every run is `success` with its checkpoints (sync and async one per step, exit only its last,
+ * whose parent is the previous run's last) and the thread holds the last run's values. The
+ * deprecated checkpoint_during maps onto durability (false: exit, true: async) unless
+ * durability is given. */
 static void test_durability_modes(void **state)
 {
     fixture_t *f = *state;
     char *tid = new_thread();
-    int s_sync, s_async, s_exit;
-    json_t *r_sync = durable_run(tid, "sync", "d-sync", &s_sync);
-    json_t *r_async = durable_run(tid, "async", "d-async", &s_async);
-    json_t *r_exit = durable_run(tid, "exit", "d-exit", &s_exit), *cps = NULL, *cp, *t = NULL;
-    int per_run[3] = {0};
-    size_t i;
+    int s_sync, s_async, s_exit, s_ignored;
+    json_t *r_sync = durable_run(tid, "\"durability\": \"sync\"", "d-sync", &s_sync);
+    json_t *r_async = durable_run(tid, "\"durability\": \"async\"", "d-async", &s_async);
+    json_t *r_during = durable_run(tid, "\"checkpoint_during\": true", "d-during", &s_ignored);
+    json_t *r_both = durable_run(tid, "\"checkpoint_during\": false, \"durability\": \"async\"", "d-both", &s_ignored);
+    json_t *r_nodur = durable_run(tid, "\"checkpoint_during\": false", "d-nodur", &s_ignored);
+    json_t *r_exit = durable_run(tid, "\"durability\": \"exit\"", "d-exit", &s_exit), *cps = NULL, *cp, *t = NULL;
+    json_t *runs[6] = {r_sync, r_async, r_during, r_both, r_nodur, r_exit};
+    int per_run[6] = {0}, expect_one[6] = {0, 0, 0, 0, 1, 1};
+    const char *last_id[6] = {NULL};
+    size_t i, j;
 
     print_message("fdatasyncs per run: sync %d, async %d, exit %d\n", s_sync, s_async, s_exit);
     assert_true(s_async < s_sync);
@@ -1372,21 +1380,27 @@ static void test_durability_modes(void **state)
     assert_int_equal(f->ops->thread_get(f->s, tid, NULL, &t), STORE_OK);
     assert_string_equal(json_string_value(json_object_get(json_object_get(t, "values"), "value")), "d-exit");
     assert_int_equal(f->ops->checkpoint_list(f->s, tid, NULL, NULL, NULL, 0, &cps), STORE_OK);
-    json_array_foreach(cps, i, cp) {
+    json_array_foreach(cps, i, cp) { /* newest first */
         const char *rid = json_string_value(json_object_get(cp, "run_id")) ?: "";
-        per_run[0] += strcmp(rid, id_of(r_sync)) == 0;
-        per_run[1] += strcmp(rid, id_of(r_async)) == 0;
-        per_run[2] += strcmp(rid, id_of(r_exit)) == 0;
+        for (j = 0; j != 6; ++j)
+            if (strcmp(rid, id_of(runs[j])) == 0 && per_run[j]++ == 0)
+                last_id[j] = json_string_value(json_object_get(cp, "checkpoint_id"));
     }
-    for (i = 0; i != 3; ++i)
-        assert_true(per_run[i] >= 2); /* the input checkpoint and the one after the step */
-    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(cps, 0), "values"), "value")),
-                        "d-exit");
+    for (j = 0; j != 6; ++j) {
+        if (expect_one[j])
+            assert_int_equal(per_run[j], 1); /* only the end of the run */
+        else
+            assert_true(per_run[j] >= 2); /* the input checkpoint and the one after the step */
+    }
+    cp = json_array_get(cps, 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cp, "values"), "value")), "d-exit");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cp, "metadata"), "source")), "loop");
+    assert_string_equal(json_string_value(json_object_get(cp, "parent_checkpoint_id")), last_id[4]);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cps, 1), "parent_checkpoint_id")), last_id[3]);
     json_decref(cps);
     json_decref(t);
-    json_decref(r_sync);
-    json_decref(r_async);
-    json_decref(r_exit);
+    for (j = 0; j != 6; ++j)
+        json_decref(runs[j]);
     free(tid);
 }
 

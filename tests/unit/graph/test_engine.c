@@ -323,6 +323,7 @@ typedef struct run_args {
     const char *input, *command, *config, *before, *after, *checkpoint_id;
     unsigned modes;
     atomic_int *cancel;
+    int at_exit;
 } run_args_t;
 
 static void run_graph(fixture_t *f, const char *graph_id, const run_args_t *a, graph_result_t *res)
@@ -335,7 +336,8 @@ static void run_graph(fixture_t *f, const char *graph_id, const run_args_t *a, g
         .run_id = "00000000-0000-7000-8000-000000000001", .assistant_id = "asst",
         .input = input, .command = command, .config = config, .metadata = meta,
         .checkpoint_id = a->checkpoint_id, .interrupt_before = before, .interrupt_after = after,
-        .stream_modes = a->modes, .on_event = on_event, .user = f, .cancel = a->cancel};
+        .stream_modes = a->modes, .on_event = on_event, .user = f, .cancel = a->cancel,
+        .checkpoint_at_exit = a->at_exit};
     const graph_t *g = graph_find(graph_id);
 
     assert_non_null(g);
@@ -527,6 +529,43 @@ static void test_interrupt_after(void **state)
     /* a continuing run shows the state it resumes from, then the state after b */
     assert_json_equal(f->events, "[[\"values\", {\"log\": [\"a\"], \"value\": 1}],"
                                  " [\"values\", {\"log\": [\"a\", \"b\"], \"value\": 2}]]");
+    graph_result_clear(&res);
+}
+
+/* checkpoint_at_exit (durability exit): one checkpoint per run, stored at its end (also when it
+ * stops at an interrupt), parented to the checkpoint the run started from; streamed
+ * checkpoints still show every step. */
+static void test_checkpoint_at_exit(void **state)
+{
+    fixture_t *f = *state;
+    graph_result_t res;
+    run_args_t a = {.input = "{\"log\": [\"in\"]}", .after = "[\"a\"]", .at_exit = 1,
+                    .modes = GRAPH_STREAM_CHECKPOINTS};
+    json_t *h;
+
+    run_graph(f, "t_linear", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_INTERRUPTED);
+    assert_int_equal(json_array_size(f->events), 3); /* input, after __start__, after a */
+    h = history(f);
+    assert_int_equal(json_array_size(h), 1);
+    assert_json_equal(json_object_get(json_array_get(h, 0), "next"), "[\"b\"]");
+    assert_json_equal(json_object_get(json_array_get(h, 0), "values"), "{\"log\": [\"in\", \"a\"], \"value\": 1}");
+    assert_true(json_is_null(json_object_get(json_array_get(h, 0), "parent_checkpoint_id")));
+    assert_string_equal(res.checkpoint_id, str(json_array_get(h, 0), "checkpoint_id"));
+    json_decref(h);
+    graph_result_clear(&res);
+    a.input = NULL;
+    a.after = NULL;
+    run_graph(f, "t_linear", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    h = history(f);
+    assert_int_equal(json_array_size(h), 2);
+    assert_json_equal(json_object_get(json_array_get(h, 1), "next"), "[]");
+    assert_json_equal(json_object_get(json_array_get(h, 1), "values"),
+                      "{\"log\": [\"in\", \"a\", \"b\"], \"value\": 2}");
+    assert_string_equal(str(json_array_get(h, 1), "parent_checkpoint_id"), str(json_array_get(h, 0), "checkpoint_id"));
+    assert_string_equal(str(json_object_get(json_array_get(h, 1), "metadata"), "source"), "loop");
+    json_decref(h);
     graph_result_clear(&res);
 }
 
@@ -970,6 +1009,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conditional_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_before_star_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_at_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_interrupt_and_command_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_interrupt_still_stops, setup, teardown),
