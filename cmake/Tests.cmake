@@ -26,7 +26,9 @@ if(_conf)
     set(_name conformance_${_n})
     add_executable(${_name} ${f} $<TARGET_OBJECTS:lg_conformance_harness>)
     target_include_directories(${_name} PRIVATE ${LG_ROOT}/tests/conformance)
-    target_link_libraries(${_name} PRIVATE PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON OpenSSL::Crypto)
+    # OpenSSL and threads: the auth tests mint tokens and run a mock auth server in-process.
+    target_link_libraries(${_name} PRIVATE PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON OpenSSL::Crypto
+                          Threads::Threads)
     add_test(NAME ${_name} COMMAND ${_name} $<TARGET_FILE:lgserve>)
     set_tests_properties(${_name} PROPERTIES TIMEOUT 300 ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
   endforeach()

@@ -18,6 +18,7 @@ cd "$root"
 # project. A new fuzzer adds its row here.
 declare -A sources=(
   [fuzz_sse]="runtime/sse/sse_parser.c runtime/sse/sse_format.c"
+  [fuzz_auth]="lgcore"
   [fuzz_router]="lgcore"
   [fuzz_params]="lgcore"
   [fuzz_validators]="lgcore"

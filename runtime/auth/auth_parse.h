@@ -59,7 +59,9 @@ typedef struct auth_scan {
 /* Starts a parse of `kind` accepting at most `max` bytes. */
 void auth_scan_init(auth_scan_t *s, auth_scan_kind_t kind, size_t max);
 /* Feeds `len` bytes (borrowed for the call only). Returns 0, or -1 once the input cannot be of
- * the grammar or is too long (further calls do nothing and return -1). */
+ * the grammar or is too long (further calls do nothing and return -1). A value whose first
+ * `max` bytes break the grammar is MALFORMED, one that is only longer than `max` TOO_LONG,
+ * however it was cut. */
 int auth_scan_execute(auth_scan_t *s, const char *buf, size_t len);
 /* Ends the input; returns the verdict and, when AUTH_SCAN_OK, fills s->part. */
 auth_scan_rc_t auth_scan_finish(auth_scan_t *s);

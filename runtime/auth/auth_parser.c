@@ -673,31 +673,31 @@ case 3:
     return cs;
 }
 
+/* The bytes up to the limit are scanned first, so the verdict does not depend on how the input
+ * was cut: MALFORMED when they break the grammar, else TOO_LONG when more bytes follow. */
 int auth_scan_execute(auth_scan_t *s, const char *buf, size_t len)
 {
+    size_t n = len < s->max - s->_pos ? len : s->max - s->_pos;
+
     if (s->_err != AUTH_SCAN_OK)
         return -1;
-    if (len > s->max - s->_pos) {
-        s->_err = AUTH_SCAN_TOO_LONG;
-        return -1;
-    }
     switch (s->kind) {
     case AUTH_SCAN_HEADER:
-        s->_cs = exec_header(s, buf, len, s->_cs);
+        s->_cs = exec_header(s, buf, n, s->_cs);
         break;
     case AUTH_SCAN_JWT:
-        s->_cs = exec_jwt(s, buf, len, s->_cs);
+        s->_cs = exec_jwt(s, buf, n, s->_cs);
         break;
     case AUTH_SCAN_KEY:
-        s->_cs = exec_key(s, buf, len, s->_cs);
+        s->_cs = exec_key(s, buf, n, s->_cs);
         break;
     }
-    s->_pos += len;
-    if (s->_cs == 0) {
+    s->_pos += n;
+    if (s->_cs == 0)
         s->_err = AUTH_SCAN_MALFORMED;
-        return -1;
-    }
-    return 0;
+    else if (n < len)
+        s->_err = AUTH_SCAN_TOO_LONG;
+    return s->_err == AUTH_SCAN_OK ? 0 : -1;
 }
 
 auth_scan_rc_t auth_scan_finish(auth_scan_t *s)

@@ -201,6 +201,14 @@ static void test_limits(void **state)
     assert_int_equal(auth_scan(&s, AUTH_SCAN_JWT, AUTH_JWT_MAX, big, AUTH_JWT_MAX), AUTH_SCAN_OK);
     assert_int_equal(auth_scan(&s, AUTH_SCAN_JWT, AUTH_JWT_MAX, big, AUTH_JWT_MAX + 1), AUTH_SCAN_TOO_LONG);
     assert_int_equal(auth_scan(&s, AUTH_SCAN_KEY, AUTH_KEY_MAX, big, AUTH_KEY_MAX + 1), AUTH_SCAN_TOO_LONG);
+
+    /* a grammar error inside the limit is MALFORMED, past it TOO_LONG, at every cut */
+    {
+        static const scan_case_t bad_early = {"Bearer a b c d e f g", AUTH_SCAN_MALFORMED};
+        static const scan_case_t bad_late = {"Bearer abcdef g", AUTH_SCAN_TOO_LONG};
+        check_case(AUTH_SCAN_HEADER, 12, &bad_early);
+        check_case(AUTH_SCAN_HEADER, 12, &bad_late);
+    }
 }
 
 /* A scanner that failed stays failed, and a malformed prefix fails at once. */
