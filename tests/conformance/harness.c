@@ -1,6 +1,7 @@
 /*
  * tests/conformance/harness.c — implementation of the black-box harness (see harness.h).
- * Processes are started with fork/exec, watched with bounded waits and stopped by PID.
+ * Processes are started with fork/exec, watched with bounded waits and stopped by PID; tokens
+ * for the auth modes are signed with OpenSSL.
  */
 #include "harness.h"
 
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +306,56 @@ const char *harness_detail(const harness_resp_t *r)
 {
     json_t *d = r->json != NULL ? json_object_get(r->json, "detail") : NULL;
     return json_is_string(d) ? json_string_value(d) : "";
+}
+
+/* base64url without padding of `n` bytes into `out`, which has room for 4n/3 + 3 bytes. */
+static void b64url(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = tab[v >> 6 & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (n - i != 0) {
+        unsigned v = (unsigned)in[i] << 16 | (n - i == 2 ? (unsigned)in[i + 1] << 8 : 0u);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        if (n - i == 2)
+            out[o++] = tab[v >> 6 & 63];
+    }
+    out[o] = '\0';
+}
+
+int harness_jwt_hs256(const char *secret, const char *payload_json, char *out, size_t cap)
+{
+    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    size_t plen = strlen(payload_json);
+    char *payload = malloc(plen * 4 / 3 + 3), h[64], sig[64];
+    int ret = -1;
+
+    if (payload == NULL)
+        return -1;
+    b64url((const unsigned char *)header, strlen(header), h);
+    b64url((const unsigned char *)payload_json, plen, payload);
+    if ((size_t)snprintf(out, cap, "%s.%s", h, payload) >= cap)
+        goto Exit;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, strlen(out), mac, &mac_len);
+    b64url(mac, mac_len, sig);
+    if (strlen(out) + 1 + strlen(sig) >= cap)
+        goto Exit;
+    strcat(out, ".");
+    strcat(out, sig);
+    ret = 0;
+Exit:
+    free(payload);
+    return ret;
 }
 
 int harness_run(const char *const *args, const char *const *env, int timeout_s, char *err, size_t cap)

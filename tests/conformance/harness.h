@@ -56,6 +56,10 @@ const char *harness_header(const harness_resp_t *r, const char *name, char *buf,
 /* The "detail" string of a JSON error body, or "" (borrowed from r). */
 const char *harness_detail(const harness_resp_t *r);
 
+/* A compact JWT of `payload_json` (the claims, as sent) signed HS256 with `secret`, as Supabase
+ * issues them, into `out` (NUL-terminated). Returns 0, or -1 when it does not fit in `cap`. */
+int harness_jwt_hs256(const char *secret, const char *payload_json, char *out, size_t cap);
+
 /* Runs `bin` with `args` (NULL-terminated, argv[0] excluded) for at most `timeout_s`; captures
  * stderr into `err` (NUL-terminated, truncated to cap). Returns the exit status as waitpid. */
 int harness_run(const char *const *args, const char *const *env, int timeout_s, char *err, size_t cap);

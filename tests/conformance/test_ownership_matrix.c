@@ -22,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "harness.h"
@@ -115,52 +113,19 @@ static char a_thread[37], a_assistant[37], a_run[37], a_pending_run[37], a_check
     b_assistant[37];
 static json_t *baseline[sizeof(cases) / sizeof(cases[0])]; /* B's answers before A's objects; owned */
 static long baseline_status[sizeof(cases) / sizeof(cases[0])];
+static char baseline_total[sizeof(cases) / sizeof(cases[0])][32]; /* X-Pagination-Total, "" when none */
 static int leaks;
-
-/* base64url without padding of `n` bytes into `out` (NUL-terminated; cap >= 4n/3 + 2). */
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = tab[v >> 6 & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = tab[v >> 6 & 63];
-    }
-    out[o] = '\0';
-}
 
 /* An HS256 JWT for user `sub` valid for an hour, as Supabase issues them, into out (cap 512). */
 static void mint(const char *sub, char *out)
 {
-    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-    char payload[256], h64[64], p64[360], s64[64];
-    unsigned char sig[EVP_MAX_MD_SIZE];
-    unsigned int sig_len = 0;
+    char payload[256];
     long now = (long)time(NULL);
 
     snprintf(payload, sizeof(payload),
              "{\"sub\":\"%s\",\"aud\":\"authenticated\",\"role\":\"authenticated\",\"iat\":%ld,\"exp\":%ld}", sub, now,
              now + 3600);
-    b64url((const unsigned char *)header, strlen(header), h64);
-    b64url((const unsigned char *)payload, strlen(payload), p64);
-    snprintf(out, 512, "%s.%s", h64, p64);
-    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)out, strlen(out), sig, &sig_len);
-    b64url(sig, sig_len, s64);
-    snprintf(out + strlen(out), 512 - strlen(out), ".%s", s64);
+    assert_int_equal(harness_jwt_hs256(SECRET, payload, out, 512), 0);
 }
 
 /* A random UUID v4 into out (37 bytes). */
@@ -270,7 +235,13 @@ static void run_id_of(const harness_resp_t *r, char *out)
  * reported as a leak caused by `after`. */
 static void views_check(int mask, int take, const char *after)
 {
+    int covered = 0;
     size_t i;
+
+    for (i = 0; i != N_READS; ++i)
+        covered |= reads[i].view;
+    if (mask != ~0 && (mask & ~covered) != 0)
+        fail_msg("after %s: A has no read of view 0x%x: add one to reads[]", after, mask & ~covered);
 
     for (i = 0; i != N_READS; ++i) {
         harness_resp_t r;
@@ -446,6 +417,8 @@ static void test_fixtures(void **state)
         send_as(token_b, cases[i].method, cases[i].path, cases[i].body, &r);
         baseline_status[i] = r.status;
         baseline[i] = json_incref(r.json);
+        if (harness_header(&r, "x-pagination-total", baseline_total[i], sizeof(baseline_total[i])) == NULL)
+            baseline_total[i][0] = '\0';
         harness_resp_free(&r);
     }
     create_a_objects();
@@ -488,6 +461,7 @@ static void test_unauthenticated(void **state)
 static const char *judge(size_t i, const harness_resp_t *r)
 {
     static char why[256];
+    char total[32];
     const char *body = r->body != NULL ? r->body : "";
     long st = r->status;
 
@@ -507,8 +481,16 @@ static const char *judge(size_t i, const harness_resp_t *r)
         snprintf(why, sizeof(why), "want null or 404, got %ld", st);
         return why;
     case OWN_BASELINE:
-        if (st == baseline_status[i] && st == 200 && json_equal(r->json, baseline[i]))
+        if (harness_header(r, "x-pagination-total", total, sizeof(total)) == NULL)
+            total[0] = '\0';
+        if (st == baseline_status[i] && st == 200 && json_equal(r->json, baseline[i]) &&
+            strcmp(total, baseline_total[i]) == 0)
             return NULL;
+        if (strcmp(total, baseline_total[i]) != 0) {
+            snprintf(why, sizeof(why), "X-Pagination-Total %s, before A's objects existed %s", total,
+                     baseline_total[i]);
+            return why;
+        }
         snprintf(why, sizeof(why), "want B's answer from before A's objects existed (%ld), got %ld",
                  baseline_status[i], st);
         return why;
