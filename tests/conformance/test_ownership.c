@@ -1,6 +1,6 @@
 /*
  * tests/conformance/test_ownership.c — ownership isolation against the real binary in JWT mode
- * (SUPABASE_JWT_SECRET; HS256 tokens for two users minted here with OpenSSL's HMAC) and the
+ * (SUPABASE_JWT_SECRET; HS256 tokens for two users minted here with harness_jwt_hs256) and the
  * agent graph on bench/mock_llm (LGSERVE_MOCK_LLM). User B, against user A's assistants,
  * threads, runs and store items, gets exactly what a missing object gets (same status, same
  * detail once ids are masked) and changes nothing; client-chosen ids that belong to someone else
@@ -18,8 +18,6 @@
 #include <cmocka.h>
 
 #include <ftw.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,45 +43,16 @@ static int llm_up;            /* the mock LLM runs: runs must succeed */
 
 /* ---- tokens ---- */
 
-/* base64url of `in` without padding into `out` (NUL-terminated; room for 4n/3 + 4). */
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = abc[v >> 18 & 63], out[o++] = abc[v >> 12 & 63], out[o++] = abc[v >> 6 & 63], out[o++] = abc[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = abc[v >> 18 & 63], out[o++] = abc[v >> 12 & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = abc[v >> 18 & 63], out[o++] = abc[v >> 12 & 63], out[o++] = abc[v >> 6 & 63];
-    }
-    out[o] = '\0';
-}
-
 /* An HS256 JWT for `sub` as Supabase issues them, valid for an hour, into `out` (512 bytes). */
 static void mint(const char *sub, char *out)
 {
-    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned mac_len = 0;
-    char h[64], p[400], sig[64];
     long now = (long)time(NULL);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "sub", sub, "email", "x@example.com", "aud",
                                "authenticated", "role", "authenticated", "iat", (json_int_t)now, "exp",
                                (json_int_t)now + 3600);
     char *payload = json_dumps(claims, JSON_COMPACT);
 
-    b64url((const unsigned char *)header, strlen(header), h);
-    b64url((const unsigned char *)payload, strlen(payload), p);
-    snprintf(out, 512, "%s.%s", h, p);
-    HMAC(EVP_sha256(), JWT_SECRET, (int)strlen(JWT_SECRET), (const unsigned char *)out, strlen(out), mac, &mac_len);
-    b64url(mac, mac_len, sig);
-    snprintf(out + strlen(out), 512 - strlen(out), ".%s", sig);
+    assert_int_equal(harness_jwt_hs256(JWT_SECRET, payload, out, 512), 0);
     free(payload);
     json_decref(claims);
 }
