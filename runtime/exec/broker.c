@@ -19,6 +19,7 @@
 
 #include "exec/exec_internal.h"
 #include "graph/engine.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -319,10 +320,11 @@ static void wake_locked(exec_run_t *r)
 static exec_event_impl_t *event_new(uint64_t id, const char *event, const char *text, size_t dlen)
 {
     exec_event_impl_t *e = NULL;
-    size_t elen = strlen(event), flen;
-    char *p;
+    size_t elen = strlen(event), flen, ilen;
+    char idbuf[24], *p;
 
-    flen = 7 + elen + 7 + dlen + 5 + 20 + 2;
+    ilen = (size_t)snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+    flen = 7 + elen + 7 + dlen + 5 + ilen + 2;
     e = malloc(sizeof(*e) + elen + 1 + flen + 1);
     if (e == NULL)
         goto Exit;
@@ -332,9 +334,16 @@ static exec_event_impl_t *event_new(uint64_t id, const char *event, const char *
     e->pub.event = p;
     p += elen + 1;
     e->pub.frame = p;
-    e->pub.frame_len = (size_t)snprintf(p, flen + 1, "event: %s\ndata: %s\nid: %llu\n\n", event, text,
-                                        (unsigned long long)id);
-    e->pub.data = p + 7 + elen + 7; /* inside the frame: "event: <name>\ndata: <data>\n..." */
+    /* "event: <name>\ndata: <data>\nid: <id>\n\n" */
+    memcpy(p, "event: ", 7);
+    memcpy(p + 7, event, elen);
+    memcpy(p + 7 + elen, "\ndata: ", 7);
+    e->pub.data = p + 7 + elen + 7;
+    memcpy(p + 7 + elen + 7, text, dlen);
+    memcpy(p + 7 + elen + 7 + dlen, "\nid: ", 5);
+    memcpy(p + 7 + elen + 7 + dlen + 5, idbuf, ilen);
+    memcpy(p + flen - 2, "\n\n", 3);
+    e->pub.frame_len = flen;
     e->pub.data_len = dlen;
     e->pub.id = id;
 Exit:
@@ -386,15 +395,14 @@ Exit:
 
 void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
 {
-    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY), key[48];
+    size_t dlen = 0;
+    char *text = jsonw_dumps(data, &dlen), key[48];
     exec_run_t *ch;
-    size_t dlen;
 
     if (text == NULL) {
         log_error("run %s: cannot serialise a stream event (%s); event dropped", r->run_id, event);
         return;
     }
-    dlen = strlen(text);
     append(r, event, text, dlen);
     if (atomic_load(&thread_channels) > 0 && !r->is_thread && r->thread_id[0] != '\0') {
         snprintf(key, sizeof(key), "thread:%s", r->thread_id);

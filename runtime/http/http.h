@@ -55,6 +55,9 @@ typedef struct router_route {
     const struct valid_op *valid;
 } router_route_t;
 
+/* The compact JSON text of `v` (borrowed) in `pool`, NUL-terminated (the NUL not counted); an
+ * empty text when `v` cannot be written (NULL, invalid UTF-8). */
+h2o_iovec_t http_json_in_pool(h2o_mem_pool_t *pool, const json_t *v);
 /* Answers `status` with `body` as JSON. Steals `body`, even on failure. Returns 0. */
 int http_send_json(http_ctx_t *ctx, int status, json_t *body);
 /*

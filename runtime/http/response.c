@@ -6,15 +6,13 @@
  * the response without sending it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "http/http.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "util/jsonw.h"
 #include "util/log.h"
-
-/* First guess at a JSON body's size: most answers fit, so they are serialized once; the size
- * stays below h2o's direct-allocation threshold (a quarter of a pool chunk). */
-#define RESPONSE_JSON_GUESS 768
 
 static const char *reason_of(int status)
 {
@@ -76,23 +74,31 @@ Exit:
     return 0;
 }
 
+h2o_iovec_t http_json_in_pool(h2o_mem_pool_t *pool, const json_t *v)
+{
+    size_t len = 0;
+    char *text = jsonw_dumps(v, &len), *p;
+
+    p = h2o_mem_alloc_pool(pool, len + 1);
+    if (text != NULL)
+        memcpy(p, text, len + 1);
+    else
+        p[0] = '\0';
+    free(text);
+    return h2o_iovec_init(p, len);
+}
+
 int http_send_json(http_ctx_t *ctx, int status, json_t *body)
 {
-    size_t len;
-    char *buf;
+    h2o_iovec_t text;
 
     if (body == NULL) {
         log_error("no response body for request %s (out of memory?)", ctx->request_id);
         http_send_raw(ctx, 500, "application/json", "{\"detail\":\"internal error\"}", 27);
         goto Exit;
     }
-    buf = h2o_mem_alloc_pool(&ctx->req->pool, RESPONSE_JSON_GUESS);
-    len = json_dumpb(body, buf, RESPONSE_JSON_GUESS, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (len > RESPONSE_JSON_GUESS) {
-        buf = h2o_mem_alloc_pool(&ctx->req->pool, len);
-        len = json_dumpb(body, buf, len, JSON_COMPACT | JSON_ENCODE_ANY);
-    }
-    http_send_raw(ctx, status, "application/json", buf, len);
+    text = http_json_in_pool(&ctx->req->pool, body);
+    http_send_raw(ctx, status, "application/json", text.base, text.len);
 Exit:
     json_decref(body);
     return 0;

@@ -172,8 +172,7 @@ static h2o_iovec_t wait_result(stream_t *st)
 {
     exec_error_t err = {0};
     json_t *out = NULL;
-    size_t len;
-    char *p;
+    h2o_iovec_t text;
 
     if (exec_run_result(st->thread_id, st->run_id, st->owner, &out, &err) != 0) {
         out = json_pack("{s:s}", "detail", err.detail[0] != '\0' ? err.detail : "run result unavailable");
@@ -184,11 +183,9 @@ static h2o_iovec_t wait_result(stream_t *st)
     }
     if (out == NULL)
         return h2o_iovec_init(H2O_STRLIT("{\"detail\":\"internal error\"}"));
-    len = json_dumpb(out, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-    p = h2o_mem_alloc_pool(&st->req->pool, len + 1);
-    len = json_dumpb(out, p, len, JSON_COMPACT | JSON_ENCODE_ANY);
+    text = http_json_in_pool(&st->req->pool, out);
     json_decref(out);
-    return h2o_iovec_init(p, len);
+    return text;
 }
 
 /*

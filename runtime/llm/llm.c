@@ -20,6 +20,7 @@
 #include "llm/llm.h"
 #include "llm/llm_internal.h"
 #include "sse/sse.h"
+#include "util/jsonw.h"
 #include "util/time.h"
 
 /* How often the waiting loop checks should_cancel and the idle timeout. */
@@ -230,7 +231,7 @@ static char *request_body(const llm_config_t *cfg, const json_t *messages, const
         json_object_set_new(req, "temperature", json_real(cfg->temperature));
     if (cfg->max_tokens > 0)
         json_object_set_new(req, "max_tokens", json_integer(cfg->max_tokens));
-    text = json_dumps(req, JSON_COMPACT);
+    text = jsonw_dumps(req, NULL);
 Exit:
     if (text == NULL)
         llm_set_err(err, cap, "out of memory");

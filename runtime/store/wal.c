@@ -24,6 +24,7 @@
  * picked up by the next round, so deferred writers batch without lingering.
  */
 #include "store/wal.h"
+#include "util/jsonw.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,10 +46,8 @@
 #define REC_HDR 13
 #define REC_MAX (UINT32_C(1) << 30)
 
-typedef struct wal_buf {
-    char *data;
-    size_t len, cap;
-} wal_buf_t;
+/* The pending and spare log buffers; records are encoded straight into them. */
+typedef jsonw_buf_t wal_buf_t;
 
 /* One store_wal_when_durable registration (malloc'd; freed by whoever calls it back). */
 typedef struct wal_waiter {
@@ -137,34 +136,6 @@ static uint32_t crc32c(uint32_t crc, const void *p, size_t n)
 
 /* ---- buffers and encoding ---- */
 
-static int buf_reserve(wal_buf_t *b, size_t extra)
-{
-    size_t cap;
-    char *d;
-
-    if (b->len + extra <= b->cap)
-        return 0;
-    cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra)
-        cap *= 2;
-    if ((d = realloc(b->data, cap)) == NULL)
-        return -1;
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_dump_cb(const char *s, size_t n, void *data)
-{
-    wal_buf_t *b = data;
-
-    if (buf_reserve(b, n) != 0)
-        return -1;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
 static void put_u32(char *p, uint32_t v)
 {
     p[0] = (char)(v & 0xff);
@@ -181,14 +152,14 @@ static uint32_t get_u32(const unsigned char *p)
 /* Appends one encoded record to `b`. Returns its size, or 0 on failure (b unchanged). */
 static size_t encode_record(wal_buf_t *b, int type, const json_t *payload)
 {
+    static const char hdr[REC_HDR];
     size_t start = b->len, len;
     char *h;
     uint32_t crc;
 
-    if (buf_reserve(b, REC_HDR) != 0)
+    if (jsonw_append_raw(b, hdr, REC_HDR) != 0) /* filled in below */
         return 0;
-    b->len += REC_HDR;
-    if (json_dump_callback(payload, buf_dump_cb, b, JSON_COMPACT) != 0)
+    if ((!json_is_object(payload) && !json_is_array(payload)) || jsonw_append(b, payload) != 0)
         goto Fail;
     len = b->len - start - REC_HDR;
     if (len >= REC_MAX)
