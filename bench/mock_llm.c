@@ -81,6 +81,7 @@ typedef struct mock_answer {
     size_t n_sends;
     size_t next_send;
     size_t next_buf;
+    size_t whole_ticks;      /* whole answer: chunk delays still to wait before it starts */
     int hang;                /* headers, then nothing */
     h2o_iovec_t hang_filler; /* the one body piece of a hang (see send_next) */
 } mock_answer_t;
@@ -521,8 +522,30 @@ static void on_stop(h2o_generator_t *generator, h2o_req_t *req)
         h2o_timeout_unlink(&a->timer);
 }
 
+static void start_answer(mock_answer_t *a);
+
+/* Whole answer: one chunk delay of its simulated generation has passed. */
+static void on_whole_tick(h2o_timeout_entry_t *entry)
+{
+    mock_answer_t *a = H2O_STRUCT_FROM_MEMBER(mock_answer_t, timer, entry);
+
+    if (--a->whole_ticks > 0) {
+        h2o_timeout_link(a->req->conn->ctx->loop, a->chunk_timeout, &a->timer);
+        return;
+    }
+    a->chunk_timeout = NULL;
+    a->timer.cb = on_chunk_timer;
+    start_answer(a);
+}
+
+/* Starts the response, or first waits out a whole answer's generation time. */
 static void start_answer(mock_answer_t *a)
 {
+    if (a->whole_ticks > 0) {
+        a->timer.cb = on_whole_tick;
+        h2o_timeout_link(a->req->conn->ctx->loop, a->chunk_timeout, &a->timer);
+        return;
+    }
     h2o_start_response(a->req, &a->generator);
     send_next(a);
 }
@@ -883,7 +906,7 @@ static int answer_chat(h2o_req_t *req, json_t *body)
         goto Exit;
     }
     if ((t.hooks.first_byte_ms > 0 && (first_byte = timeout_for(t.hooks.first_byte_ms)) == NULL) ||
-        (t.stream && t.hooks.chunk_ms > 0 && (chunk = timeout_for(t.hooks.chunk_ms)) == NULL)) {
+        (t.hooks.chunk_ms > 0 && (chunk = timeout_for(t.hooks.chunk_ms)) == NULL)) {
         send_error(req, 400, "invalid_request_error", NULL, "too many distinct mock delays");
         goto Exit;
     }
@@ -902,10 +925,15 @@ static int answer_chat(h2o_req_t *req, json_t *body)
     a->timer.cb = on_chunk_timer;
     req->res.status = 200;
     req->res.reason = "OK";
-    if (t.stream)
+    if (t.stream) {
         build_stream(a, &t);
-    else
+    } else {
         build_whole(a, &t);
+        /* a model takes as long to write a whole answer as to stream it: the delays between
+         * the sends of its stream (role, each word or tool-call piece, finish, end) */
+        if (chunk != NULL && !a->hang)
+            a->whole_ticks = t.calls != NULL ? 4 * json_array_size(t.calls) + 2 : (size_t)t.n_words + 2;
+    }
     if (first_byte != NULL) {
         a->timer.cb = on_first_byte;
         h2o_timeout_link(req->conn->ctx->loop, first_byte, &a->timer);

@@ -267,6 +267,10 @@ static const char agent_config_schema[] = JSON({
 #define AGENT_TOOL_UNAVAILABLE                                                                     \
     "Tool '%s' is not available yet: this server cannot call MCP or RAG tools in this version."
 
+/* How long a whole (non-streamed) answer may take to arrive: its first byte comes only once
+ * the model has generated all of it (the OpenAI SDKs wait 10 minutes). */
+#define AGENT_WHOLE_ANSWER_TIMEOUT_MS 600000L
+
 /* The streaming context of one `agent` node call. */
 typedef struct agent_stream {
     graph_node_ctx_t *ctx; /* borrowed */
@@ -335,10 +339,11 @@ Exit:
  * Node `agent`: one chat completion over the state's messages (borrowed `state`) with the
  * run's model configuration (graph_node_configurable + process defaults, llm_config_resolve),
  * streaming every chunk as a messages event (metadata + ls_provider, ls_model_name,
- * ls_model_type, ls_integration), and writes {messages: [the AI message]} (new reference in
- * *update) with usage_metadata and response_metadata. A bad configuration, unmappable
- * messages or a failed call fail the node with the LLM client's message (it names the
- * endpoint and the status); a cancelled run stops the call.
+ * ls_model_type, ls_integration) when the run streams messages, else asking for the whole
+ * answer at once (as LangChain does without a streaming callback), and writes {messages: [the
+ * AI message]} (new reference in *update) with usage_metadata and response_metadata. A bad
+ * configuration, unmappable messages or a failed call fail the node with the LLM client's
+ * message (it names the endpoint and the status); a cancelled run stops the call.
  */
 static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
 {
@@ -346,7 +351,8 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
     const json_t *history = json_object_get(state, "messages");
     llm_config_t cfg = {0};
     agent_stream_t stream = {.ctx = ctx};
-    const llm_callbacks_t cb = {.on_token = agent_on_token,
+    const int streams = graph_node_streams_messages(ctx);
+    const llm_callbacks_t cb = {.on_token = streams ? agent_on_token : NULL,
                                 .should_cancel = agent_on_should_cancel};
     json_t *msgs = NULL, *tools = NULL, *empty = NULL, *ai = NULL;
     char err[512];
@@ -363,6 +369,8 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
         graph_node_fail(ctx, "%s", err);
         goto Exit;
     }
+    if (!streams && cfg.idle_timeout_ms < AGENT_WHOLE_ANSWER_TIMEOUT_MS)
+        cfg.idle_timeout_ms = AGENT_WHOLE_ANSWER_TIMEOUT_MS;
     tools = agent_tools_offered(configurable);
     stream.extra = json_pack("{s:s, s:s, s:s, s:s}", "ls_provider", "openai", "ls_model_name",
                              cfg.model, "ls_model_type", "chat", "ls_integration",

@@ -65,6 +65,8 @@ struct graph_node_ctx {
     json_t *streamed;     /* object used as a set of streamed message ids */
     json_t *gotos;        /* array of {node, arg?} */
     size_t interrupt_index;
+    json_t *msg_extra;    /* the `extra` msg_meta was built with (a reference), or NULL */
+    json_t *msg_meta;     /* metadata + msg_extra of messages events (owned), or NULL */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -757,6 +759,27 @@ void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data)
     emit(ctx->run, GRAPH_STREAM_CUSTOM, "custom", json_deep_copy(data));
 }
 
+int graph_node_streams_messages(const graph_node_ctx_t *ctx)
+{
+    return wants(ctx->run, GRAPH_STREAM_MESSAGES) || wants(ctx->run, GRAPH_STREAM_EVENTS);
+}
+
+/* The metadata of the task's messages events with `extra` (borrowed, may be NULL) merged in
+ * (borrowed). Built once and reused while the node passes the same `extra`; events only read
+ * it. */
+static json_t *message_metadata(graph_node_ctx_t *ctx, const json_t *extra)
+{
+    if (ctx->msg_meta != NULL && ctx->msg_extra == extra)
+        return ctx->msg_meta;
+    json_decref(ctx->msg_meta);
+    json_decref(ctx->msg_extra);
+    ctx->msg_meta = json_deep_copy(ctx->metadata);
+    if (json_is_object(extra))
+        json_object_update(ctx->msg_meta, (json_t *)extra);
+    ctx->msg_extra = json_incref((json_t *)extra);
+    return ctx->msg_meta;
+}
+
 void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra)
 {
     const char *id = json_string_value(json_object_get(chunk, "id"));
@@ -764,13 +787,9 @@ void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const j
 
     if (id != NULL)
         json_object_set_new(ctx->streamed, id, json_true());
-    if (wants(r, GRAPH_STREAM_MESSAGES)) {
-        json_t *meta = json_deep_copy(ctx->metadata);
-        if (json_is_object(extra))
-            json_object_update(meta, (json_t *)extra);
+    if (wants(r, GRAPH_STREAM_MESSAGES))
         emit(r, GRAPH_STREAM_MESSAGES, "messages",
-             json_pack("[O, o]", chunk, meta));
-    }
+             json_pack("[O, O]", chunk, message_metadata(ctx, extra)));
     if (wants(r, GRAPH_STREAM_EVENTS))
         emit(r, GRAPH_STREAM_EVENTS, "events",
              event_record("on_chat_model_stream", ctx->task->name, ctx->task->id, ctx->metadata,
@@ -992,6 +1011,8 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
     json_decref(ctx.metadata);
     json_decref(ctx.streamed);
     json_decref(ctx.gotos);
+    json_decref(ctx.msg_extra);
+    json_decref(ctx.msg_meta);
     return rc;
 }
 

@@ -248,10 +248,17 @@ atomic_int *graph_node_cancel_flag(const graph_node_ctx_t *ctx);
 /* Streams `data` (borrowed) in mode custom. */
 void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data);
 
+/* 1 when the run streams the node's message chunks (modes messages or events); when 0,
+ * graph_node_emit_message only marks ids as streamed, so a node may skip making chunks (the
+ * agent then asks the model for a whole answer). */
+int graph_node_streams_messages(const graph_node_ctx_t *ctx);
+
 /* Streams a message token chunk (borrowed; a LangChain message chunk such as {"type": "ai",
  * "id", "content": "The ", ...}) in mode messages as [chunk, metadata]; `extra` (borrowed, may
- * be NULL) is merged into a copy of graph_node_metadata, e.g. {ls_provider, ls_model_name}.
- * The chunk's id marks that message as streamed (it is not re-sent when the task ends). */
+ * be NULL) is merged into a copy of graph_node_metadata, e.g. {ls_provider, ls_model_name};
+ * that copy is made once and shared by the events of the calls that pass the same `extra`
+ * (which must not change meanwhile). The chunk's id marks that message as streamed (it is not
+ * re-sent when the task ends). */
 void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra);
 
 /* Records the failure message (printf-style) and returns GRAPH_NODE_ERROR, for

@@ -123,12 +123,14 @@ static const char *str(const json_t *obj, const char *key)
     } while (0)
 
 /*
- * Runs the agent graph on the fixture's thread with `input` (JSON text, NULL to continue),
+ * Runs the agent graph on the fixture's thread streaming `modes` with `input` (JSON text, NULL
+ * to continue),
  * model `model` (NULL = "openai:mock"), `base_url` (NULL = the mock's) and `extra_configurable`
  * (JSON text of more configurable keys, NULL for none). The caller clears *res.
  */
-static void run_agent(fixture_t *f, const char *input, const char *model, const char *base_url,
-                      const char *extra_configurable, atomic_int *cancel, graph_result_t *res)
+static void run_agent_modes(fixture_t *f, unsigned modes, const char *input, const char *model,
+                            const char *base_url, const char *extra_configurable,
+                            atomic_int *cancel, graph_result_t *res)
 {
     json_t *in = input ? J(input) : NULL;
     json_t *configurable = extra_configurable ? J(extra_configurable) : json_object();
@@ -138,8 +140,7 @@ static void run_agent(fixture_t *f, const char *input, const char *model, const 
         .store_ops = f->ops, .store = f->s, .thread_id = f->thread_id,
         .run_id = "00000000-0000-7000-8000-0000000000a1", .assistant_id = "agent",
         .input = in, .config = config, .metadata = meta,
-        .stream_modes = GRAPH_STREAM_MESSAGES | GRAPH_STREAM_UPDATES | GRAPH_STREAM_VALUES,
-        .on_event = on_event, .user = f, .cancel = cancel};
+        .stream_modes = modes, .on_event = on_event, .user = f, .cancel = cancel};
     const graph_t *g = graph_find("agent");
 
     assert_non_null(g);
@@ -154,6 +155,14 @@ static void run_agent(fixture_t *f, const char *input, const char *model, const 
     json_decref(configurable);
     json_decref(config);
     json_decref(meta);
+}
+
+/* run_agent_modes streaming messages, updates and values. */
+static void run_agent(fixture_t *f, const char *input, const char *model, const char *base_url,
+                      const char *extra_configurable, atomic_int *cancel, graph_result_t *res)
+{
+    run_agent_modes(f, GRAPH_STREAM_MESSAGES | GRAPH_STREAM_UPDATES | GRAPH_STREAM_VALUES, input,
+                    model, base_url, extra_configurable, cancel, res);
 }
 
 static size_t on_curl_body(char *ptr, size_t size, size_t nmemb, void *user)
@@ -526,10 +535,56 @@ static void test_request_sent_to_model(void **state)
     json_decref(req);
 }
 
+/* Without messages (or events) streamed, the agent asks for the whole answer (stream false)
+ * and writes the same AI message: content, usage, response metadata; no messages events. */
+static void test_whole_answer_without_message_stream(void **state)
+{
+    fixture_t *f = *state;
+    graph_result_t res;
+    const json_t *ai, *ev;
+    json_t *req;
+    size_t i, updates = 0;
+
+    NEED_MOCK();
+    run_agent_modes(f, GRAPH_STREAM_UPDATES | GRAPH_STREAM_VALUES,
+                    "{\"messages\": [{\"role\": \"user\", \"content\": \"hello there\"}]}", NULL,
+                    NULL, NULL, NULL, &res);
+    assert_success(&res);
+    req = mock_last_request();
+    assert_true(json_is_false(json_object_get(req, "stream")));
+    assert_null(json_object_get(req, "stream_options"));
+    json_decref(req);
+    ai = last_message(&res);
+    assert_string_equal(str(ai, "type"), "ai");
+    assert_string_equal(str(ai, "content"), MOCK_ANSWER);
+    assert_non_null(str(ai, "id"));
+    assert_int_equal(usage(ai, "output_tokens"), MOCK_WORDS);
+    assert_int_equal(usage(ai, "total_tokens"),
+                     usage(ai, "input_tokens") + usage(ai, "output_tokens"));
+    assert_string_equal(str(json_object_get(ai, "response_metadata"), "finish_reason"), "stop");
+    assert_string_equal(str(json_object_get(ai, "response_metadata"), "model_name"), "mock");
+    json_array_foreach(f->events, i, ev) {
+        assert_string_not_equal(json_string_value(json_array_get(ev, 0)), "messages");
+        updates += strcmp(json_string_value(json_array_get(ev, 0)), "updates") == 0;
+    }
+    assert_int_equal(updates, 1);
+    graph_result_clear(&res);
+
+    /* events mode needs the chunks: the call streams again */
+    run_agent_modes(f, GRAPH_STREAM_EVENTS, "{\"messages\": [{\"role\": \"user\", \"content\": "
+                    "\"again\"}]}", NULL, NULL, NULL, NULL, &res);
+    assert_success(&res);
+    req = mock_last_request();
+    assert_true(json_is_true(json_object_get(req, "stream")));
+    json_decref(req);
+    graph_result_clear(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_answer_streams_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_answer_without_message_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_turn_sees_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_llm_500_is_run_error, setup, teardown),
