@@ -1,13 +1,14 @@
 /*
  * tests/conformance/test_ownership_matrix.c — the ownership matrix: the real binary in JWT mode
- * (SUPABASE_JWT_SECRET, HS256 tokens minted here for users A and B); A creates one of every
- * object (an assistant, a thread with a finished run and a checkpoint, a pending run, a store
- * item), then every row of generated/ownership/ownership_cases.def (codegen/emit_ownership.lua,
- * one or more per operation of the spec) is sent as B, and B's answer is checked: 404 like a
- * missing object, B's own unchanged list, a refusal or a no-op, never anything carrying A's
- * marker. After each row A reads the views it could touch, and at the end all of them: any
- * difference from A's snapshot is a leak. Every row sent without credentials must get 401; the
- * public operations answer without. Runs use bench/mock_llm (LGSERVE_MOCK_LLM) when set, else an
+ * (SUPABASE_JWT_SECRET, HS256 tokens minted here for users A and B), then in api-key mode
+ * (LGSERVE_API_KEYS, x-api-key). A creates one of every object (an assistant, a thread with a
+ * finished run and a checkpoint, a pending run, a store item), then every row of
+ * generated/ownership/ownership_cases.def (codegen/emit_ownership.lua, one or more per operation
+ * of the spec) is sent as B, and B's answer is checked: 404 like a missing object, B's own
+ * unchanged list, a refusal or a no-op, never anything carrying A's marker or a credential.
+ * After each row A reads the views it could touch, and at the end all of them: any difference
+ * from A's snapshot is a leak. Every row sent without credentials must get 401; the public
+ * operations answer without. Runs use bench/mock_llm (LGSERVE_MOCK_LLM) when set, else an
  * unreachable LLM (the run then ends in error, which still leaves a run and a checkpoint).
  */
 #include <setjmp.h>
@@ -106,6 +107,24 @@ static view_read_t reads[] = {
 #define N_READS (sizeof(reads) / sizeof(reads[0]))
 
 static harness_server_t srv;
+/* An auth mode the matrix runs in: how the server is configured and how a caller presents its
+ * credential (a printf format of one header). */
+typedef struct own_mode {
+    const char *name;
+    const char *env;    /* the server's auth configuration, one NAME=value */
+    const char *header; /* "Name: ...%s" */
+    const char *key_a, *key_b; /* A's and B's credentials; NULL: JWTs minted for USER_A, USER_B */
+} own_mode_t;
+
+#define KEY_A "matrix-key-of-user-a-0123456789"
+#define KEY_B "matrix-key-of-user-b-0123456789"
+static char jwt_env[128];
+static const own_mode_t modes[] = {
+    {"jwt (HS256, Authorization: Bearer)", jwt_env, "Authorization: Bearer %s", NULL, NULL},
+    {"api-key (x-api-key)", "LGSERVE_API_KEYS=" KEY_A "=" USER_A "," KEY_B "=" USER_B, "x-api-key: %s", KEY_A, KEY_B},
+};
+static const own_mode_t *mode; /* the one running */
+
 static char token_a[512], token_b[512];
 static char mark[64];
 /* Placeholder values; an empty one is not known (yet). */
@@ -195,10 +214,10 @@ static void send_as(const char *token, const char *method, const char *path_t, c
     if (expand(path_t, path, sizeof(path), missing) != 0 ||
         (body_t != NULL && expand(body_t, body, sizeof(body), missing) != 0))
         fail_msg("no value for placeholder %s in %s %s: create that fixture in the driver", missing, method, path_t);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token != NULL ? token : "");
+    snprintf(auth, sizeof(auth), mode->header, token != NULL ? token : "");
     if (harness_request(&srv, method, path, token != NULL ? headers : NULL, body_t != NULL ? body : NULL,
                         body_t != NULL ? strlen(body) : 0, r) != 0) {
-        fprintf(stderr, "%s %s: no answer in %ld s\n", method, path, harness_timeout_s);
+        printf("%s %s: no answer in %ld s\n", method, path, harness_timeout_s);
         r->body = strdup("");
         r->headers = strdup("");
         return;
@@ -250,7 +269,7 @@ static void views_check(int mask, int take, const char *after)
             continue;
         send_as(token_a, reads[i].method, reads[i].path, reads[i].body, &r);
         if (strstr(r.body, token_a) != NULL) {
-            fprintf(stderr, "LEAK: A's %s %s shows A's bearer token\n", reads[i].method, reads[i].path);
+            printf("LEAK: A's %s %s shows A's bearer token\n", reads[i].method, reads[i].path);
             ++leaks;
         }
         if (take) {
@@ -260,8 +279,8 @@ static void views_check(int mask, int take, const char *after)
             reads[i].json = json_incref(r.json);
         } else if (r.status != reads[i].status || !json_equal(r.json, reads[i].json)) {
             char *was = json_dumps(reads[i].json, JSON_COMPACT);
-            fprintf(stderr, "LEAK after %s: A's %s %s changed\n  was %ld %.600s\n  now %ld %.600s\n", after,
-                    reads[i].method, reads[i].path, reads[i].status, was != NULL ? was : "", r.status, r.body);
+            printf("LEAK after %s: A's %s %s changed\n  was %ld %.600s\n  now %ld %.600s\n", after,
+                   reads[i].method, reads[i].path, reads[i].status, was != NULL ? was : "", r.status, r.body);
             free(was);
             ++leaks;
             /* report each change once: the next comparisons are against what A sees now */
@@ -311,7 +330,7 @@ static void wait_b_idle(void)
             return;
         usleep(100000);
     }
-    fprintf(stderr, "B's thread stayed busy for 10 s\n");
+    printf("B's thread stayed busy for 10 s\n");
 }
 
 /* A's objects: an assistant and a thread with client-chosen ids, a finished run (and so a
@@ -355,22 +374,26 @@ static void create_a_objects(void)
     harness_resp_free(&r);
 }
 
+/* Starts the server in `mode` with fresh fixtures (the ids, the marker, the credentials). */
 static int group_setup(void **state)
 {
-    char secret[128], llm_url[128];
-    const char *env[] = {secret, llm_url, "OPENAI_API_KEY=test-key", NULL};
+    char llm_url[128];
+    const char *env[] = {mode->env, llm_url, "OPENAI_API_KEY=test-key", NULL};
     (void)state;
 
-    if (mock_llm_start("ownership") != 0)
-        return -1;
-    snprintf(secret, sizeof(secret), "SUPABASE_JWT_SECRET=%s", SECRET);
+    memset(baseline, 0, sizeof(baseline));
+    a_run[0] = a_pending_run[0] = a_checkpoint[0] = b_thread[0] = b_assistant[0] = '\0';
     snprintf(llm_url, sizeof(llm_url), "OPENAI_BASE_URL=%s", mock.port != 0 ? mock.base_url : "http://127.0.0.1:1/v1");
     if (harness_start(&srv, NULL, env) != 0)
         return -1;
-    harness_timeout_s = 10; /* a join that should have been refused waits for a run that never ends */
-    snprintf(mark, sizeof(mark), "matrix-mark-%d-%ld", (int)getpid(), (long)time(NULL));
-    mint(USER_A, token_a);
-    mint(USER_B, token_b);
+    snprintf(mark, sizeof(mark), "matrix-mark-%d-%ld-%d", (int)getpid(), (long)time(NULL), (int)(mode - modes));
+    if (mode->key_a != NULL) {
+        snprintf(token_a, sizeof(token_a), "%s", mode->key_a);
+        snprintf(token_b, sizeof(token_b), "%s", mode->key_b);
+    } else {
+        mint(USER_A, token_a);
+        mint(USER_B, token_b);
+    }
     uuid4(a_thread);
     uuid4(a_assistant);
     return 0;
@@ -382,16 +405,17 @@ static int group_teardown(void **state)
     (void)state;
 
     harness_stop(&srv, 0);
-    mock_llm_stop();
     for (i = 0; i != N_CASES; ++i)
         json_decref(baseline[i]);
-    for (i = 0; i != N_READS; ++i)
+    for (i = 0; i != N_READS; ++i) {
         json_decref(reads[i].json);
+        reads[i].json = NULL;
+    }
     return 0;
 }
 
-/* B's own thread (with a run and a checkpoint) and assistant, B's list answers before A has anything, then A's objects and
- * A's snapshot. */
+/* B's own thread (with a run and a checkpoint) and assistant, B's list answers before A has
+ * anything, then A's objects and A's snapshot. */
 static void test_fixtures(void **state)
 {
     harness_resp_t r;
@@ -403,7 +427,8 @@ static void test_fixtures(void **state)
     snprintf(b_thread, sizeof(b_thread), "%s", json_string_value(json_object_get(r.json, "thread_id")));
     harness_resp_free(&r);
     send_as(token_b, "POST", "/threads/@B_THREAD@/runs/wait",
-            "{\"assistant_id\": \"agent\", \"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"B's\"}]}}", &r);
+            "{\"assistant_id\": \"agent\", \"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"B's\"}]}}",
+            &r);
     assert_int_equal(r.status, 200); /* B's thread has a checkpoint too */
     harness_resp_free(&r);
     wait_b_idle();
@@ -438,9 +463,8 @@ static void test_unauthenticated(void **state)
         send_as(NULL, cases[i].method, cases[i].path, cases[i].body, &r);
         if (r.status != 401 || harness_detail(&r)[0] == '\0' ||
             harness_header(&r, "www-authenticate", buf, sizeof(buf)) == NULL) {
-            fprintf(stderr,
-                    "LEAK: %s %s %s without credentials: %ld %.300s (want 401 with detail and WWW-Authenticate)\n",
-                    cases[i].op_id, cases[i].method, cases[i].path, r.status, r.body);
+            printf("LEAK: %s %s %s without credentials: %ld %.300s (want 401 with detail and WWW-Authenticate)\n",
+                   cases[i].op_id, cases[i].method, cases[i].path, r.status, r.body);
             ++leaks;
         }
         harness_resp_free(&r);
@@ -448,7 +472,7 @@ static void test_unauthenticated(void **state)
     for (i = 0; i != N_PUBLICS; ++i) {
         send_as(NULL, publics[i].method, publics[i].path, NULL, &r);
         if (r.status == 401) {
-            fprintf(stderr, "public %s %s answered 401 without credentials\n", publics[i].method, publics[i].path);
+            printf("public %s %s answered 401 without credentials\n", publics[i].method, publics[i].path);
             ++leaks;
         }
         harness_resp_free(&r);
@@ -528,7 +552,7 @@ static void test_matrix(void **state)
         send_as(token_b, cases[i].method, cases[i].path, cases[i].body, &r);
         snprintf(after, sizeof(after), "%s %s %s (%s)", cases[i].op_id, cases[i].method, cases[i].path, cases[i].what);
         if ((why = judge(i, &r)) != NULL) {
-            fprintf(stderr, "LEAK: %s: %s: %.400s\n", after, why, r.body);
+            printf("LEAK: %s: %s: %.400s\n", after, why, r.body);
             ++leaks;
         } else {
             printf("ok %ld %s\n", r.status, after);
@@ -538,7 +562,7 @@ static void test_matrix(void **state)
         wait_b_idle();
     }
     views_check(~0, 0, "the whole matrix");
-    fprintf(stderr, "%zu cases as B, %zu public operations, %d leaks\n", N_CASES, N_PUBLICS, leaks);
+    printf("%s: %zu cases as B, %zu public operations, %d leaks\n", mode->name, N_CASES, N_PUBLICS, leaks);
     assert_int_equal(leaks, 0);
 }
 
@@ -549,6 +573,18 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unauthenticated),
         cmocka_unit_test(test_matrix),
     };
+    size_t i;
+    int failed = 0;
+
     harness_init(argc, argv);
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    harness_timeout_s = 10; /* a join that should have been refused waits for a run that never ends */
+    snprintf(jwt_env, sizeof(jwt_env), "SUPABASE_JWT_SECRET=%s", SECRET);
+    if (mock_llm_start("ownership") != 0)
+        return 1;
+    for (i = 0; i != sizeof(modes) / sizeof(modes[0]); ++i) {
+        mode = &modes[i];
+        failed += cmocka_run_group_tests_name(mode->name, tests, group_setup, group_teardown);
+    }
+    mock_llm_stop();
+    return failed;
 }
