@@ -335,13 +335,28 @@ Exit:
     return tools;
 }
 
+/* The messages the model is given, as LangChain shows them in on_chat_model_start: the system
+ * prompt (borrowed, may be NULL) as a system message, then `history` (borrowed). New
+ * reference. */
+static json_t *agent_model_input(const json_t *history, const char *system_prompt)
+{
+    json_t *out = json_array();
+
+    if (system_prompt != NULL && system_prompt[0] != '\0')
+        json_array_append_new(out, json_pack("{s:s, s:s, s:{}, s:{}}", "type", "system", "content", system_prompt,
+                                             "additional_kwargs", "response_metadata"));
+    json_array_extend(out, (json_t *)history);
+    return out;
+}
+
 /*
  * Node `agent`: one chat completion over the state's messages (borrowed `state`) with the
  * run's model configuration (graph_node_configurable + process defaults, llm_config_resolve),
  * streaming every chunk as a messages event (metadata + ls_provider, ls_model_name,
- * ls_model_type, ls_integration) when the run streams messages, else asking for the whole
- * answer at once (as LangChain does without a streaming callback), and writes {messages: [the
- * AI message]} (new reference in *update) with usage_metadata and response_metadata. A bad
+ * ls_model_type, ls_integration, ls_max_tokens) inside a model call announced to the events
+ * mode (ChatOpenAI) when the run streams messages or events, else asking for the whole answer
+ * at once (as LangChain does without a streaming callback), and writes {messages: [the AI
+ * message]} (new reference in *update) with usage_metadata and response_metadata. A bad
  * configuration, unmappable messages or a failed call fail the node with the LLM client's
  * message (it names the endpoint and the status); a cancelled run stops the call.
  */
@@ -354,7 +369,7 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
     const int streams = graph_node_streams_messages(ctx);
     const llm_callbacks_t cb = {.on_token = streams ? agent_on_token : NULL,
                                 .should_cancel = agent_on_should_cancel};
-    json_t *msgs = NULL, *tools = NULL, *empty = NULL, *ai = NULL;
+    json_t *msgs = NULL, *tools = NULL, *empty = NULL, *ai = NULL, *prompt = NULL;
     char err[512];
     int rc = GRAPH_NODE_ERROR;
 
@@ -375,14 +390,22 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
     stream.extra = json_pack("{s:s, s:s, s:s, s:s}", "ls_provider", "openai", "ls_model_name",
                              cfg.model, "ls_model_type", "chat", "ls_integration",
                              "langchain_chat_model");
+    if (cfg.max_tokens > 0)
+        json_object_set_new(stream.extra, "ls_max_tokens", json_integer(cfg.max_tokens));
+    if (streams) {
+        prompt = agent_model_input(history, cfg.system_prompt);
+        graph_node_model_start(ctx, "ChatOpenAI", prompt, stream.extra);
+    }
     if (llm_chat(&cfg, msgs, tools, &cb, &stream, &ai, err, sizeof err) != LLM_OK) {
         graph_node_fail(ctx, "%s", err);
         goto Exit;
     }
+    graph_node_model_end(ctx, ai);
     *update = json_pack("{s:[o]}", "messages", ai);
     ai = NULL;
     rc = *update != NULL ? GRAPH_NODE_OK : graph_node_fail(ctx, "agent: out of memory");
 Exit:
+    json_decref(prompt);
     json_decref(ai);
     json_decref(stream.extra);
     json_decref(tools);

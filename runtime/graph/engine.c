@@ -67,6 +67,11 @@ struct graph_node_ctx {
     size_t interrupt_index;
     json_t *msg_extra;    /* the `extra` msg_meta was built with (a reference), or NULL */
     json_t *msg_meta;     /* metadata + msg_extra of messages events (owned), or NULL */
+    /* the chat model call between graph_node_model_start and _end (events mode) */
+    char model_run_id[UUID_STR_SIZE]; /* "" when none */
+    char *model_name;     /* malloc'd */
+    json_t *model_input;  /* {messages: [[...]]} */
+    json_t *model_meta;   /* task metadata + the call's extra */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -744,14 +749,33 @@ atomic_int *graph_node_cancel_flag(const graph_node_ctx_t *ctx)
     return ctx->run->o->cancel;
 }
 
-static json_t *event_record(const char *event, const char *name, const char *run_id,
-                            const json_t *metadata, int step, json_t *data)
+static json_t *event_record(const char *event, const char *name, const char *run_id, json_t *tags,
+                            const json_t *metadata, json_t *parent_ids, json_t *data)
+{
+    return json_pack("{s:s, s:s, s:s, s:o, s:O, s:o, s:o}", "event", event, "name", name, "run_id", run_id,
+                     "tags", tags, "metadata", metadata, "parent_ids", parent_ids, "data", data);
+}
+
+/* The tags of a task's events: ["graph:step:<step>"] (new reference). */
+static json_t *step_tags(int step)
 {
     char tag[32];
 
     snprintf(tag, sizeof(tag), "graph:step:%d", step);
-    return json_pack("{s:s, s:s, s:s, s:[s], s:O, s:o}", "event", event, "name", name, "run_id",
-                     run_id, "tags", tag, "metadata", metadata, "data", data);
+    return json_pack("[s]", tag);
+}
+
+/* The run id of the graph's own events (the run's id, "" when there is none). */
+static const char *root_run_id(const run_t *r)
+{
+    return r->o->run_id != NULL ? r->o->run_id : "";
+}
+
+/* parent_ids of an event one level (task) or two levels (a task's model call) below the
+ * graph: [graph run id] or [graph run id, task id]. New reference. */
+static json_t *parents_of(const graph_node_ctx_t *ctx, int model)
+{
+    return model ? json_pack("[s, s]", root_run_id(ctx->run), ctx->task->id) : json_pack("[s]", root_run_id(ctx->run));
 }
 
 void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data)
@@ -790,10 +814,57 @@ void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const j
     if (wants(r, GRAPH_STREAM_MESSAGES))
         emit(r, GRAPH_STREAM_MESSAGES, "messages",
              json_pack("[O, O]", chunk, message_metadata(ctx, extra)));
-    if (wants(r, GRAPH_STREAM_EVENTS))
+    if (wants(r, GRAPH_STREAM_EVENTS)) {
+        int model = ctx->model_run_id[0] != '\0';
         emit(r, GRAPH_STREAM_EVENTS, "events",
-             event_record("on_chat_model_stream", ctx->task->name, ctx->task->id, ctx->metadata,
-                          ctx->step, json_pack("{s:O}", "chunk", chunk)));
+             event_record("on_chat_model_stream", model ? ctx->model_name : ctx->task->name,
+                          model ? ctx->model_run_id : ctx->task->id, step_tags(ctx->step),
+                          model ? ctx->model_meta : ctx->metadata, parents_of(ctx, model),
+                          json_pack("{s:O}", "chunk", chunk)));
+    }
+}
+
+/* Forgets the model call of ctx. */
+static void model_clear(graph_node_ctx_t *ctx)
+{
+    ctx->model_run_id[0] = '\0';
+    free(ctx->model_name);
+    ctx->model_name = NULL;
+    json_decref(ctx->model_input);
+    ctx->model_input = NULL;
+    json_decref(ctx->model_meta);
+    ctx->model_meta = NULL;
+}
+
+void graph_node_model_start(graph_node_ctx_t *ctx, const char *name, const json_t *messages,
+                            const json_t *extra)
+{
+    run_t *r = ctx->run;
+
+    model_clear(ctx);
+    if (!wants(r, GRAPH_STREAM_EVENTS) || uuid_v4_str(ctx->model_run_id) != 0) {
+        ctx->model_run_id[0] = '\0';
+        return;
+    }
+    ctx->model_name = strdup(name != NULL ? name : "ChatModel");
+    ctx->model_input = json_pack("{s:[O]}", "messages", messages != NULL ? messages : json_null());
+    ctx->model_meta = json_deep_copy(ctx->metadata);
+    if (json_is_object(extra))
+        json_object_update(ctx->model_meta, (json_t *)extra);
+    emit(r, GRAPH_STREAM_EVENTS, "events",
+         event_record("on_chat_model_start", ctx->model_name, ctx->model_run_id, step_tags(ctx->step),
+                      ctx->model_meta, parents_of(ctx, 1), json_pack("{s:O}", "input", ctx->model_input)));
+}
+
+void graph_node_model_end(graph_node_ctx_t *ctx, const json_t *output)
+{
+    if (ctx->model_run_id[0] != '\0')
+        emit(ctx->run, GRAPH_STREAM_EVENTS, "events",
+             event_record("on_chat_model_end", ctx->model_name, ctx->model_run_id, step_tags(ctx->step),
+                          ctx->model_meta, parents_of(ctx, 1),
+                          json_pack("{s:O, s:O}", "output", output != NULL ? output : json_null(), "input",
+                                    ctx->model_input)));
+    model_clear(ctx);
 }
 
 int graph_node_fail(graph_node_ctx_t *ctx, const char *fmt, ...)
@@ -958,7 +1029,7 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
     emit_task_start(r, t, input);
     if (wants(r, GRAPH_STREAM_EVENTS) && !is_start(t->name))
         emit(r, GRAPH_STREAM_EVENTS, "events",
-             event_record("on_chain_start", t->name, t->id, ctx.metadata, ctx.step,
+             event_record("on_chain_start", t->name, t->id, step_tags(ctx.step), ctx.metadata, parents_of(&ctx, 0),
                           json_pack("{s:O}", "input", input)));
 
     if (is_start(t->name)) {
@@ -1002,10 +1073,16 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
         }
     }
     emit_task_end(r, t);
-    if (wants(r, GRAPH_STREAM_EVENTS) && !is_start(t->name))
+    /* a node that failed or stopped at an interrupt raised: LangChain streams no end for it */
+    if (wants(r, GRAPH_STREAM_EVENTS) && !is_start(t->name) && rc == GRAPH_NODE_OK) {
         emit(r, GRAPH_STREAM_EVENTS, "events",
-             event_record("on_chain_end", t->name, t->id, ctx.metadata, ctx.step,
+             event_record("on_chain_stream", t->name, t->id, step_tags(ctx.step), ctx.metadata, parents_of(&ctx, 0),
+                          json_pack("{s:O}", "chunk", t->result)));
+        emit(r, GRAPH_STREAM_EVENTS, "events",
+             event_record("on_chain_end", t->name, t->id, step_tags(ctx.step), ctx.metadata, parents_of(&ctx, 0),
                           json_pack("{s:O, s:O}", "input", input, "output", t->result)));
+    }
+    model_clear(&ctx);
     json_decref(update);
     json_decref(norm);
     json_decref(ctx.metadata);
@@ -1367,10 +1444,12 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
 
     if (wants(&r, GRAPH_STREAM_EVENTS))
         emit(&r, GRAPH_STREAM_EVENTS, "events",
-             json_pack("{s:s, s:s, s:s, s:[], s:O, s:{s:O}}", "event", "on_chain_start", "name",
-                       g->spec->graph_id, "run_id", o->run_id ? o->run_id : "", "tags",
-                       "metadata", r.base_meta, "data", "input",
-                       o->input ? o->input : json_null()));
+             event_record("on_chain_start", g->spec->graph_id, root_run_id(&r), json_array(), r.base_meta,
+                          json_array(),
+                          json_pack("{s:O}", "input",
+                                    o->input != NULL && !json_is_null(o->input) ? o->input
+                                    : o->command != NULL                        ? o->command
+                                                                                : json_null())));
     if (load_base(&r, o->checkpoint_id) != 0)
         goto Exit;
     if (cancelled(&r)) {
@@ -1414,11 +1493,11 @@ Exit:
             store_failed(&r, rc, "writing the run's checkpoint");
     }
     out->values = json_deep_copy(r.state);
-    if (wants(&r, GRAPH_STREAM_EVENTS))
+    /* a run that failed or was cancelled raised: no end event, as astream_events */
+    if (wants(&r, GRAPH_STREAM_EVENTS) && out->status != GRAPH_STATUS_ERROR && out->status != GRAPH_STATUS_CANCELLED)
         emit(&r, GRAPH_STREAM_EVENTS, "events",
-             json_pack("{s:s, s:s, s:s, s:[], s:O, s:{s:O}}", "event", "on_chain_end", "name",
-                       g->spec->graph_id, "run_id", o->run_id ? o->run_id : "", "tags",
-                       "metadata", r.base_meta, "data", "output", r.state));
+             event_record("on_chain_end", g->spec->graph_id, root_run_id(&r), json_array(), r.base_meta,
+                          json_array(), json_pack("{s:O}", "output", r.state)));
     run_release(&r);
     return 0;
 }

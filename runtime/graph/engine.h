@@ -70,10 +70,18 @@
  *                checkpoint_id}} (parent_config null for the first)
  *   debug        {type: "checkpoint"|"task"|"task_result", timestamp, step, payload} with the
  *                checkpoint mode's / tasks mode's payloads
- *   events       LangChain astream_events-style records {event, name, run_id, tags, metadata,
- *                data}: on_chain_start/on_chain_end for the graph (name = graph id, data
- *                {input} / {output}) and for each task (name = node, run_id = task id), and
- *                on_chat_model_stream {chunk} for message chunks
+ *   events       LangChain astream_events v2 records {event, name, run_id, tags, metadata,
+ *                parent_ids, data}, as the official server streams them: for the graph (name
+ *                = graph id, run_id = the run's id, tags [], parent_ids []) on_chain_start
+ *                {input} and, unless the run failed or was cancelled, on_chain_end {output};
+ *                for each task but __start__ (name = node, run_id = task id, tags
+ *                ["graph:step:N"], the messages metadata, parent_ids [run id])
+ *                on_chain_start {input} and, when the node succeeded, on_chain_stream {chunk:
+ *                its writes} and on_chain_end {input, output}; for a chat model call a node
+ *                announces (graph_node_model_start/_end: run_id a new id, parent_ids [run id,
+ *                task id], metadata + the call's ls_* keys) on_chat_model_start {input:
+ *                {messages: [[...]]}}, on_chat_model_stream {chunk} per token chunk and
+ *                on_chat_model_end {output, input}
  *
  * Thread-safety: graph_invoke runs on the calling thread and touches only its own run; many
  * runs may execute concurrently on different threads (the store serialises its writes). The
@@ -260,6 +268,16 @@ int graph_node_streams_messages(const graph_node_ctx_t *ctx);
  * (which must not change meanwhile). The chunk's id marks that message as streamed (it is not
  * re-sent when the task ends). */
 void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra);
+
+/* Announces a chat model call of the node: `name` (e.g. "ChatOpenAI"), the LangChain messages
+ * it is given (`messages`, borrowed, system prompt included) and `extra` (borrowed, may be
+ * NULL: ls_provider, ls_model_name, ...) merged into its events' metadata. In mode events it
+ * streams on_chat_model_start, and graph_node_emit_message chunks become on_chat_model_stream
+ * events of that call until graph_node_model_end, which streams on_chat_model_end with the
+ * final message `output` (borrowed). Both are cheap no-ops when events are not streamed. */
+void graph_node_model_start(graph_node_ctx_t *ctx, const char *name, const json_t *messages,
+                            const json_t *extra);
+void graph_node_model_end(graph_node_ctx_t *ctx, const json_t *output);
 
 /* Records the failure message (printf-style) and returns GRAPH_NODE_ERROR, for
  * `return graph_node_fail(ctx, "...")`. */

@@ -126,6 +126,41 @@ test("every stream mode produces its events", async () => {
   }
 });
 
+test("events mode: astream_events v2 records of the graph, the agent node and its model call", async () => {
+  const parts = await collect(client.runs.stream(null, "agent", { input: human("events please"), streamMode: "events" }));
+  const runId = parts[0].data.run_id;
+  const evs = parts.filter((p) => p.event === "events").map((p) => p.data);
+  for (const e of evs) assert.deepEqual(Object.keys(e).sort(), ["data", "event", "metadata", "name", "parent_ids", "run_id", "tags"]);
+  assert.deepEqual([evs[0].event, evs[0].name, evs[0].run_id, evs[0].parent_ids], ["on_chain_start", "agent", runId, []]);
+  assert.equal(evs[0].data.input.messages[0].content, "events please");
+  const last = evs.at(-1);
+  assert.deepEqual([last.event, last.name, last.run_id], ["on_chain_end", "agent", runId]);
+  const node = evs.find((e) => e.event === "on_chain_start" && e.parent_ids.length === 1);
+  assert.equal(node.name, "agent");
+  assert.deepEqual(node.parent_ids, [runId]);
+  assert.deepEqual(node.tags, ["graph:step:1"]);
+  assert.equal(node.metadata.langgraph_node, "agent");
+  const model = evs.filter((e) => e.event.startsWith("on_chat_model_"));
+  assert.equal(model[0].event, "on_chat_model_start");
+  assert.equal(model.at(-1).event, "on_chat_model_end");
+  assert.ok(model.length > 3);
+  for (const e of model) {
+    assert.equal(e.name, "ChatOpenAI");
+    assert.equal(e.run_id, model[0].run_id);
+    assert.deepEqual(e.parent_ids, [runId, node.run_id]);
+    assert.equal(e.metadata.ls_provider, "openai");
+  }
+  const roles = model[0].data.input.messages[0].map((m) => m.type);
+  assert.deepEqual(roles, ["system", "human"]);
+  const streamed = model.filter((e) => e.event === "on_chat_model_stream").map((e) => e.data.chunk.content).join("");
+  assert.ok(streamed.startsWith(ANSWER_START));
+  assert.equal(model.at(-1).data.output.content, streamed);
+  const nodeEnd = evs.find((e) => e.event === "on_chain_end" && e.run_id === node.run_id);
+  assert.equal(nodeEnd.data.output.messages[0].content, streamed);
+  assert.ok(evs.some((e) => e.event === "on_chain_stream" && e.run_id === node.run_id));
+  assert.equal(last.data.output.messages.at(-1).content, streamed);
+});
+
 test("runs.create, join, get and list", async () => {
   const thread = await client.threads.create();
   const run = await client.runs.create(thread.thread_id, "agent", { input: human("background"), metadata: { tag: "bg" } });

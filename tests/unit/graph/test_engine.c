@@ -197,7 +197,8 @@ static const graph_spec_t jump_spec = {
     .graph_id = "t_jump", .nodes = jump_nodes, .node_count = 3, .edges = jump_edges,
     .edge_count = 3, CHANNELS, SCHEMAS};
 
-/* ---- chat: streams two chunks of message m1, writes m1 and an unstreamed tool message ---- */
+/* ---- chat: streams two chunks of message m1 in a model call, writes m1 and an unstreamed
+ * tool message ---- */
 static int node_chat(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
 {
     json_t *c1 = json_pack("{s:s, s:s, s:s}", "type", "AIMessageChunk", "id", "m1", "content",
@@ -208,8 +209,10 @@ static int node_chat(graph_node_ctx_t *ctx, const json_t *state, json_t **update
     json_t *custom = json_pack("{s:i}", "progress", 50);
 
     (void)state;
+    graph_node_model_start(ctx, "FakeChat", json_object_get(state, "messages"), extra);
     graph_node_emit_message(ctx, c1, extra);
     graph_node_emit_message(ctx, c2, NULL);
+    graph_node_model_end(ctx, c2);
     graph_node_emit_custom(ctx, custom);
     *update = json_pack("{s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}", "messages", "type", "ai",
                         "id", "m1", "content", "Hello", "type", "tool", "id", "t1", "content",
@@ -951,27 +954,86 @@ static void test_stream_mode_names_and_bad_args(void **state)
     graph_result_clear(NULL);
 }
 
+/* events: astream_events v2 records with run ids, tags and parent ids as the official server
+ * streams them: the graph, each node (start, stream of its writes, end), a node's model call. */
 static void test_events_mode(void **state)
 {
     fixture_t *f = *state;
     graph_result_t res;
     run_args_t a = {.input = "{}", .modes = GRAPH_STREAM_EVENTS};
-    const char *expect[][2] = {{"on_chain_start", "t_linear"}, {"on_chain_start", "a"},
-                               {"on_chain_end", "a"},          {"on_chain_start", "b"},
+    const char *run_id = "00000000-0000-7000-8000-000000000001";
+    const char *expect[][2] = {{"on_chain_start", "t_linear"}, {"on_chain_start", "a"}, {"on_chain_stream", "a"},
+                               {"on_chain_end", "a"},          {"on_chain_start", "b"}, {"on_chain_stream", "b"},
                                {"on_chain_end", "b"},          {"on_chain_end", "t_linear"}};
-    const json_t *ev;
+    const char *chat[][2] = {{"on_chain_start", "t_chat"},         {"on_chain_start", "chat"},
+                             {"on_chat_model_start", "FakeChat"},  {"on_chat_model_stream", "FakeChat"},
+                             {"on_chat_model_stream", "FakeChat"}, {"on_chat_model_end", "FakeChat"},
+                             {"on_chain_stream", "chat"},          {"on_chain_end", "chat"},
+                             {"on_chain_end", "t_chat"}};
+    const json_t *ev, *d;
     size_t i;
 
     run_graph(f, "t_linear", &a, &res);
-    assert_int_equal(json_array_size(f->events), 6);
+    assert_int_equal(json_array_size(f->events), 8);
     json_array_foreach(f->events, i, ev) {
-        const json_t *d = json_array_get(ev, 1);
+        d = json_array_get(ev, 1);
         assert_string_equal(str(d, "event"), expect[i][0]);
         assert_string_equal(str(d, "name"), expect[i][1]);
+        assert_non_null(json_object_get(d, "metadata"));
+        if (i == 0 || i == 7) {
+            assert_string_equal(str(d, "run_id"), run_id);
+            assert_json_equal(json_object_get(d, "parent_ids"), "[]");
+            assert_json_equal(json_object_get(d, "tags"), "[]");
+        } else {
+            assert_json_equal(json_object_get(d, "parent_ids"), "[\"00000000-0000-7000-8000-000000000001\"]");
+            assert_json_equal(json_object_get(d, "tags"), i < 4 ? "[\"graph:step:1\"]" : "[\"graph:step:2\"]");
+            assert_string_equal(str(json_object_get(d, "metadata"), "langgraph_node"), expect[i][1]);
+        }
     }
-    assert_json_equal(json_object_get(json_object_get(json_array_get(json_array_get(f->events, 5),
+    d = json_array_get(json_array_get(f->events, 2), 1);
+    assert_json_equal(json_object_get(d, "data"), "{\"chunk\": {\"log\": [\"a\"], \"value\": 1}}");
+    assert_string_equal(str(d, "run_id"), str(json_array_get(json_array_get(f->events, 1), 1), "run_id"));
+    assert_json_equal(json_object_get(json_object_get(json_array_get(json_array_get(f->events, 7),
                                                                      1), "data"), "output"),
                       "{\"log\": [\"a\", \"b\"], \"value\": 2}");
+    graph_result_clear(&res);
+
+    a.input = "{\"messages\": [{\"type\": \"human\", \"content\": \"hi\", \"id\": \"h1\"}]}";
+    run_graph(f, "t_chat", &a, &res);
+    assert_int_equal(json_array_size(f->events), 9);
+    json_array_foreach(f->events, i, ev) {
+        d = json_array_get(ev, 1);
+        assert_string_equal(str(d, "event"), chat[i][0]);
+        assert_string_equal(str(d, "name"), chat[i][1]);
+        if (i >= 2 && i <= 5) { /* the model call: one run id, under the graph and the task */
+            const json_t *task = json_array_get(json_array_get(f->events, 1), 1);
+            json_t *parents = json_pack("[s, s]", run_id, str(task, "run_id"));
+            assert_true(json_equal(json_object_get(d, "parent_ids"), parents));
+            json_decref(parents);
+            assert_string_equal(str(d, "run_id"), str(json_array_get(json_array_get(f->events, 2), 1), "run_id"));
+            assert_string_not_equal(str(d, "run_id"), str(task, "run_id"));
+            assert_string_equal(str(json_object_get(d, "metadata"), "ls_provider"), "openai");
+        }
+    }
+    d = json_object_get(json_array_get(json_array_get(f->events, 2), 1), "data");
+    assert_json_equal(d, "{\"input\": {\"messages\": [[{\"type\": \"human\", \"content\": \"hi\", \"id\": \"h1\","
+                         " \"additional_kwargs\": {}, \"response_metadata\": {}}]]}}");
+    d = json_object_get(json_array_get(json_array_get(f->events, 3), 1), "data");
+    assert_string_equal(str(json_object_get(d, "chunk"), "content"), "Hel");
+    d = json_object_get(json_array_get(json_array_get(f->events, 5), 1), "data");
+    assert_string_equal(str(json_object_get(d, "output"), "content"), "lo");
+    assert_non_null(json_object_get(d, "input"));
+    graph_result_clear(&res);
+
+    /* a failing node and its failed run stream no end events */
+    a.input = "{}";
+    run_graph(f, "t_fail", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_ERROR);
+    json_array_foreach(f->events, i, ev) {
+        d = json_array_get(ev, 1);
+        assert_true(strcmp(str(d, "event"), "on_chain_end") != 0 || strcmp(str(d, "name"), "boom") != 0);
+        assert_true(strcmp(str(d, "event"), "on_chain_end") != 0 || strcmp(str(d, "name"), "t_fail") != 0);
+    }
     graph_result_clear(&res);
 }
 
