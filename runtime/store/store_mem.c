@@ -18,7 +18,7 @@
  * Locking: one rwlock over all indexes, writer-preferring so searches cannot starve changes;
  * mutations also hold write_mu, which is all a compaction takes, so readers continue while the
  * snapshot is written. Stored json_t values are never modified once indexed (changes replace
- * them; jansson's reference counts are atomic), so results are deep copies made under the lock.
+ * them; jansson's reference counts are atomic), so results are copies made under the lock (jsoncopy: new containers, shared scalars).
  */
 #include "store/store.h"
 
@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include "store/wal.h"
+#include "util/jsoncopy.h"
 #include "util/time.h"
 #include "util/uuid.h"
 
@@ -296,7 +297,7 @@ static store_rc_t set_object_field(json_t *dst, const json_t *in, const char *k)
 
     if (v != NULL && !json_is_null(v) && !json_is_object(v))
         return store_fail(STORE_INVALID, "%s: expected an object", k);
-    json_object_set_new(dst, k, v != NULL && !json_is_null(v) ? json_deep_copy(v) : json_object());
+    json_object_set_new(dst, k, v != NULL && !json_is_null(v) ? jsoncopy_containers(v) : json_object());
     return STORE_OK;
 }
 
@@ -310,7 +311,7 @@ static store_rc_t merge_object_field(json_t *dst, const json_t *patch, const cha
         return STORE_OK;
     if (!json_is_object(v))
         return store_fail(STORE_INVALID, "%s: expected an object", k);
-    merged = json_is_object(json_object_get(dst, k)) ? json_deep_copy(json_object_get(dst, k))
+    merged = json_is_object(json_object_get(dst, k)) ? jsoncopy_containers(json_object_get(dst, k))
                                                      : json_object();
     json_object_update(merged, v);
     json_object_set_new(dst, k, merged);
@@ -319,7 +320,7 @@ static store_rc_t merge_object_field(json_t *dst, const json_t *patch, const cha
 
 static json_t *copy_out(const json_t *o)
 {
-    return json_deep_copy(o);
+    return jsoncopy_containers(o);
 }
 
 static int64_t norm_offset(int64_t offset)
@@ -1293,7 +1294,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
         goto Exit;
     }
-    nv = json_deep_copy(e->obj);
+    nv = jsoncopy_containers(e->obj);
     for (i = 0; i < sizeof(replace) / sizeof(replace[0]); i++) {
         if ((v = json_object_get(patch, replace[i])) == NULL)
             continue;
@@ -1302,7 +1303,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
             rc = store_fail(STORE_INVALID, "%s: wrong type", replace[i]);
             goto Exit;
         }
-        json_object_set_new(nv, replace[i], json_deep_copy(v));
+        json_object_set_new(nv, replace[i], jsoncopy_containers(v));
     }
     if ((rc = merge_object_field(nv, patch, "metadata")) != STORE_OK)
         goto Exit;
@@ -1494,12 +1495,12 @@ static store_rc_t thread_fields(json_t *t, const json_t *in)
     if ((v = json_object_get(in, "config")) != NULL) {
         if (!json_is_object(v))
             return store_fail(STORE_INVALID, "config: expected an object");
-        json_object_set_new(t, "config", json_deep_copy(v));
+        json_object_set_new(t, "config", jsoncopy_containers(v));
     }
     if ((v = json_object_get(in, "values")) != NULL)
-        json_object_set_new(t, "values", json_deep_copy(v));
+        json_object_set_new(t, "values", jsoncopy_containers(v));
     if ((v = json_object_get(in, "interrupts")) != NULL)
-        json_object_set_new(t, "interrupts", json_deep_copy(v));
+        json_object_set_new(t, "interrupts", jsoncopy_containers(v));
     return STORE_OK;
 }
 
@@ -1595,7 +1596,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
         goto Exit;
     }
-    t = json_deep_copy(e->obj);
+    t = jsoncopy_containers(e->obj);
     if ((rc = merge_object_field(t, patch, "metadata")) != STORE_OK ||
         (rc = thread_fields(t, patch)) != STORE_OK)
         goto Exit;
@@ -1714,7 +1715,7 @@ static store_rc_t mem_thread_count(store_t *s, const store_thread_query_t *q, co
 /* A copy of checkpoint `cp` moved to thread `to` (new reference). */
 static json_t *ckpt_moved(const json_t *cp, const char *to)
 {
-    json_t *c = json_deep_copy(cp);
+    json_t *c = jsoncopy_containers(cp);
 
     json_object_set_new(c, "thread_id", json_string(to));
     return c;
@@ -1744,7 +1745,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
         goto Exit;
     }
     ts = store_json_time(time_now_us());
-    t = json_deep_copy(e->obj);
+    t = jsoncopy_containers(e->obj);
     json_object_set_new(t, "thread_id", json_string(nid));
     json_object_set(t, "created_at", ts);
     json_object_set(t, "updated_at", ts);
@@ -1868,7 +1869,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
         goto Exit;
     json_object_set_new(r, "multitask_strategy", json_string(mts ? mts : "enqueue"));
     if ((v = json_object_get(in, "langsmith_session_name")) != NULL)
-        json_object_set_new(r, "langsmith_session_name", json_deep_copy(v));
+        json_object_set_new(r, "langsmith_session_name", jsoncopy_containers(v));
 
     write_lock(s);
     if (coll_get(&s->threads, tid) == NULL)
@@ -1939,7 +1940,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
         goto Exit;
     }
-    r = json_deep_copy(e->obj);
+    r = jsoncopy_containers(e->obj);
     json_object_set_new(r, "status", json_string(status));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = copy_out(r);
@@ -2020,7 +2021,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
         rc = store_fail(STORE_NOT_FOUND, "no run to claim");
         goto Exit;
     }
-    r = json_deep_copy(e->obj);
+    r = jsoncopy_containers(e->obj);
     json_object_set_new(r, "status", json_string("running"));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = copy_out(r);
@@ -2081,7 +2082,7 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
         *out = NULL;
     if (!json_is_object(cp) || thread_id == NULL || canon_id(thread_id, tid) != 0)
         return store_fail(STORE_INVALID, "checkpoint: thread_id (UUID) required");
-    c = json_deep_copy(cp);
+    c = jsoncopy_containers(cp);
     json_object_set_new(c, "thread_id", json_string(tid));
     v = json_object_get(c, "checkpoint_id");
     if (v == NULL || json_is_null(v)) {
@@ -2283,7 +2284,7 @@ static json_t *item_record(const char *scope, const json_t *item, double ttl_min
         json_object_set_new(p, "expires_us", json_null());
         json_object_set_new(p, "ttl_minutes", json_null());
     }
-    json_object_set_new(p, "index", index != NULL ? json_deep_copy(index) : json_null());
+    json_object_set_new(p, "index", index != NULL ? jsoncopy_containers(index) : json_null());
     return p;
 }
 
@@ -2314,8 +2315,8 @@ static store_rc_t mem_item_put(store_t *s, const char *scope, const json_t *ns, 
     ts = store_json_time(now);
     write_lock(s);
     e = find_item(s, scope, ns, key);
-    item = json_pack("{sossso sOsO}", "namespace", json_deep_copy(ns), "key", key, "value",
-                     json_deep_copy(value), "created_at",
+    item = json_pack("{sossso sOsO}", "namespace", jsoncopy_containers(ns), "key", key, "value",
+                     jsoncopy_containers(value), "created_at",
                      e != NULL ? json_object_get(e->obj, "created_at") : ts, "updated_at", ts);
     rc = commit(s, R_ITEM_PUT, item_record(scope, item, ttl_minutes, index, now), &lsn);
     write_unlock(s);
@@ -2548,7 +2549,7 @@ static store_rc_t mem_item_namespaces(store_t *s, const char *scope, const store
                 json_array_append(cut, json_array_get(ns, k));
             v[n++] = cut;
         } else {
-            v[n++] = json_deep_copy(ns);
+            v[n++] = jsoncopy_containers(ns);
         }
     }
 Exit:
@@ -2622,7 +2623,7 @@ static store_rc_t cron_apply_fields(json_t *c, const json_t *in)
                 return store_fail(STORE_INVALID, "%s: expected a boolean", cron_fields[i].name);
             break;
         }
-        json_object_set_new(c, cron_fields[i].name, json_deep_copy(v));
+        json_object_set_new(c, cron_fields[i].name, jsoncopy_containers(v));
     }
     return STORE_OK;
 }
@@ -2697,7 +2698,7 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
         rc = store_fail(STORE_NOT_FOUND, "cron %s not found", id);
         goto Exit;
     }
-    c = json_deep_copy(e->obj);
+    c = jsoncopy_containers(e->obj);
     if ((rc = cron_apply_fields(c, patch)) != STORE_OK ||
         (rc = merge_object_field(c, patch, "metadata")) != STORE_OK)
         goto Exit;
