@@ -16,9 +16,11 @@
  * crash in that window loses it, as it would lose an unacknowledged commit anywhere.
  *
  * Locking: one rwlock over all indexes, writer-preferring so searches cannot starve changes;
- * mutations also hold write_mu, which is all a compaction takes, so readers continue while the
- * snapshot is written. Stored json_t values are never modified once indexed (changes replace
- * them; jansson's reference counts are atomic), so results are copies made under the lock (jsoncopy: new containers, shared scalars).
+ * mutations also hold write_mu, which is all a compaction takes, and only while it switches to
+ * a new log and captures references to the current objects: the snapshot is written by a
+ * compactor thread afterwards, while readers and writers continue. Stored json_t values are
+ * never modified once indexed (changes replace them; jansson's reference counts are atomic),
+ * so results are copies made under the lock (jsoncopy: new containers, shared scalars).
  */
 #include "store/store.h"
 
@@ -98,6 +100,10 @@ struct store {
     pthread_mutex_t write_mu;   /* held by every mutation, and by a compaction */
     pthread_rwlock_t lock;      /* the indexes: shared by readers, exclusive to a mutation */
     pthread_mutex_t compact_mu; /* one compaction at a time */
+    pthread_mutex_t bg_mu;      /* the compactor thread's fields below */
+    pthread_cond_t bg_cv;
+    pthread_t bg;
+    int bg_started, bg_wanted, bg_stop;
     store_wal_t *wal;
     uint64_t compact_bytes;
     uint64_t seq, scan_id;
@@ -105,8 +111,9 @@ struct store {
     ent_t *act_head, *act_tail;
 };
 
-/* Mutations take write_mu then the index lock exclusively. A compaction takes write_mu alone:
- * no change can happen while it reads the indexes, yet readers carry on. */
+/* Mutations take write_mu then the index lock exclusively. A compaction takes write_mu alone,
+ * and only while it switches logs and captures the state (compact_locked): no change can
+ * happen meanwhile, yet readers carry on. */
 static void write_lock(store_t *s)
 {
     pthread_mutex_lock(&s->write_mu);
@@ -976,12 +983,11 @@ static store_rc_t commit(store_t *s, int type, json_t *p, uint64_t *lsn)
     return rc;
 }
 
-static store_rc_t compact_locked(store_t *s);
+static void compact_request(store_t *s);
 
 /* After the write lock is released: waits until `lsn` is durable (or, while the thread
- * defers durability, only records it: store_defer_note), then compacts the log when it has
- * grown past the threshold (one compaction at a time; others skip). A deferring thread still
- * compacts here, so an event loop may block for the length of a snapshot. */
+ * defers durability, only records it: store_defer_note), then asks the compactor thread for a
+ * compaction when the log has grown past the threshold (the caller never compacts itself). */
 static store_rc_t finish(store_t *s, uint64_t lsn)
 {
     store_rc_t rc = STORE_OK;
@@ -993,12 +999,8 @@ static store_rc_t finish(store_t *s, uint64_t lsn)
         rc = store_wal_wait(s->wal, lsn);
     }
 
-    if (rc == STORE_OK && store_wal_size(s->wal) > s->compact_bytes &&
-        pthread_mutex_trylock(&s->compact_mu) == 0) {
-        if (store_wal_size(s->wal) > s->compact_bytes)
-            compact_locked(s);
-        pthread_mutex_unlock(&s->compact_mu);
-    }
+    if (rc == STORE_OK && store_wal_size(s->wal) > s->compact_bytes)
+        compact_request(s);
     return rc;
 }
 
@@ -1025,46 +1027,119 @@ static void batch_add(json_t *ops, int type, json_t *payload)
 /* ------------------------------------------------------------------------------------------ */
 /* lifecycle                                                                                  */
 
-static int dump_cb(void *ctx, store_wal_snap_t *snap)
+/* One object of a snapshot: a record type and the stored value it is made from (a
+ * reference), plus the assistant's latest flag or the run's not_before. */
+typedef struct snap_obj {
+    int type;
+    json_t *obj;
+    int64_t aux;
+} snap_obj_t;
+
+/* The state a snapshot writes, captured at the log rotation. */
+typedef struct snap_view {
+    snap_obj_t *v;
+    size_t n, cap;
+} snap_view_t;
+
+static int view_add(snap_view_t *view, int type, json_t *obj, int64_t aux)
 {
-    store_t *s = ctx;
+    snap_obj_t *nv;
+
+    if (view->n == view->cap) {
+        size_t cap = view->cap ? view->cap * 2 : 1024;
+        if ((nv = realloc(view->v, cap * sizeof(*nv))) == NULL)
+            return -1;
+        view->v = nv;
+        view->cap = cap;
+    }
+    view->v[view->n++] = (snap_obj_t){type, json_incref(obj), aux};
+    return 0;
+}
+
+static void view_free(snap_view_t *view)
+{
+    size_t i;
+
+    for (i = 0; i < view->n; i++)
+        json_decref(view->v[i].obj);
+    free(view->v);
+}
+
+/*
+ * Captures every live object into `view` in replay order (assistant versions, each thread
+ * followed by its checkpoints, runs, items, crons). Caller holds write_mu, so nothing changes
+ * meanwhile; the values are shared, not copied: indexed values are never modified (changes
+ * replace them), so the view stays this moment's state while writers go on. 0 or -1.
+ */
+static int view_capture(store_t *s, snap_view_t *view)
+{
     ent_t *e;
-    json_t *v, *p;
+    json_t *v;
     size_t i;
     int ret = 0;
 
     for (e = s->assistants.head; e != NULL && ret == 0; e = e->next) {
         json_array_foreach(e->versions, i, v) {
-            p = json_pack("{sOsb}", "assistant", v, "latest", v == e->obj);
-            ret |= p == NULL || store_wal_snap_add(snap, R_ASSISTANT_PUT, p) != 0;
-            json_decref(p);
+            ret |= view_add(view, R_ASSISTANT_PUT, v, v == e->obj);
         }
     }
     for (e = s->threads.head; e != NULL && ret == 0; e = e->next) {
-        ret |= store_wal_snap_add(snap, R_THREAD_PUT, e->obj) != 0;
+        ret |= view_add(view, R_THREAD_PUT, e->obj, 0);
         for (i = 0; i < e->n_ckpts && ret == 0; i++)
-            ret |= store_wal_snap_add(snap, R_CKPT_PUT, e->ckpts[i]->obj) != 0;
+            ret |= view_add(view, R_CKPT_PUT, e->ckpts[i]->obj, 0);
     }
-    for (e = s->runs.head; e != NULL && ret == 0; e = e->next) {
-        p = json_pack("{sOsI}", "run", e->obj, "not_before", (json_int_t)e->not_before_us);
-        ret |= p == NULL || store_wal_snap_add(snap, R_RUN_PUT, p) != 0;
-        json_decref(p);
-    }
+    for (e = s->runs.head; e != NULL && ret == 0; e = e->next)
+        ret |= view_add(view, R_RUN_PUT, e->obj, e->not_before_us);
     for (e = s->items.head; e != NULL && ret == 0; e = e->next)
-        ret |= store_wal_snap_add(snap, R_ITEM_PUT, e->record) != 0;
+        ret |= view_add(view, R_ITEM_PUT, e->record, 0);
     for (e = s->crons.head; e != NULL && ret == 0; e = e->next)
-        ret |= store_wal_snap_add(snap, R_CRON_PUT, e->obj) != 0;
+        ret |= view_add(view, R_CRON_PUT, e->obj, 0);
     return ret ? -1 : 0;
 }
 
-/* Compacts with compact_mu held; write_mu keeps mutations out meanwhile, not readers. */
+/* Writes the captured view `ctx` (a snap_view_t) as snapshot records; no store lock held. */
+static int dump_cb(void *ctx, store_wal_snap_t *snap)
+{
+    const snap_view_t *view = ctx;
+    const snap_obj_t *o;
+    json_t *p;
+    size_t i;
+    int ret = 0;
+
+    for (i = 0; i < view->n && ret == 0; i++) {
+        o = &view->v[i];
+        if (o->type == R_ASSISTANT_PUT)
+            p = json_pack("{sOsb}", "assistant", o->obj, "latest", (int)o->aux);
+        else if (o->type == R_RUN_PUT)
+            p = json_pack("{sOsI}", "run", o->obj, "not_before", (json_int_t)o->aux);
+        else
+            p = json_incref(o->obj);
+        ret |= p == NULL || store_wal_snap_add(snap, o->type, p) != 0;
+        json_decref(p);
+    }
+    return ret ? -1 : 0;
+}
+
+/*
+ * Compacts, with compact_mu held. Mutations wait only while the log switches to the next
+ * generation and the state is captured (write_mu); the snapshot of that state is written
+ * afterwards, while they continue into the new log. Readers never wait.
+ */
 static store_rc_t compact_locked(store_t *s)
 {
+    snap_view_t view = {NULL, 0, 0};
     store_rc_t rc;
 
+    if ((rc = store_wal_prepare(s->wal)) != STORE_OK)
+        return rc;
     pthread_mutex_lock(&s->write_mu);
-    rc = store_wal_compact(s->wal, dump_cb, s);
+    rc = store_wal_rotate(s->wal);
+    if (rc == STORE_OK && view_capture(s, &view) != 0)
+        rc = store_fail(STORE_NOMEM, "out of memory while capturing a snapshot");
     pthread_mutex_unlock(&s->write_mu);
+    if (rc == STORE_OK)
+        rc = store_wal_snapshot(s->wal, dump_cb, &view);
+    view_free(&view);
     return rc;
 }
 
@@ -1078,10 +1153,60 @@ static store_rc_t mem_compact(store_t *s)
     return rc;
 }
 
+/* The compactor thread: compacts whenever asked and the log is still past the threshold. */
+static void *compactor_main(void *arg)
+{
+    store_t *s = arg;
+
+    pthread_mutex_lock(&s->bg_mu);
+    for (;;) {
+        while (!s->bg_wanted && !s->bg_stop)
+            pthread_cond_wait(&s->bg_cv, &s->bg_mu);
+        if (s->bg_stop)
+            break;
+        s->bg_wanted = 0;
+        pthread_mutex_unlock(&s->bg_mu);
+        pthread_mutex_lock(&s->compact_mu);
+        if (store_wal_size(s->wal) > s->compact_bytes && compact_locked(s) != STORE_OK)
+            fprintf(stderr, "lgserve: store: compaction failed: %s; the log keeps growing until one succeeds\n",
+                    store_last_error());
+        pthread_mutex_unlock(&s->compact_mu);
+        pthread_mutex_lock(&s->bg_mu);
+    }
+    pthread_mutex_unlock(&s->bg_mu);
+    return NULL;
+}
+
+/* Asks the compactor thread (started on first use) for a compaction. When the thread cannot
+ * be started, compacts on this thread unless another compaction is running. */
+static void compact_request(store_t *s)
+{
+    int started;
+
+    pthread_mutex_lock(&s->bg_mu);
+    if (!s->bg_started && !s->bg_stop && pthread_create(&s->bg, NULL, compactor_main, s) == 0)
+        s->bg_started = 1;
+    started = s->bg_started;
+    s->bg_wanted = 1;
+    pthread_cond_signal(&s->bg_cv);
+    pthread_mutex_unlock(&s->bg_mu);
+    if (!started && pthread_mutex_trylock(&s->compact_mu) == 0) {
+        if (store_wal_size(s->wal) > s->compact_bytes)
+            compact_locked(s);
+        pthread_mutex_unlock(&s->compact_mu);
+    }
+}
+
 static void mem_close(store_t *s)
 {
     if (s == NULL)
         return;
+    pthread_mutex_lock(&s->bg_mu);
+    s->bg_stop = 1;
+    pthread_cond_signal(&s->bg_cv);
+    pthread_mutex_unlock(&s->bg_mu);
+    if (s->bg_started)
+        pthread_join(s->bg, NULL);
     store_wal_close(s->wal);
     coll_free(&s->runs);
     coll_free(&s->threads);
@@ -1091,6 +1216,8 @@ static void mem_close(store_t *s)
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->write_mu);
     pthread_mutex_destroy(&s->compact_mu);
+    pthread_mutex_destroy(&s->bg_mu);
+    pthread_cond_destroy(&s->bg_cv);
     free(s);
 }
 
@@ -1117,6 +1244,8 @@ static store_rc_t mem_open(const store_config_t *cfg, store_t **out, char **errm
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
+    pthread_mutex_init(&s->bg_mu, NULL);
+    pthread_cond_init(&s->bg_cv, NULL);
     s->compact_bytes =
         cfg != NULL && cfg->compact_bytes ? cfg->compact_bytes : DEFAULT_COMPACT_BYTES;
     delay = cfg != NULL ? cfg->batch_delay_us : 0;

@@ -64,6 +64,8 @@ struct store_wal {
     int fd;
     uint64_t gen;
     uint64_t file_size;
+    int next_fd;       /* the log prepared for the next generation, or -1 */
+    uint64_t next_gen; /* its generation */
     store_fsync_t policy;
     unsigned delay_us;
 
@@ -503,11 +505,12 @@ Exit:
 }
 
 /*
- * Replays file `path` whose first bytes must be `magic`. For the log (`is_log`), a torn tail is
- * truncated away with a warning; *valid_end receives the size of the good prefix. Returns
+ * Replays file `path` whose first bytes must be `magic` (`is_log`: a log, else a snapshot). When
+ * `torn_ok` (the last log), a torn tail is truncated away with a warning; elsewhere it is
+ * corruption. *valid_end receives the size of the good prefix. Returns
  * STORE_OK, STORE_CORRUPT or STORE_IO with *errmsg set (malloc'd).
  */
-static store_rc_t replay_file(const char *path, const char *magic, int is_log,
+static store_rc_t replay_file(const char *path, const char *magic, int is_log, int torn_ok,
                               store_wal_apply_fn apply, void *ctx, uint64_t *valid_end,
                               char **errmsg)
 {
@@ -523,7 +526,7 @@ static store_rc_t replay_file(const char *path, const char *magic, int is_log,
         goto Exit;
     }
     if (len < MAGIC_LEN || memcmp(data, magic, MAGIC_LEN) != 0) {
-        if (is_log && ((len < MAGIC_LEN && memcmp(data, magic, len) == 0) || all_zero(data, len))) {
+        if (torn_ok && ((len < MAGIC_LEN && memcmp(data, magic, len) == 0) || all_zero(data, len))) {
             /* Created but never completed: an empty log. */
             off = 0;
             goto Torn;
@@ -543,7 +546,7 @@ static store_rc_t replay_file(const char *path, const char *magic, int is_log,
             goto Torn;
         n = get_u32(data + off);
         if (get_u32(data + off + 4) != ~n) {
-            if (is_log && all_zero(data + off, left))
+            if (torn_ok && all_zero(data + off, left))
                 goto Torn;
             *errmsg = msgf("%s: corrupt record header at byte offset %zu", path, off);
             rc = STORE_CORRUPT;
@@ -554,7 +557,7 @@ static store_rc_t replay_file(const char *path, const char *magic, int is_log,
         crc = get_u32(data + off + 8);
         type = data[off + 12];
         if (crc32c(0, data + off + 12, 1 + (size_t)n) != crc) {
-            if (is_log && off + REC_HDR + n == len)
+            if (torn_ok && off + REC_HDR + n == len)
                 goto Torn;
             *errmsg = msgf("%s: corrupt record (checksum mismatch) at byte offset %zu", path, off);
             rc = STORE_CORRUPT;
@@ -574,7 +577,7 @@ static store_rc_t replay_file(const char *path, const char *magic, int is_log,
     goto Exit;
 
 Torn:
-    if (!is_log) {
+    if (!torn_ok) {
         *errmsg = msgf("%s: truncated record at byte offset %zu", path, off);
         rc = STORE_CORRUPT;
         goto Exit;
@@ -633,8 +636,9 @@ static int create_log(const char *path)
     return fd;
 }
 
-/* Removes generation files other than `keep` and leftovers *.tmp. */
-static void remove_stale(store_wal_t *w, uint64_t keep)
+/* Removes the files of generations before `first` and leftovers *.tmp, then syncs the
+ * directory. */
+static void remove_stale(store_wal_t *w, uint64_t first)
 {
     DIR *d = opendir(w->dir);
     struct dirent *e;
@@ -648,12 +652,49 @@ static void remove_stale(store_wal_t *w, uint64_t keep)
         int stale = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0;
         if (!stale && (sscanf(e->d_name, "wal-%llu%c", &g, &extra) == 1 ||
                        sscanf(e->d_name, "snapshot-%llu%c", &g, &extra) == 1))
-            stale = g != keep;
+            stale = g < first;
         if (stale)
             unlinkat(w->dir_fd, e->d_name, 0);
     }
     closedir(d);
     fsync(w->dir_fd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The generations >= `from` that have a log in directory `d` (rewound), ascending, in *gens
+ * (malloc'd, caller frees; *n of them). Returns 0 or -1 (out of memory). */
+static int list_logs(DIR *d, uint64_t from, uint64_t **gens, size_t *n)
+{
+    struct dirent *e;
+    unsigned long long g;
+    uint64_t *v = NULL, *nv;
+    size_t cap = 0;
+    char extra;
+
+    *n = 0;
+    rewinddir(d);
+    while ((e = readdir(d)) != NULL) {
+        if (sscanf(e->d_name, "wal-%llu%c", &g, &extra) != 1 || g < from)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+                free(v);
+                return -1;
+            }
+            v = nv;
+        }
+        v[(*n)++] = g;
+    }
+    qsort(v, *n, sizeof(*v), cmp_u64);
+    *gens = v;
+    return 0;
 }
 
 store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_us,
@@ -666,9 +707,9 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
     struct dirent *e;
     unsigned long long g;
     char extra;
-    uint64_t end = MAGIC_LEN;
+    uint64_t end = MAGIC_LEN, *gens = NULL;
+    size_t n_gens = 0, i;
     int have_snap = 0;
-    struct stat st;
 
     *out = NULL;
     if ((w = calloc(1, sizeof(*w))) == NULL || (w->dir = strdup(dir)) == NULL) {
@@ -677,6 +718,7 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
         goto Exit;
     }
     w->fd = -1;
+    w->next_fd = -1;
     w->dir_fd = -1;
     w->lock_fd = -1;
     w->policy = policy;
@@ -711,23 +753,37 @@ store_rc_t store_wal_open(const char *dir, store_fsync_t policy, unsigned delay_
     }
     if (have_snap) {
         snap = gen_path(dir, "snapshot", w->gen);
-        if ((rc = replay_file(snap, SNAP_MAGIC, 0, apply, ctx, &end, &msg)) != STORE_OK)
+        if ((rc = replay_file(snap, SNAP_MAGIC, 0, 0, apply, ctx, &end, &msg)) != STORE_OK)
             goto Exit;
     }
+    if (list_logs(d, w->gen, &gens, &n_gens) != 0) {
+        msg = msgf("out of memory");
+        rc = STORE_NOMEM;
+        goto Exit;
+    }
     remove_stale(w, w->gen);
-    log = gen_path(dir, "wal", w->gen);
-    end = MAGIC_LEN;
-    if (stat(log, &st) == 0) {
-        if ((rc = replay_file(log, WAL_MAGIC, 1, apply, ctx, &end, &msg)) != STORE_OK)
+    /* the snapshot's log and every later one, in order; appends continue the last */
+    for (i = 0; i < n_gens; i++) {
+        free(log);
+        if ((log = gen_path(dir, "wal", gens[i])) == NULL) {
+            msg = msgf("out of memory");
+            rc = STORE_NOMEM;
             goto Exit;
-        if (end < MAGIC_LEN) {
-            w->fd = create_log(log);
-            end = MAGIC_LEN;
-        } else if ((w->fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
-            fdatasync(w->fd); /* makes a torn-tail truncation durable before new appends */
         }
-    } else {
+        end = MAGIC_LEN;
+        if ((rc = replay_file(log, WAL_MAGIC, 1, i + 1 == n_gens, apply, ctx, &end, &msg)) != STORE_OK)
+            goto Exit;
+        w->gen = gens[i];
+    }
+    if (n_gens == 0) {
+        log = gen_path(dir, "wal", w->gen);
+        end = MAGIC_LEN;
+        w->fd = log != NULL ? create_log(log) : -1;
+    } else if (end < MAGIC_LEN) {
         w->fd = create_log(log);
+        end = MAGIC_LEN;
+    } else if ((w->fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+        fdatasync(w->fd); /* makes a torn-tail truncation durable before new appends */
     }
     if (w->fd < 0) {
         msg = msgf("cannot open the log %s: %s", log, strerror(errno));
@@ -748,6 +804,7 @@ Exit:
     free(msg);
     free(snap);
     free(log);
+    free(gens);
     store_wal_close(w);
     return rc;
 }
@@ -769,30 +826,75 @@ int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload)
     return snap->buf.len >= (1u << 20) ? snap_flush(snap) : 0;
 }
 
-store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
+store_rc_t store_wal_prepare(store_wal_t *w)
 {
-    store_wal_snap_t snap = {-1, {NULL, 0, 0}};
-    char *tmp = NULL, *snap_path = NULL, *log_path = NULL, *old_snap = NULL, *old_log = NULL;
+    char *path = NULL;
     uint64_t next;
-    int new_fd = -1, old_fd;
+    store_rc_t rc = STORE_OK;
+
+    pthread_mutex_lock(&w->mu);
+    next = w->gen + 1;
+    pthread_mutex_unlock(&w->mu);
+    if ((path = gen_path(w->dir, "wal", next)) == NULL) {
+        rc = store_fail(STORE_NOMEM, "out of memory");
+        goto Exit;
+    }
+    if ((w->next_fd = create_log(path)) < 0 || fsync(w->dir_fd) != 0) {
+        rc = store_fail(STORE_IO, "cannot create log %s: %s", path, strerror(errno));
+        goto Exit;
+    }
+    w->next_gen = next;
+Exit:
+    if (rc != STORE_OK && w->next_fd >= 0) {
+        close(w->next_fd);
+        unlink(path);
+        w->next_fd = -1;
+    }
+    free(path);
+    return rc;
+}
+
+store_rc_t store_wal_rotate(store_wal_t *w)
+{
+    char *path;
+    int old_fd = -1;
     store_rc_t rc = STORE_OK;
 
     pthread_mutex_lock(&w->mu);
     flush_all(w);
-    rc = w->failed ? STORE_IO : STORE_OK;
-    next = w->gen + 1;
-    pthread_mutex_unlock(&w->mu);
-    if (rc != STORE_OK) {
-        rc = store_fail(STORE_IO, "the log in %s failed earlier", w->dir);
-        goto Exit;
+    if (w->failed) {
+        rc = store_fail(STORE_IO, "the log in %s failed", w->dir);
+    } else {
+        old_fd = w->fd;
+        w->fd = w->next_fd;
+        w->gen = w->next_gen;
+        w->file_size = MAGIC_LEN;
+        w->next_fd = -1;
     }
+    pthread_mutex_unlock(&w->mu);
+    if (old_fd >= 0)
+        close(old_fd);
+    if (rc != STORE_OK && w->next_fd >= 0) {
+        close(w->next_fd);
+        w->next_fd = -1;
+        if ((path = gen_path(w->dir, "wal", w->next_gen)) != NULL)
+            unlink(path);
+        free(path);
+    }
+    return rc;
+}
 
-    snap_path = gen_path(w->dir, "snapshot", next);
-    log_path = gen_path(w->dir, "wal", next);
-    old_snap = gen_path(w->dir, "snapshot", next - 1);
-    old_log = gen_path(w->dir, "wal", next - 1);
-    tmp = msgf("%s.tmp", snap_path);
-    if (!snap_path || !log_path || !old_snap || !old_log || !tmp) {
+store_rc_t store_wal_snapshot(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
+{
+    store_wal_snap_t snap = {-1, {NULL, 0, 0}};
+    char *tmp = NULL, *path = NULL;
+    uint64_t gen;
+    store_rc_t rc = STORE_OK;
+
+    pthread_mutex_lock(&w->mu);
+    gen = w->gen;
+    pthread_mutex_unlock(&w->mu);
+    if ((path = gen_path(w->dir, "snapshot", gen)) == NULL || (tmp = msgf("%s.tmp", path)) == NULL) {
         rc = store_fail(STORE_NOMEM, "out of memory");
         goto Exit;
     }
@@ -804,50 +906,26 @@ store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
     }
     close(snap.fd);
     snap.fd = -1;
-    /* The new log exists before the snapshot's rename, which is the commit point: a restart
-     * before it keeps generation `next - 1` (and drops the empty new log), one after it finds
-     * the complete pair. */
-    if ((new_fd = create_log(log_path)) < 0) {
-        rc = store_fail(STORE_IO, "cannot create log %s: %s", log_path, strerror(errno));
-        goto Exit;
-    }
-    if (rename(tmp, snap_path) != 0) {
-        rc = store_fail(STORE_IO, "cannot install snapshot %s: %s", snap_path, strerror(errno));
-        unlink(log_path);
+    /* the commit point: from here a start replays this snapshot and the logs from `gen` on */
+    if (rename(tmp, path) != 0) {
+        rc = store_fail(STORE_IO, "cannot install snapshot %s: %s", path, strerror(errno));
+        unlink(tmp);
         goto Exit;
     }
     if (fsync(w->dir_fd) != 0) {
-        /* Whether a restart sees the new generation is unknown: accept no more writes. */
-        pthread_mutex_lock(&w->mu);
-        w->failed = 1;
-        pthread_mutex_unlock(&w->mu);
+        /* either generation replays to the same state; keep the older files until next time */
         rc = store_fail(STORE_IO, "cannot sync the data directory %s: %s", w->dir, strerror(errno));
         goto Exit;
     }
-    pthread_mutex_lock(&w->mu);
-    old_fd = w->fd;
-    w->fd = new_fd;
-    w->gen = next;
-    w->file_size = MAGIC_LEN;
-    pthread_mutex_unlock(&w->mu);
-    new_fd = -1;
-    close(old_fd);
-    unlink(old_log);
-    unlink(old_snap);
-    fsync(w->dir_fd);
+    remove_stale(w, gen);
 Exit:
     if (snap.fd >= 0) {
         close(snap.fd);
         unlink(tmp);
     }
-    if (new_fd >= 0)
-        close(new_fd);
     free(snap.buf.data);
     free(tmp);
-    free(snap_path);
-    free(log_path);
-    free(old_snap);
-    free(old_log);
+    free(path);
     return rc;
 }
 
@@ -868,6 +946,8 @@ void store_wal_close(store_wal_t *w)
         pthread_mutex_unlock(&w->mu);
         close(w->fd);
     }
+    if (w->next_fd >= 0)
+        close(w->next_fd);
     if (w->dir_fd >= 0)
         close(w->dir_fd);
     if (w->lock_fd >= 0)

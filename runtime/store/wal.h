@@ -11,13 +11,15 @@
  *                    log generation <gen> started (absent for generation 0)
  *   record           u32 len | u32 ~len | u32 crc32c(type, payload) | u8 type | payload[len]
  *
- * Start: the highest generation with a snapshot (0 without one) wins; its snapshot then its log
- * are replayed, other generations and *.tmp files are removed. A snapshot is complete by
- * construction (written to .tmp, fsynced, renamed), so any bad record in it is corruption. In
- * the log, a record cut short by the end of the file, a last record with a bad checksum, or a
- * zero-filled tail is a torn write: it is dropped with a warning on stderr and the file is
- * truncated there; a bad record with valid data after it is corruption and the store refuses
- * to open, naming the file and byte offset.
+ * Start: the highest generation with a snapshot (0 without one) wins; its snapshot, then its
+ * log and every later log in generation order are replayed (a compaction switches to a new log
+ * before its snapshot exists); older generations and *.tmp files are removed; appends go to the
+ * last log. A snapshot is complete by construction (written to .tmp, fsynced, renamed), and a
+ * log before the last was made durable before the next one took over, so any bad record in
+ * them is corruption. In the last log, a record cut short by the end of the file, a last record
+ * with a bad checksum, or a zero-filled tail is a torn write: it is dropped with a warning on
+ * stderr and the file is truncated there; a bad record with valid data after it is corruption
+ * and the store refuses to open, naming the file and byte offset.
  *
  * Durability: appends go to an in-memory buffer in the caller's order; store_wal_wait returns
  * once the bytes up to the given position are written and fdatasync'ed. Group commit: the first
@@ -42,8 +44,8 @@ typedef struct store_wal_snap store_wal_snap_t;
  * sense (the open then fails as corrupt). Called only during store_wal_open. */
 typedef int (*store_wal_apply_fn)(void *ctx, int type, json_t *payload);
 
-/* Writes every live object through store_wal_snap_add; returns 0 or -1. Called by
- * store_wal_compact only. */
+/* Writes every object of the state captured at store_wal_rotate through store_wal_snap_add;
+ * returns 0 or -1. Called by store_wal_snapshot only, with no lock of the log held. */
 typedef int (*store_wal_dump_fn)(void *ctx, store_wal_snap_t *snap);
 
 /* Opens (creating when missing) the log in directory `dir` (borrowed), replaying the snapshot
@@ -77,9 +79,30 @@ void store_wal_when_durable(store_wal_t *w, uint64_t lsn, store_on_durable_fn on
 /* Bytes in the current log file (including not yet written appends). */
 uint64_t store_wal_size(store_wal_t *w);
 
-/* Writes a snapshot of everything `dump(ctx, snap)` adds and starts a new, empty log
- * generation; the old files are removed. The caller must keep appends out for the duration. */
-store_rc_t store_wal_compact(store_wal_t *w, store_wal_dump_fn dump, void *ctx);
+/*
+ * Compaction, in three steps so that writers wait only for the short middle one:
+ *
+ * store_wal_prepare: creates the log file of the next generation (empty, synced, its directory
+ * entry synced). Any thread, no lock needed; one compaction at a time (the caller's lock).
+ *
+ * store_wal_rotate: called while the caller keeps appends out: makes everything appended so far
+ * durable in the current log and sends every later append to the prepared log. The state the
+ * caller has applied at this moment is what the next generation's snapshot must hold: the
+ * caller captures it (references to immutable values) before it lets appends in again.
+ *
+ * store_wal_snapshot: writes snapshot-<gen> of that state through `dump`, syncs it, renames
+ * it into place (the commit point) and removes every older generation. Runs while appends
+ * continue. When it fails, nothing is lost: start replays the older snapshot and every later
+ * log in order, and the next compaction starts from there.
+ *
+ * Crash at any point: before the rename, start replays snapshot-<g> and the logs g, g+1, ...
+ * (all complete, the last possibly torn); after it, snapshot-<gen> and the logs from <gen> on.
+ * Each returns STORE_OK or STORE_IO / STORE_NOMEM; store_wal_rotate fails (STORE_IO) when the
+ * flush fails, and then the prepared log is removed and nothing else changed.
+ */
+store_rc_t store_wal_prepare(store_wal_t *w);
+store_rc_t store_wal_rotate(store_wal_t *w);
+store_rc_t store_wal_snapshot(store_wal_t *w, store_wal_dump_fn dump, void *ctx);
 
 /* Adds one record to the snapshot being written (payload borrowed). Returns 0 or -1. */
 int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload);

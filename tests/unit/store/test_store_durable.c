@@ -3,7 +3,8 @@
  * reopen after close (both fsync policies), acknowledged writes surviving SIGKILL of a writing
  * process, a torn last record (cut short, bad checksum, zero-filled tail) dropped with a warning,
  * corruption before the tail refused with the file and byte offset, and compaction (explicit,
- * automatic, interrupted) preserving exactly the same contents.
+ * automatic, interrupted at each crash point, concurrent with writers) preserving exactly the
+ * same contents.
  */
 #include "store_test_util.h"
 
@@ -596,6 +597,9 @@ static void test_compaction_automatic(void **state)
     json_decref(after);
 }
 
+/* A crash after the next log was prepared but before the switch to it: the prepared (empty)
+ * log and a partial snapshot .tmp are left. The .tmp goes; the empty log simply continues the
+ * chain and takes the next appends. A lost log of the current generation starts empty. */
 static void test_compaction_interrupted(void **state)
 {
     dfx_t *f = *state;
@@ -610,11 +614,9 @@ static void test_compaction_interrupted(void **state)
     assert_int_equal(f->o->compact(s), STORE_OK);
     before = snapshot_of(f, s);
     f->o->close(s);
-    /* a crash while writing the next snapshot leaves a .tmp: ignored and removed */
     fp = fopen(tmp, "w");
     fputs("partial", fp);
     fclose(fp);
-    /* a crash after the next log was created but before the snapshot's rename leaves it */
     fp = fopen(wal2, "w");
     fputs("LGSWAL01", fp);
     fclose(fp);
@@ -622,18 +624,25 @@ static void test_compaction_interrupted(void **state)
     after = snapshot_of(f, s);
     assert_same(before, after);
     assert_int_equal(stat(tmp, &st), -1);
-    assert_int_equal(stat(wal2, &st), -1);
-    f->o->close(s);
     json_decref(after);
-    /* a lost log of the current generation (its snapshot is complete) starts empty */
-    assert_int_equal(unlink(wal1), 0);
+    /* appends continue the last log of the chain */
+    assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    json_decref(before);
+    before = snapshot_of(f, s);
+    f->o->close(s);
+    assert_true(file_size(wal2) > 8);
     s = open_store(f, STORE_FSYNC_BATCH, 0);
     after = snapshot_of(f, s);
     assert_same(before, after);
+    f->o->close(s);
+    json_decref(after);
+    /* a lost log (its snapshot is complete) is replayed as empty */
+    assert_int_equal(unlink(wal2), 0);
+    assert_int_equal(unlink(wal1), 0);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
     assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
     f->o->close(s);
     json_decref(before);
-    json_decref(after);
     free(tmp);
     free(wal1);
     free(wal2);
@@ -744,6 +753,110 @@ static void copy_file(const char *from, const char *to)
     close(out);
 }
 
+/* Removes snapshot-<gen> and wal-<gen>. */
+static void unlink_gen(dfx_t *f, int gen)
+{
+    char name[32], *p;
+
+    snprintf(name, sizeof(name), "snapshot-%d", gen);
+    assert_int_equal(unlink(p = file_path(f, name)), 0);
+    free(p);
+    snprintf(name, sizeof(name), "wal-%d", gen);
+    assert_int_equal(unlink(p = file_path(f, name)), 0);
+    free(p);
+}
+
+/*
+ * Crash points of a compaction after its switch to the new log, rebuilt from saved files:
+ * (1) the new snapshot was never installed while acknowledged writes already went to the new
+ * log: the old snapshot and every log since replay them all; (2) the new snapshot was
+ * installed but the old generation not yet removed: it is ignored and removed. A log before
+ * the last one that is cut short is corruption, not a torn tail.
+ */
+static void test_compaction_crash_points(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
+    char *snap1 = file_path(f, "snapshot-1"), *wal1 = file_path(f, "wal-1"),
+         *snap2 = file_path(f, "snapshot-2"), *wal2 = file_path(f, "wal-2"),
+         *save_snap1 = file_path(f, "saved-snap1"), *save_wal1 = file_path(f, "saved-wal1"),
+         *tmp = file_path(f, "snapshot-2.tmp"), *msg = NULL;
+    json_t *before, *after;
+    struct stat st;
+    FILE *fp;
+
+    populate(f, s, 40);
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    populate(f, s, 40); /* into wal-1 */
+    copy_file(snap1, save_snap1);
+    copy_file(wal1, save_wal1);
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    assert_int_equal(stat(wal1, &st), -1);
+    populate(f, s, 40); /* acknowledged, into wal-2 */
+    before = snapshot_of(f, s);
+    f->o->close(s);
+
+    /* (2) installed, old generation still there */
+    copy_file(save_snap1, snap1);
+    copy_file(save_wal1, wal1);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    json_decref(after);
+    f->o->close(s);
+    assert_int_equal(stat(snap1, &st), -1);
+    assert_int_equal(stat(wal1, &st), -1);
+
+    /* (1) not installed: snapshot-2 only as a partial .tmp */
+    assert_int_equal(unlink(snap2), 0);
+    fp = fopen(tmp, "w");
+    fputs("LGSSNP01partial", fp);
+    fclose(fp);
+    copy_file(save_snap1, snap1);
+    copy_file(save_wal1, wal1);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    json_decref(after);
+    assert_int_equal(stat(tmp, &st), -1);
+    assert_int_equal(stat(wal2, &st), 0);
+    /* a later compaction leaves one generation */
+    assert_int_equal(f->o->compact(s), STORE_OK);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    json_decref(after);
+    f->o->close(s);
+    assert_int_equal(stat(snap1, &st), -1);
+    assert_int_equal(stat(wal1, &st), -1);
+    assert_int_equal(stat(wal2, &st), -1);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    after = snapshot_of(f, s);
+    assert_same(before, after);
+    json_decref(after);
+    f->o->close(s);
+
+    /* a cut-short log before the last is refused */
+    unlink_gen(f, 3);
+    copy_file(save_snap1, snap1);
+    copy_file(save_wal1, wal1);
+    assert_int_equal(truncate(wal1, file_size(wal1) - 5), 0);
+    fp = fopen(wal2, "w");
+    fputs("LGSWAL01", fp);
+    fclose(fp);
+    assert_int_equal(open_fails(f, &msg), STORE_CORRUPT);
+    assert_non_null(strstr(msg, wal1));
+    free(msg);
+
+    json_decref(before);
+    free(snap1);
+    free(wal1);
+    free(snap2);
+    free(wal2);
+    free(save_snap1);
+    free(save_wal1);
+    free(tmp);
+}
+
 static void quiet_open(void *p)
 {
     dfx_t *f = p;
@@ -838,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_explicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_automatic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_crash_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_damage, setup, teardown),
