@@ -88,6 +88,7 @@ struct store_wal {
 struct store_wal_snap {
     int fd;
     wal_buf_t buf;
+    off_t written, synced; /* bytes written to fd; bytes whose writeback has completed */
 };
 
 /* ---- CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 ---- */
@@ -811,11 +812,25 @@ Exit:
 
 /* ---- compaction ---- */
 
+/*
+ * Writes the buffered snapshot bytes and keeps the file's dirty pages few: the writeback of
+ * this chunk starts now and the previous chunk's is waited for. Otherwise tens of megabytes
+ * pile up in the page cache, and the log's next fdatasync (which on ext4 commits the journal
+ * and with it other files' dirty data) stalls every writer until they reach the disk.
+ */
 static int snap_flush(store_wal_snap_t *snap)
 {
+    off_t start = snap->written;
+
     if (write_all(snap->fd, snap->buf.data, snap->buf.len) != 0)
         return -1;
+    snap->written += (off_t)snap->buf.len;
     snap->buf.len = 0;
+    if (snap->synced < start &&
+        sync_file_range(snap->fd, snap->synced, start - snap->synced,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+        snap->synced = start;
+    sync_file_range(snap->fd, start, snap->written - start, SYNC_FILE_RANGE_WRITE);
     return 0;
 }
 
@@ -886,7 +901,7 @@ store_rc_t store_wal_rotate(store_wal_t *w)
 
 store_rc_t store_wal_snapshot(store_wal_t *w, store_wal_dump_fn dump, void *ctx)
 {
-    store_wal_snap_t snap = {-1, {NULL, 0, 0}};
+    store_wal_snap_t snap = {-1, {NULL, 0, 0}, MAGIC_LEN, 0} /* the magic is written first */;
     char *tmp = NULL, *path = NULL;
     uint64_t gen;
     store_rc_t rc = STORE_OK;
