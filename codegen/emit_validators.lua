@@ -107,6 +107,12 @@ function M.c_string(s)
   return '"' .. escaped .. '"'
 end
 
+-- A C character literal of the one-character string `c`.
+function M.c_char(c)
+  if c == "'" or c == "\\" then return "'\\" .. c .. "'" end
+  return "'" .. c .. "'"
+end
+
 -- A C identifier made of `s` (non-identifier characters become '_').
 function M.c_ident(s) return (s:gsub("[^%w_]", "_")) end
 
@@ -918,6 +924,37 @@ local function params_fn(G, op)
   return name
 end
 
+-- The separators of the query styles OpenAPI defines for arrays when explode is false.
+local STYLE_SEPARATOR = { form = ",", spaceDelimited = " ", pipeDelimited = "|" }
+
+-- The C char literal of valid_param_t.split for parameter `prm` of C type `t`: the one
+-- character of x-lgserve-separator (a joined form no OpenAPI style names, e.g. the SDKs'
+-- dot-joined store namespace), else the separator of the query style when explode is false,
+-- else 0 (OpenAPI's default form/explode true: one item per occurrence of the key). Reports
+-- a style or separator on a parameter that is not a query array.
+local function param_split(G, prm, t)
+  local sep, style, explode = prm["x-lgserve-separator"], prm.style or "form", prm.explode
+  if sep == nil and prm.style == nil and explode == nil then return "0" end
+  if prm["in"] ~= "query" or t ~= "VALID_T_ARRAY" then
+    fail(G, prm, "parameter %s: style, explode and x-lgserve-separator apply to query arrays only", tostring(prm.name))
+    return "0"
+  end
+  if sep ~= nil then
+    if type(sep) ~= "string" or not sep:match("^[ -~]$") then
+      fail(G, prm, "parameter %s: x-lgserve-separator must be one printable character", tostring(prm.name))
+      return "0"
+    end
+    return M.c_char(sep)
+  end
+  if STYLE_SEPARATOR[style] == nil or (explode ~= nil and type(explode) ~= "boolean") then
+    fail(G, prm, "parameter %s: unsupported style '%s' / explode '%s'", tostring(prm.name), tostring(style),
+         tostring(explode))
+    return "0"
+  end
+  if explode == false then return M.c_char(STYLE_SEPARATOR[style]) end
+  return "0"
+end
+
 local function params_table(G, op)
   local rows, order = {}, {}
   for _, prm in ipairs(op.params or {}) do
@@ -927,8 +964,8 @@ local function params_table(G, op)
       fail(G, prm, "parameter %s: unsupported location '%s'", tostring(prm.name), tostring(prm["in"]))
       where = "VALID_IN_QUERY"
     end
-    rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %d},\n", M.c_string(prm.name), where, t, item,
-                                    prm.required == true and 1 or 0)
+    rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %d, %s},\n", M.c_string(prm.name), where, t, item,
+                                    prm.required == true and 1 or 0, param_split(G, prm, t))
     order[#order + 1] = M.c_ident(prm.name):lower()
   end
   if #rows == 0 then return "NULL", 0 end

@@ -410,6 +410,7 @@ static int params_thread_id_include(json_t *v, const char *p, valid_error_t *err
 static int check_params_check_db_check_db(json_t *v, const char *p, valid_error_t *err);
 static int params_check_db(json_t *v, const char *p, valid_error_t *err);
 static int params_thread_id_run_id_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err);
+static int check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode(json_t *v, const char *p, valid_error_t *err);
 static int params_run_id_last_event_id_stream_mode_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err);
 static int check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_0(json_t *v, const char *p, valid_error_t *err);
 static int check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_1(json_t *v, const char *p, valid_error_t *err);
@@ -889,10 +890,10 @@ static const vh_prop_t props_body_post_a2a[] = {
 static const char *const required_jsonrpc_id_method[] = {"jsonrpc", "id", "method", NULL};
 static const vh_object_t object_body_post_a2a = {props_body_post_a2a, 4, required_jsonrpc_id_method, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id_wait_action[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"wait", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
-    {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"wait", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
+    {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const char *const enum_params_thread_id_run_id_wait_action_action[] = {"interrupt", "rollback", NULL};
 static const vh_prop_t props_params_thread_id_run_id_wait_action[] = {
@@ -904,14 +905,14 @@ static const vh_prop_t props_params_thread_id_run_id_wait_action[] = {
 static const char *const required_thread_id_run_id[] = {"thread_id", "run_id", NULL};
 static const vh_object_t object_params_thread_id_run_id_wait_action = {props_params_thread_id_run_id_wait_action, 4, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_action[] = {
-    {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
+    {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_action[] = {
     {"action", check_params_thread_id_run_id_wait_action_action, "\"interrupt\""},
 };
 static const vh_object_t object_params_action = {props_params_action, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_thread_id[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -919,8 +920,8 @@ static const vh_prop_t props_params_thread_id[] = {
 static const char *const required_thread_id[] = {"thread_id", NULL};
 static const vh_object_t object_params_thread_id = {props_params_thread_id, 1, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_delete_threads[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"delete_threads", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"delete_threads", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_delete_threads[] = {
     {"assistant_id", is_string, NULL},
@@ -928,7 +929,7 @@ static const vh_prop_t props_params_assistant_id_delete_threads[] = {
 };
 static const vh_object_t object_params_assistant_id_delete_threads = {props_params_assistant_id_delete_threads, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_cron_id[] = {
-    {"cron_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
+    {"cron_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_cron_id[] = {
     {"cron_id", is_string_uuid, NULL},
@@ -936,8 +937,8 @@ static const vh_prop_t props_params_cron_id[] = {
 static const char *const required_cron_id[] = {"cron_id", NULL};
 static const vh_object_t object_params_cron_id = {props_params_cron_id, 1, required_cron_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -945,15 +946,15 @@ static const vh_prop_t props_params_thread_id_run_id[] = {
 };
 static const vh_object_t object_params_thread_id_run_id = {props_params_thread_id_run_id, 2, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_assistant_id[] = {
     {"assistant_id", is_string, NULL},
 };
 static const vh_object_t object_params_assistant_id = {props_params_assistant_id, 1, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_xray[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"xray", VALID_IN_QUERY, VALID_T_ANY, VALID_T_ANY, 0},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"xray", VALID_IN_QUERY, VALID_T_ANY, VALID_T_ANY, 0, 0},
 };
 static const vh_branch_t branches_params_assistant_id_xray_xray[] = {
     {is_boolean, T_BOOLEAN, 0},
@@ -965,9 +966,9 @@ static const vh_prop_t props_params_assistant_id_xray[] = {
 };
 static const vh_object_t object_params_assistant_id_xray = {props_params_assistant_id_xray, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_namespace_recurse[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"namespace", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"namespace", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_namespace_recurse[] = {
     {"assistant_id", is_string, NULL},
@@ -977,8 +978,8 @@ static const vh_prop_t props_params_assistant_id_namespace_recurse[] = {
 static const char *const required_assistant_id_namespace[] = {"assistant_id", "namespace", NULL};
 static const vh_object_t object_params_assistant_id_namespace_recurse = {props_params_assistant_id_namespace_recurse, 3, required_assistant_id_namespace, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_recurse[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_recurse[] = {
     {"assistant_id", is_string, NULL},
@@ -986,9 +987,9 @@ static const vh_prop_t props_params_assistant_id_recurse[] = {
 };
 static const vh_object_t object_params_assistant_id_recurse = {props_params_assistant_id_recurse, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_key_namespace_refresh_ttl[] = {
-    {"key", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 1},
-    {"namespace", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0},
-    {"refresh_ttl", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"key", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"namespace", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, '.'},
+    {"refresh_ttl", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_key_namespace_refresh_ttl[] = {
     {"key", is_string, NULL},
@@ -997,8 +998,8 @@ static const vh_prop_t props_params_key_namespace_refresh_ttl[] = {
 };
 static const vh_object_t object_params_key_namespace_refresh_ttl = {props_params_key_namespace_refresh_ttl, 3, required_key, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_subgraphs[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_subgraphs[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -1006,9 +1007,9 @@ static const vh_prop_t props_params_thread_id_subgraphs[] = {
 };
 static const vh_object_t object_params_thread_id_subgraphs = {props_params_thread_id_subgraphs, 2, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_limit_before[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
-    {"before", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
+    {"before", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_limit_before[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -1017,9 +1018,9 @@ static const vh_prop_t props_params_thread_id_limit_before[] = {
 };
 static const vh_object_t object_params_thread_id_limit_before = {props_params_thread_id_limit_before, 3, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_checkpoint_id_subgraphs[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"checkpoint_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"checkpoint_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_checkpoint_id_subgraphs[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -1029,8 +1030,8 @@ static const vh_prop_t props_params_thread_id_checkpoint_id_subgraphs[] = {
 static const char *const required_thread_id_checkpoint_id[] = {"thread_id", "checkpoint_id", NULL};
 static const vh_object_t object_params_thread_id_checkpoint_id_subgraphs = {props_params_thread_id_checkpoint_id_subgraphs, 3, required_thread_id_checkpoint_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_include[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"include", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"include", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_include[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -1038,16 +1039,16 @@ static const vh_prop_t props_params_thread_id_include[] = {
 };
 static const vh_object_t object_params_thread_id_include = {props_params_thread_id_include, 2, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_check_db[] = {
-    {"check_db", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
+    {"check_db", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_check_db[] = {
     {"check_db", check_params_check_db_check_db, "0"},
 };
 static const vh_object_t object_params_check_db = {props_params_check_db, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id_cancel_on_disconnect[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id_cancel_on_disconnect[] = {
     {"thread_id", is_string_uuid, NULL},
@@ -1056,24 +1057,28 @@ static const vh_prop_t props_params_thread_id_run_id_cancel_on_disconnect[] = {
 };
 static const vh_object_t object_params_thread_id_run_id_cancel_on_disconnect = {props_params_thread_id_run_id_cancel_on_disconnect, 3, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
-    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0},
-    {"stream_mode", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
-    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
+    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
+};
+static const vh_branch_t branches_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode[] = {
+    {is_string, T_STRING, 0},
+    {is_array_of_string, T_ARRAY, 0},
 };
 static const vh_prop_t props_params_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
     {"run_id", is_string_uuid, NULL},
     {"Last-Event-ID", is_string, NULL},
-    {"stream_mode", is_string, NULL},
+    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL},
     {"cancel_on_disconnect", is_boolean, "false"},
 };
 static const char *const required_run_id[] = {"run_id", NULL};
 static const vh_object_t object_params_run_id_last_event_id_stream_mode_cancel_on_disconnect = {props_params_run_id_last_event_id_stream_mode_cancel_on_disconnect, 4, required_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_last_event_id_stream_modes_stream_mode[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0},
-    {"stream_modes", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0},
-    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"stream_modes", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
+    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
 };
 static const char *const enum_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_0[] = {"lifecycle", "run_modes", "state_update", NULL};
 static const vh_branch_t branches_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes[] = {
@@ -1084,15 +1089,15 @@ static const vh_prop_t props_params_thread_id_last_event_id_stream_modes_stream_
     {"thread_id", is_string_uuid, NULL},
     {"Last-Event-ID", is_string, NULL},
     {"stream_modes", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, "[\"run_modes\"]"},
-    {"stream_mode", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, "[\"run_modes\"]"},
+    {"stream_mode", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, NULL},
 };
 static const vh_object_t object_params_thread_id_last_event_id_stream_modes_stream_mode = {props_params_thread_id_last_event_id_stream_modes_stream_mode, 4, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_limit_offset_status_select[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
-    {"offset", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
-    {"status", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
-    {"select", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
+    {"offset", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
+    {"status", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"select", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
 };
 static const char *const enum_params_thread_id_limit_offset_status_select_status[] = {"pending", "running", "error", "success", "timeout", "interrupted", NULL};
 static const char *const enum_params_thread_id_limit_offset_status_select_select_item[] = {"run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs", "multitask_strategy", "langsmith_session_name", NULL};
@@ -1105,8 +1110,8 @@ static const vh_prop_t props_params_thread_id_limit_offset_status_select[] = {
 };
 static const vh_object_t object_params_thread_id_limit_offset_status_select = {props_params_thread_id_limit_offset_status_select, 5, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_accept[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_assistant_id_accept[] = {
     {"assistant_id", is_string_uuid, NULL},
@@ -1115,7 +1120,7 @@ static const vh_prop_t props_params_assistant_id_accept[] = {
 static const char *const required_assistant_id_Accept[] = {"assistant_id", "Accept", NULL};
 static const vh_object_t object_params_assistant_id_accept = {props_params_assistant_id_accept, 2, required_assistant_id_Accept, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_accept[] = {
-    {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1},
+    {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_accept[] = {
     {"Accept", is_string, NULL},
@@ -1125,8 +1130,8 @@ static const vh_object_t object_params_accept = {props_params_accept, 1, require
 static const char *const rejected_search_items[] = {"query", NULL};
 static const char *const rejected_search_threads_threads_search_post[] = {"extract", NULL};
 static const valid_param_t param_table_assistant_id_version[] = {
-    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"version", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
+    {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"version", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_version[] = {
     {"assistant_id", is_string, NULL},
@@ -1134,22 +1139,22 @@ static const vh_prop_t props_params_assistant_id_version[] = {
 };
 static const vh_object_t object_params_assistant_id_version = {props_params_assistant_id_version, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0},
-    {"stream_mode", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
-    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
+    {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
     {"thread_id", is_string_uuid, NULL},
     {"run_id", is_string_uuid, NULL},
     {"Last-Event-ID", is_string, NULL},
-    {"stream_mode", is_string, NULL},
+    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL},
     {"cancel_on_disconnect", is_boolean, "false"},
 };
 static const vh_object_t object_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect = {props_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect, 5, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_format[] = {
-    {"format", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
+    {"format", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const char *const enum_params_format_format[] = {"prometheus", "json", NULL};
 static const vh_prop_t props_params_format[] = {
@@ -2207,6 +2212,11 @@ static int params_check_db(json_t *v, const char *p, valid_error_t *err)
 static int params_thread_id_run_id_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err)
 {
     return vh_object(v, p, err, &object_params_thread_id_run_id_cancel_on_disconnect);
+}
+
+static int check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode(json_t *v, const char *p, valid_error_t *err)
+{
+    return vh_any_of(v, p, err, branches_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, 2, "array or string");
 }
 
 static int params_run_id_last_event_id_stream_mode_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err)

@@ -116,61 +116,11 @@ uint64_t runs_last_event_id(const http_ctx_t *ctx)
     return errno != 0 || *end != '\0' ? 0 : (uint64_t)id;
 }
 
-/* The modes one stream_mode value names (see runs_mode_list). New reference; NULL for NULL. */
-static json_t *mode_value(const char *value)
-{
-    json_t *list = NULL;
-    const char *p;
-
-    if (value == NULL)
-        goto Exit;
-    if (value[0] == '[') {
-        list = json_loads(value, 0, NULL);
-        if (!json_is_array(list)) {
-            json_decref(list);
-            list = NULL;
-        }
-        goto Exit;
-    }
-    list = json_array();
-    for (p = value; list != NULL && *p != '\0';) {
-        size_t len = strcspn(p, ",");
-        if (len > 0)
-            json_array_append_new(list, json_stringn(p, len));
-        p += len;
-        if (*p == ',')
-            ++p;
-    }
-Exit:
-    return list;
-}
-
 json_t *runs_mode_list(const http_ctx_t *ctx)
 {
-    const h2o_req_t *req = ctx->req;
-    const char *end = req->path.base + req->path.len, *p = memchr(req->path.base, '?', req->path.len), *seg;
-    static const char key[] = "stream_mode=";
-    json_t *list = NULL;
-    size_t n = 0;
+    json_t *modes = json_object_get(ctx->params, "stream_mode");
 
-    for (seg = p != NULL ? p + 1 : end; seg < end; seg = p + 1) {
-        p = memchr(seg, '&', (size_t)(end - seg));
-        if (p == NULL)
-            p = end;
-        n += (size_t)(p - seg) >= sizeof(key) - 1 && memcmp(seg, key, sizeof(key) - 1) == 0;
-    }
-    if (n < 2)
-        return mode_value(http_param_str(ctx, "stream_mode"));
-    list = json_array();
-    p = memchr(req->path.base, '?', req->path.len);
-    for (seg = p + 1; list != NULL && seg < end; seg = p + 1) {
-        p = memchr(seg, '&', (size_t)(end - seg));
-        if (p == NULL)
-            p = end;
-        if ((size_t)(p - seg) >= sizeof(key) - 1 && memcmp(seg, key, sizeof(key) - 1) == 0)
-            json_array_append_new(list, json_stringn(seg + sizeof(key) - 1, (size_t)(p - seg) - (sizeof(key) - 1)));
-    }
-    return list;
+    return json_is_array(modes) ? json_incref(modes) : NULL;
 }
 
 /* Creates a run on the path's thread from the request body: 0 with *out (new reference), or

@@ -21,9 +21,9 @@ int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_
 uint64_t runs_last_event_id(const http_ctx_t *ctx);
 
 /*
- * The stream modes the request's stream_mode query parameter names: a JSON array
- * ('["values","updates"]', as the JS SDK sends), a comma list, one name, or the parameter
- * repeated (Python SDK). NULL when absent. Returns a new reference.
+ * The stream modes the request's stream_mode query parameter names, as the router gathered them
+ * (a JSON array as the JS SDK sends, the key repeated as the Python SDK does, or a comma list).
+ * NULL when absent. Returns a new reference.
  */
 json_t *runs_mode_list(const http_ctx_t *ctx);
 

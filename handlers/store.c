@@ -10,7 +10,6 @@
  * told not to (LangGraph's refresh_on_read default).
  */
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include "handlers.h"
 #include "api.h"
@@ -59,87 +58,6 @@ static int get_paging(http_ctx_t *ctx, const json_t *body, int64_t *limit, int64
     return 0;
 }
 
-/* Appends the labels of [s, s+len) split on '.' to `ns`. Returns 0, or -1 when out of memory. */
-static int append_dotted(json_t *ns, const char *s, size_t len)
-{
-    const char *end = s + len, *dot;
-
-    for (;;) {
-        dot = memchr(s, '.', (size_t)(end - s));
-        if (json_array_append_new(ns, json_stringn(s, (size_t)((dot != NULL ? dot : end) - s))) != 0)
-            return -1;
-        if (dot == NULL)
-            return 0;
-        s = dot + 1;
-    }
-}
-
-/*
- * Appends the labels of one raw `namespace` query value (decoded) to `ns`: a JSON array of
- * strings is spread as it is; anything else is the SDKs' dot-joined form. Labels are read from
- * the raw query rather than from ctx->params because the router splits array parameters on
- * commas, and a label may contain one. Returns 0, or -1 when out of memory.
- */
-static int append_query_value(json_t *ns, const char *s, size_t len)
-{
-    json_t *arr = NULL, *el;
-    size_t i;
-    int rc = -1;
-
-    if (len != 0 && s[0] == '[' && (arr = json_loadb(s, len, 0, NULL)) != NULL && json_is_array(arr)) {
-        json_array_foreach(arr, i, el) {
-            if (json_array_append(ns, json_is_string(el) ? el : json_null()) != 0)
-                goto Exit;
-        }
-    } else if (append_dotted(ns, s, len) != 0) {
-        goto Exit;
-    }
-    rc = 0;
-Exit:
-    json_decref(arr);
-    return rc;
-}
-
-/*
- * The namespace of GET /store/items from the raw query: every `namespace=` occurrence
- * contributes its labels (so "a.b", "namespace=a&namespace=b" and '["a","b"]' are all
- * ["a", "b"]). Returns a new reference (an empty array when there is none), or NULL when out of
- * memory or the query is malformed (the router has already rejected bad escapes).
- */
-static json_t *query_namespace(const h2o_req_t *req)
-{
-    const char *q, *qend, *amp, *stop, *eq;
-    char *val = NULL, kbuf[32];
-    json_t *ns = json_array();
-    ssize_t n;
-
-    if (ns == NULL || req->query_at == SIZE_MAX)
-        return ns;
-    q = req->path.base + req->query_at + 1;
-    qend = req->path.base + req->path.len;
-    while (q < qend) {
-        amp = memchr(q, '&', (size_t)(qend - q));
-        stop = amp != NULL ? amp : qend;
-        eq = memchr(q, '=', (size_t)(stop - q));
-        if (eq != NULL && (size_t)(eq - q) < sizeof(kbuf) &&
-            http_pct_decode(kbuf, q, (size_t)(eq - q), 1) == (ssize_t)sizeof("namespace") - 1 &&
-            memcmp(kbuf, "namespace", sizeof("namespace") - 1) == 0) {
-            if ((val = malloc((size_t)(stop - eq))) == NULL ||
-                (n = http_pct_decode(val, eq + 1, (size_t)(stop - eq - 1), 1)) < 0 ||
-                append_query_value(ns, val, (size_t)n) != 0)
-                goto Fail;
-            free(val);
-            val = NULL;
-        }
-        q = stop + 1;
-    }
-    return ns;
-Fail:
-    free(val);
-    json_decref(ns);
-    return NULL;
-}
-
 /* PUT /store/items: creates or replaces the item; 204. */
 int items_put(http_ctx_t *ctx)
 {
@@ -184,36 +102,27 @@ int items_delete(http_ctx_t *ctx)
 
 /*
  * GET /store/items?namespace=a.b&key=k[&refresh_ttl=false]: the item, or null when missing.
- * Reading restarts the item's TTL unless refresh_ttl is false (the store default of LangGraph,
- * TTLConfig.refresh_on_read).
+ * The router gathers the namespace labels (the spec declares the SDKs' dot-joined form; repeated
+ * keys and a JSON array work too, and a label may hold a comma). Reading restarts the item's
+ * TTL unless refresh_ttl is false (the store default of LangGraph, TTLConfig.refresh_on_read).
  */
 int items_get(http_ctx_t *ctx)
 {
     const char *key = http_param_str(ctx, "key");
-    json_t *ns = query_namespace(ctx->req), *item = NULL;
+    const json_t *ns = json_object_get(ctx->params, "namespace");
+    json_t *item = NULL;
     store_rc_t rc;
-    int ret = 0;
 
-    if (ns == NULL) {
-        ret = -1;
-        goto Exit;
-    }
     if (check_labels(ctx, ns, "namespace", 0) != 0)
-        goto Exit;
-    if (key == NULL || key[0] == '\0') {
-        http_send_error(ctx, 422, "key: expected a non-empty string");
-        goto Exit;
-    }
+        return 0;
+    if (key == NULL || key[0] == '\0')
+        return http_send_error(ctx, 422, "key: expected a non-empty string");
     rc = api_ops()->item_get(api_store(), api_owner(ctx), ns, key, http_param_bool(ctx, "refresh_ttl", 1), &item);
     if (rc == STORE_NOT_FOUND)
-        http_send_raw(ctx, 200, "application/json", "null", 4);
-    else if (rc != STORE_OK)
-        api_store_error(ctx, rc, "Item", NULL);
-    else
-        http_send_json(ctx, 200, item);
-Exit:
-    json_decref(ns);
-    return ret;
+        return http_send_raw(ctx, 200, "application/json", "null", 4);
+    if (rc != STORE_OK)
+        return api_store_error(ctx, rc, "Item", NULL);
+    return http_send_json(ctx, 200, item);
 }
 
 /*

@@ -706,63 +706,25 @@ int threads_history_post(http_ctx_t *ctx)
                         json_integer_value(json_object_get(ctx->body, "limit")));
 }
 
-/* Appends to `list` the thread stream modes of parameter `name` (validated: a name or a list of
- * names; each may be a comma list, as the official server splits it). */
-static void thread_modes_add(const http_ctx_t *ctx, const char *name, json_t *list)
-{
-    const json_t *v = json_object_get(ctx->params, name);
-    size_t i, n = json_is_array(v) ? json_array_size(v) : 1;
-
-    for (i = 0; i != n; ++i) {
-        const char *p = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
-        while (p != NULL && *p != '\0') {
-            size_t len = strcspn(p, ",");
-            if (len > 0)
-                json_array_append_new(list, json_stringn(p, len));
-            p += len + (p[len] == ',');
-        }
-    }
-}
-
-/* 1 when the request's query string names parameter `key` (defaults fill ctx->params, so this
- * tells an explicit value from the default). */
-static int query_names(const http_ctx_t *ctx, const char *key)
-{
-    const h2o_req_t *req = ctx->req;
-    const char *end = req->path.base + req->path.len, *p = memchr(req->path.base, '?', req->path.len), *seg;
-    size_t klen = strlen(key);
-
-    for (seg = p != NULL ? p + 1 : end; seg < end; seg = p + 1) {
-        if ((p = memchr(seg, '&', (size_t)(end - seg))) == NULL)
-            p = end;
-        if ((size_t)(p - seg) >= klen && memcmp(seg, key, klen) == 0 && (seg + klen == p || seg[klen] == '='))
-            return 1;
-    }
-    return 0;
-}
-
 /*
  * GET /threads/{thread_id}/stream: the thread's events as SSE with the thread's own event ids,
- * resumable with Last-Event-ID, filtered by stream_modes (the SDKs send stream_mode, read when
- * stream_modes is absent): run_modes (default) every event of every run of the thread (runs started later
- * included) with a metadata {status: "run_done", run_id} after each, lifecycle only the runs'
- * start and end metadata events, state_update the state_update {state, thread_id} events of
- * state updates.
+ * resumable with Last-Event-ID, filtered by stream_modes (the SDKs send stream_mode, read
+ * instead when given; the router gathers either into a list, comma lists split as the official
+ * server splits them): run_modes (default) every event of every run of the thread (runs started
+ * later included) with a metadata {status: "run_done", run_id} after each, lifecycle only the
+ * runs' start and end metadata events, state_update the state_update {state, thread_id} events
+ * of state updates.
  */
 int threads_join_stream(http_ctx_t *ctx)
 {
     http_stream_opts_t o = {0};
-    json_t *modes = json_array();
-    int rc;
+    json_t *modes = json_object_get(ctx->params, "stream_mode");
 
     if (modes == NULL)
-        return -1;
-    thread_modes_add(ctx, query_names(ctx, "stream_modes") ? "stream_modes" : "stream_mode", modes);
+        modes = json_object_get(ctx->params, "stream_modes");
     o.thread_id = http_param_str(ctx, "thread_id");
     o.owner = api_owner(ctx);
     o.after_id = runs_last_event_id(ctx);
     o.modes = modes;
-    rc = http_stream_sse(ctx, &o);
-    json_decref(modes);
-    return rc;
+    return http_stream_sse(ctx, &o);
 }

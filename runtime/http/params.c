@@ -1,7 +1,8 @@
 /*
  * runtime/http/params.c — path, query and header parameters: percent-decoding and coercion to
  * the declared types, accepting both SDK query encodings (Python repeats keys and sends
- * true/false or 1/0; JS JSON-encodes arrays, objects and booleans). Contracts in request.h.
+ * true/false or 1/0; JS JSON-encodes arrays, objects and booleans) and the joined form each
+ * array parameter declares (its separator). Contracts in request.h.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -153,7 +154,8 @@ static json_t *coerce_item(valid_type_t item, const char *name, size_t index, js
 
 /*
  * Appends the items of one occurrence `s` of array parameter `p` to `arr`: a JSON array is
- * spread, anything else is split on commas. Returns 0 or -1 with err filled.
+ * spread, anything else is split at p->split (or taken whole when the parameter declares no
+ * separator). Returns 0 or -1 with err filled.
  */
 static int append_items(json_t *arr, const valid_param_t *p, const char *s, size_t len, valid_error_t *err)
 {
@@ -170,14 +172,14 @@ static int append_items(json_t *arr, const valid_param_t *p, const char *s, size
     } else {
         const char *seg = s, *end = s + len;
         for (;;) {
-            const char *comma = memchr(seg, ',', (size_t)(end - seg));
-            const char *stop = comma != NULL ? comma : end;
+            const char *sep = p->split != '\0' ? memchr(seg, p->split, (size_t)(end - seg)) : NULL;
+            const char *stop = sep != NULL ? sep : end;
             json_t *v = coerce_item(p->item_type, p->name, json_array_size(arr), json_stringn(seg, (size_t)(stop - seg)), err);
             if (v == NULL || json_array_append_new(arr, v) != 0)
                 goto Exit;
-            if (comma == NULL)
+            if (sep == NULL)
                 break;
-            seg = comma + 1;
+            seg = sep + 1;
         }
     }
     rc = 0;

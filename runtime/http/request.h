@@ -73,8 +73,11 @@ json_t *http_coerce(valid_type_t t, const char *name, const char *s, size_t len,
 /*
  * Gathers the parameters of `op` into a new object: path parameters from `m` (percent-decoded),
  * query parameters from `query` ([query, query+query_len), without the '?'), header parameters
- * from `headers` (may be NULL). Array parameters accept repeated keys, a JSON array, or a
- * comma-joined list; for scalars the last occurrence wins. Undeclared query keys are ignored.
+ * from `headers` (may be NULL). Every occurrence of an array parameter adds items: a JSON array
+ * is spread (the JS SDK's encoding), anything else is split at the parameter's declared
+ * separator (valid_param_t.split; none: the occurrence is one item), so repeated keys, JSON
+ * arrays and the declared joined form all work and nothing else is guessed. For scalars the
+ * last occurrence wins. Undeclared query keys are ignored.
  * Returns 0 with *out a new reference, or -1 with err filled and *out NULL.
  */
 int http_params_collect(const valid_op_t *op, const router_match_t *m, const char *query, size_t query_len,

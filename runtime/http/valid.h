@@ -42,6 +42,10 @@ typedef struct valid_param {
     valid_type_t type;      /* primary type; for anyOf [T, null] this is T */
     valid_type_t item_type; /* element type when type is VALID_T_ARRAY */
     int required;
+    char split;             /* array parameters: the character that separates the items of one
+                               occurrence (',' for the spec's explode: false, '.' for
+                               x-lgserve-separator: "."); 0 = one item per occurrence (OpenAPI's
+                               default form/explode: true, i.e. the key repeated) */
 } valid_param_t;
 
 /*

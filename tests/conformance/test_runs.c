@@ -297,6 +297,14 @@ static void test_join_stream_resume(void **state)
     n2 = sse_events(r2.body, names2, ids2, 256);
     assert_int_equal(n2, n);
     harness_resp_free(&r2);
+    /* so do the JS SDK's JSON array and a comma list */
+    r2 = req("GET", fmt("/threads/%s/runs/%s/stream?stream_mode=%%5B%%22values%%22%%2C%%22updates%%22%%5D", tid, rid),
+             NULL, 200);
+    assert_int_equal(sse_events(r2.body, names2, ids2, 256), n);
+    harness_resp_free(&r2);
+    r2 = req("GET", fmt("/runs/%s/stream?stream_mode=values,updates", rid), NULL, 200);
+    assert_int_equal(sse_events(r2.body, names2, ids2, 256), n);
+    harness_resp_free(&r2);
     harness_resp_free(&r);
 }
 

@@ -1,7 +1,8 @@
 /*
  * tests/unit/http/test_query.c — parameter gathering of runtime/http/params.c: percent-decoding,
  * both SDK query encodings (Python repeated keys, true/false, 1/0; JS JSON-encoded values),
- * comma lists, path and header parameters, and the 422 errors of bad values.
+ * the separator each array parameter declares (',' / '.' / none), path and header parameters,
+ * and the 422 errors of bad values.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,16 +23,18 @@ static int pass(json_t *inst, const char *path, valid_error_t *err)
 }
 
 static const valid_param_t test_params[] = {
-    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1},
-    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0},
-    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0},
-    {"wait", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0},
-    {"ratio", VALID_IN_QUERY, VALID_T_NUMBER, VALID_T_ANY, 0},
-    {"metadata", VALID_IN_QUERY, VALID_T_OBJECT, VALID_T_ANY, 0},
-    {"xray", VALID_IN_QUERY, VALID_T_ANY, VALID_T_ANY, 0},
-    {"ids", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_INTEGER, 0},
-    {"name", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0},
-    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0},
+    {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
+    {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
+    {"limit", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
+    {"wait", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
+    {"ratio", VALID_IN_QUERY, VALID_T_NUMBER, VALID_T_ANY, 0, 0},
+    {"metadata", VALID_IN_QUERY, VALID_T_OBJECT, VALID_T_ANY, 0, 0},
+    {"xray", VALID_IN_QUERY, VALID_T_ANY, VALID_T_ANY, 0, 0},
+    {"ids", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_INTEGER, 0, ','},
+    {"name", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"namespace", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, '.'},
+    {"tags", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, 0},
+    {"Last-Event-ID", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 
 static const valid_op_t test_op = {"test_op", NULL, 0, test_params, sizeof(test_params) / sizeof(test_params[0]), pass, NULL};
@@ -158,6 +161,49 @@ static void test_comma_lists(void **state)
     assert_string_equal(err.detail, "ids[1]: expected integer");
 }
 
+/* A parameter declaring '.' (the store namespace) splits there and only there: a label may
+ * hold a comma; repeated keys and JSON arrays add labels whole. */
+static void test_declared_separator(void **state)
+{
+    valid_error_t err;
+    json_t *p = collect("namespace=a%2Cb.c", &err);
+
+    (void)state;
+    assert_non_null(p);
+    assert_json(p, "{\"namespace\":[\"a,b\",\"c\"]}");
+    json_decref(p);
+    p = collect("namespace=x,y&namespace=z.w", &err);
+    assert_non_null(p);
+    assert_json(p, "{\"namespace\":[\"x,y\",\"z\",\"w\"]}");
+    json_decref(p);
+    p = collect("namespace=%5B%22a.b%22%2C%22c%2Cd%22%5D", &err);
+    assert_non_null(p);
+    assert_json(p, "{\"namespace\":[\"a.b\",\"c,d\"]}");
+    json_decref(p);
+    p = collect("namespace=", &err);
+    assert_non_null(p);
+    assert_json(p, "{\"namespace\":[\"\"]}");
+    json_decref(p);
+    assert_null(collect("namespace=[1]", &err));
+    assert_string_equal(err.detail, "namespace[0]: expected string");
+}
+
+/* A parameter declaring no separator (OpenAPI's form/explode true) takes each occurrence whole. */
+static void test_no_separator(void **state)
+{
+    valid_error_t err;
+    json_t *p = collect("tags=a,b.c&tags=d", &err);
+
+    (void)state;
+    assert_non_null(p);
+    assert_json(p, "{\"tags\":[\"a,b.c\",\"d\"]}");
+    json_decref(p);
+    p = collect("tags=%5B%22x%22%2C%22y%22%5D", &err);
+    assert_non_null(p);
+    assert_json(p, "{\"tags\":[\"x\",\"y\"]}");
+    json_decref(p);
+}
+
 static void test_scalars_and_strings(void **state)
 {
     valid_error_t err;
@@ -227,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_pct_decode),   cmocka_unit_test(test_python_repeated_keys),
         cmocka_unit_test(test_js_json_values), cmocka_unit_test(test_bools),
         cmocka_unit_test(test_numbers),      cmocka_unit_test(test_comma_lists),
+        cmocka_unit_test(test_declared_separator), cmocka_unit_test(test_no_separator),
         cmocka_unit_test(test_scalars_and_strings), cmocka_unit_test(test_path_and_header),
         cmocka_unit_test(test_coerce),
     };
