@@ -153,9 +153,11 @@ Exit:
 
 int auth_start(const config_t *cfg, char *err, size_t cap)
 {
+    static unsigned long generation;
     const char *mode = config_auth_mode(cfg);
 
     auth_stop();
+    auth_state.jwt.generation = ++generation;
     auth_state.protect_metrics = cfg->auth_metrics;
     auth_state.jwt.issuer = is_set(cfg->jwt_issuer) ? cfg->jwt_issuer : NULL;
     auth_state.jwt.audience = is_set(cfg->jwt_audience) ? cfg->jwt_audience : NULL;
@@ -318,20 +320,29 @@ static auth_rc_t check_api_key(const auth_credentials_t *c, h2o_mem_pool_t *pool
     return accept_user(v, pool, user, key, len, NULL);
 }
 
-/* jwt mode: the bearer token verified locally. */
+/* jwt mode: the bearer token verified locally, or found in this thread's cache of tokens it
+ * verified (auth_seen.c). */
 static auth_rc_t check_jwt(const auth_credentials_t *c, h2o_mem_pool_t *pool, auth_verdict_t *v)
 {
-    const char *tok, *detail;
+    const char *tok, *detail, *sub, *email;
     json_t *claims = NULL;
+    long long now = (long long)time(NULL);
+    unsigned long jwks_generation;
     size_t len;
     auth_rc_t rc = AUTH_DONE;
 
     if (bearer_token(c, v, &tok, &len) != 0)
         goto Exit;
-    if ((detail = auth_jwt_verify(&auth_state.jwt, tok, len, (long long)time(NULL), &claims)) != NULL) {
+    if (auth_seen_get(&auth_state.jwt, tok, len, now, &sub, &email)) {
+        rc = accept_user(v, pool, sub, tok, len, email);
+        goto Exit;
+    }
+    jwks_generation = auth_jwks_generation();
+    if ((detail = auth_jwt_verify(&auth_state.jwt, tok, len, now, &claims)) != NULL) {
         rc = refuse(v, 401, "invalid_token", detail);
         goto Exit;
     }
+    auth_seen_put(&auth_state.jwt, jwks_generation, tok, len, claims);
     rc = accept_user(v, pool, json_string_value(json_object_get(claims, "sub")), tok, len,
                      json_string_value(json_object_get(claims, "email")));
 Exit:

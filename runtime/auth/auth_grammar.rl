@@ -29,11 +29,13 @@
     vchar = 0x21..0x7e;
     text = vchar | 0x80..0xff | [ \t];
 
-    token68 = ( t68char+ '='* ) >cred_begin $cred_char;
+    # Only the token's first byte and the blanks after it carry actions (the token ends where
+    # those blanks begin), so the bytes of a long token cost no action each.
+    token68 = ( t68char+ '='* ) >cred_begin;
 
     # "bearer" itself is not an `other` scheme, so after exactly those six letters only the
     # bearer branch goes on; @bearer_seen marks where such a scheme would end.
-    bearer = ( 'bearer'i >scheme_begin $scheme_char @bearer_seen ) ( [ \t]+ token68 )? ows;
+    bearer = ( 'bearer'i >scheme_begin $scheme_char @bearer_seen ) ( [ \t]+ token68 ( [ \t] $cred_trail )* )? ows;
     other = ( ( tchar+ - 'bearer'i ) >scheme_begin $scheme_char ) ( [ \t] text* )?;
 
     authorization = ows ( bearer | other );

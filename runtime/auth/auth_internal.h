@@ -28,6 +28,7 @@ typedef struct auth_jwt_policy {
     const char *issuer;          /* required `iss`, or NULL */
     const char *audience;        /* required `aud` (a string, or a member of the array), or NULL */
     long leeway;                 /* seconds allowed on exp and nbf */
+    unsigned long generation;    /* changes whenever the policy does (per-thread HMAC state) */
 } auth_jwt_policy_t;
 
 /*
@@ -53,12 +54,24 @@ int auth_jwks_load(const char *json, size_t len, char *err, size_t cap);
 int auth_jwks_start(const char *file, const char *url, int refresh_s, char *err, size_t cap);
 /* Stops the refresher and drops the key set. */
 void auth_jwks_stop(void);
+/* A number that changes whenever the key set does. */
+unsigned long auth_jwks_generation(void);
 /*
  * The key for a token of algorithm `alg` naming `kid` (NULL: none named, allowed only when the
  * set holds exactly one key). Returns a new reference (EVP_PKEY_free it), or NULL with a
  * static message in *detail (unknown kid, key of another type or algorithm).
  */
 EVP_PKEY *auth_jwks_key(const char *kid, auth_alg_t alg, const char **detail);
+
+/*
+ * The per-thread cache of verified JWTs (auth_seen.c). auth_seen_get: when `tok` was verified
+ * on this thread under the same policy and JWKS generations and its exp/nbf still hold at `now`,
+ * returns 1 with *sub and *email (borrowed, valid until the next call on this thread; email may
+ * be NULL). auth_seen_put remembers a token auth_jwt_verify accepted with `claims`, verified
+ * while the JWKS was at `jwks_generation` (read before verifying).
+ */
+int auth_seen_get(const auth_jwt_policy_t *pol, const char *tok, size_t len, long long now, const char **sub, const char **email);
+void auth_seen_put(const auth_jwt_policy_t *pol, unsigned long jwks_generation, const char *tok, size_t len, json_t *claims);
 
 /* Supabase mode: the checker thread pool and the verdict cache. */
 int auth_supabase_start(const char *url, const char *key, int cache_size, char *err, size_t cap);

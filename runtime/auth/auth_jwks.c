@@ -47,6 +47,14 @@ static struct {
     pthread_t thread;
 } jwks = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
+/* Bumped (under jwks.lock) whenever the current set changes; read without the lock. */
+static _Atomic unsigned long jwks_generation;
+
+unsigned long auth_jwks_generation(void)
+{
+    return jwks_generation;
+}
+
 static void set_free(jwks_set_t *set)
 {
     size_t i;
@@ -182,6 +190,7 @@ int auth_jwks_load(const char *json, size_t len, char *err, size_t cap)
     pthread_mutex_lock(&jwks.lock);
     old = jwks.set;
     jwks.set = set;
+    ++jwks_generation;
     pthread_mutex_unlock(&jwks.lock);
     set_free(old);
     return 0;
@@ -388,6 +397,7 @@ void auth_jwks_stop(void)
     old = jwks.set;
     jwks.set = NULL;
     jwks.url = NULL;
+    ++jwks_generation;
     pthread_mutex_unlock(&jwks.lock);
     set_free(old);
 }

@@ -5,12 +5,19 @@
  * P-256 with SHA-256 with a key from the JWKS. The algorithm a token names only selects which of
  * the configured keys may verify it: HS256 uses the secret alone (so a token signed with an RSA
  * public key as an HMAC secret fails), RS256/ES256 only a JWKS key of that type.
+ *
+ * HMAC contexts are kept per thread, keyed once: re-initialising one without a key reuses the
+ * keyed state, which saves the algorithm fetch and key schedule a one-shot HMAC() pays on every
+ * call. A context belongs to one policy generation (auth_jwt_policy_t.generation) and is
+ * replaced when the policy changes.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
-#include <openssl/hmac.h>
 #include "auth/auth_internal.h"
 #include "auth/auth_parse.h"
 
@@ -53,6 +60,65 @@ long auth_b64url_decode(const char *in, size_t len, unsigned char *out, size_t c
     if ((acc & ((1u << bits) - 1)) != 0)
         return -1;
     return (long)n;
+}
+
+/* A thread's keyed HMAC-SHA256 context (malloc'd; freed by the thread-exit destructor). */
+typedef struct hmac_slot {
+    EVP_MAC_CTX *ctx;
+    unsigned long generation;
+} hmac_slot_t;
+
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_key;
+static EVP_MAC *hmac_mac; /* fetched once, never freed */
+
+static void on_hmac_thread_exit(void *p)
+{
+    hmac_slot_t *slot = p;
+
+    EVP_MAC_CTX_free(slot->ctx);
+    free(slot);
+}
+
+static void hmac_setup(void)
+{
+    if (pthread_key_create(&hmac_key, on_hmac_thread_exit) == 0)
+        hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* HMAC-SHA256 of `msg` with the policy's secret into mac (32 bytes). Returns 0 or -1. */
+static int hmac_sha256(const auth_jwt_policy_t *pol, const char *msg, size_t len, unsigned char *mac)
+{
+    OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+    hmac_slot_t *slot;
+    size_t out = 0;
+
+    pthread_once(&hmac_once, hmac_setup);
+    if (hmac_mac == NULL)
+        return -1;
+    if ((slot = pthread_getspecific(hmac_key)) == NULL) {
+        if ((slot = calloc(1, sizeof(*slot))) == NULL)
+            return -1;
+        if (pthread_setspecific(hmac_key, slot) != 0) {
+            free(slot);
+            return -1;
+        }
+    }
+    if (slot->ctx == NULL || slot->generation != pol->generation) {
+        EVP_MAC_CTX_free(slot->ctx);
+        slot->generation = pol->generation;
+        if ((slot->ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL || EVP_MAC_init(slot->ctx, pol->secret, pol->secret_len, params) != 1) {
+            EVP_MAC_CTX_free(slot->ctx);
+            slot->ctx = NULL;
+            return -1;
+        }
+    } else if (EVP_MAC_init(slot->ctx, NULL, 0, NULL) != 1) {
+        return -1;
+    }
+    return EVP_MAC_update(slot->ctx, (const unsigned char *)msg, len) == 1 && EVP_MAC_final(slot->ctx, mac, &out, 32) == 1 &&
+                   out == 32
+               ? 0
+               : -1;
 }
 
 /* Parses the JSON object base64url-encoded in [seg, seg+len) using `buf` (cap bytes) for the
@@ -111,10 +177,9 @@ Exit:
 /* Checks the signature of a scanned token under the header's algorithm. Returns NULL or why not. */
 static const char *check_signature(const auth_jwt_policy_t *pol, json_t *header, const char *tok, const auth_scan_t *sc)
 {
-    unsigned char sig[JWT_SIG_BYTES], mac[EVP_MAX_MD_SIZE];
+    unsigned char sig[JWT_SIG_BYTES], mac[32];
     const char *alg = json_string_value(json_object_get(header, "alg")), *kid, *detail = NULL;
     json_t *kid_v = json_object_get(header, "kid");
-    unsigned mac_len = 0;
     EVP_PKEY *key = NULL;
     auth_alg_t a;
     long sig_len;
@@ -141,9 +206,8 @@ static const char *check_signature(const auth_jwt_policy_t *pol, json_t *header,
     if (sc->part[2].len == 0 || (sig_len = auth_b64url_decode(tok + sc->part[2].at, sc->part[2].len, sig, sizeof(sig))) <= 0)
         return "token signature is malformed";
     if (a == AUTH_ALG_HS256) {
-        if (HMAC(EVP_sha256(), pol->secret, (int)pol->secret_len, (const unsigned char *)tok, sc->part[1].at + sc->part[1].len,
-                 mac, &mac_len) == NULL ||
-            (size_t)sig_len != mac_len || CRYPTO_memcmp(mac, sig, mac_len) != 0)
+        if (hmac_sha256(pol, tok, sc->part[1].at + sc->part[1].len, mac) != 0 || sig_len != 32 ||
+            CRYPTO_memcmp(mac, sig, 32) != 0)
             return "token signature is invalid";
         return NULL;
     }

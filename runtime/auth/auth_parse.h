@@ -53,6 +53,8 @@ typedef struct auth_scan {
     size_t _pos;        /* bytes fed so far */
     size_t _bearer_end; /* where a "bearer" scheme ended (SIZE_MAX: none) */
     size_t _dot[2];     /* AUTH_SCAN_JWT: offsets of the two dots */
+    size_t _trail;      /* AUTH_SCAN_HEADER: blanks after the bearer token */
+    int _cred;          /* AUTH_SCAN_HEADER: a bearer token began */
     int _dots;
 } auth_scan_t;
 

@@ -405,58 +405,52 @@ case 10:
 	goto st0;
 tr12:
 #line 24 "runtime/auth/auth_parser.rl"
-	{ s->part[1].at = AUTH_OFF(p); }
-#line 25 "runtime/auth/auth_parser.rl"
-	{ s->part[1].len = AUTH_OFF(p) + 1 - s->part[1].at; }
-	goto st11;
-tr14:
-#line 25 "runtime/auth/auth_parser.rl"
-	{ s->part[1].len = AUTH_OFF(p) + 1 - s->part[1].at; }
+	{ s->part[1].at = AUTH_OFF(p); s->_cred = 1; }
 	goto st11;
 st11:
 	if ( ++p == pe )
 		goto _test_eof11;
 case 11:
-#line 382 "runtime/auth/auth_parser.c"
+#line 378 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
-		case 9u: goto st12;
-		case 32u: goto st12;
-		case 43u: goto tr14;
-		case 61u: goto tr15;
-		case 95u: goto tr14;
-		case 126u: goto tr14;
+		case 9u: goto tr13;
+		case 32u: goto tr13;
+		case 43u: goto st11;
+		case 61u: goto st13;
+		case 95u: goto st11;
+		case 126u: goto st11;
 	}
 	if ( (*p) < 65u ) {
 		if ( 45u <= (*p) && (*p) <= 57u )
-			goto tr14;
+			goto st11;
 	} else if ( (*p) > 90u ) {
 		if ( 97u <= (*p) && (*p) <= 122u )
-			goto tr14;
+			goto st11;
 	} else
-		goto tr14;
+		goto st11;
 	goto st0;
+tr13:
+#line 25 "runtime/auth/auth_parser.rl"
+	{ ++s->_trail; }
+	goto st12;
 st12:
 	if ( ++p == pe )
 		goto _test_eof12;
 case 12:
+#line 402 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
-		case 9u: goto st12;
-		case 32u: goto st12;
+		case 9u: goto tr13;
+		case 32u: goto tr13;
 	}
 	goto st0;
-tr15:
-#line 25 "runtime/auth/auth_parser.rl"
-	{ s->part[1].len = AUTH_OFF(p) + 1 - s->part[1].at; }
-	goto st13;
 st13:
 	if ( ++p == pe )
 		goto _test_eof13;
 case 13:
-#line 415 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
-		case 9u: goto st12;
-		case 32u: goto st12;
-		case 61u: goto tr15;
+		case 9u: goto tr13;
+		case 32u: goto tr13;
+		case 61u: goto st13;
 	}
 	goto st0;
 	}
@@ -487,7 +481,7 @@ static int exec_jwt(auth_scan_t *s, const char *buf, size_t len, int cs)
     const unsigned char *p = (const unsigned char *)buf, *pe = p + len;
 
     
-#line 446 "runtime/auth/auth_parser.c"
+#line 442 "runtime/auth/auth_parser.c"
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -536,7 +530,7 @@ st3:
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-#line 493 "runtime/auth/auth_parser.c"
+#line 489 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
 		case 45u: goto st4;
 		case 95u: goto st4;
@@ -576,7 +570,7 @@ st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-#line 531 "runtime/auth/auth_parser.c"
+#line 527 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
 		case 45u: goto st5;
 		case 95u: goto st5;
@@ -609,7 +603,7 @@ static int exec_key(auth_scan_t *s, const char *buf, size_t len, int cs)
     const unsigned char *p = (const unsigned char *)buf, *pe = p + len;
 
     
-#line 560 "runtime/auth/auth_parser.c"
+#line 556 "runtime/auth/auth_parser.c"
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -643,7 +637,7 @@ st2:
 	if ( ++p == pe )
 		goto _test_eof2;
 case 2:
-#line 590 "runtime/auth/auth_parser.c"
+#line 586 "runtime/auth/auth_parser.c"
 	switch( (*p) ) {
 		case 9u: goto st3;
 		case 32u: goto st3;
@@ -710,6 +704,8 @@ auth_scan_rc_t auth_scan_finish(auth_scan_t *s)
     case AUTH_SCAN_HEADER:
         final = s->_cs >= auth_header_fsm_first_final;
         s->bearer = s->_bearer_end == s->part[0].at + s->part[0].len;
+        if (s->_cred)
+            s->part[1].len = s->_pos - s->part[1].at - s->_trail;
         break;
     case AUTH_SCAN_JWT:
         final = s->_cs >= auth_jwt_fsm_first_final;

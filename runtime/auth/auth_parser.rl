@@ -21,8 +21,8 @@
     action scheme_begin { s->part[0].at = AUTH_OFF(fpc); }
     action scheme_char { s->part[0].len = AUTH_OFF(fpc) + 1 - s->part[0].at; }
     action bearer_seen { s->_bearer_end = AUTH_OFF(fpc) + 1; }
-    action cred_begin { s->part[1].at = AUTH_OFF(fpc); }
-    action cred_char { s->part[1].len = AUTH_OFF(fpc) + 1 - s->part[1].at; }
+    action cred_begin { s->part[1].at = AUTH_OFF(fpc); s->_cred = 1; }
+    action cred_trail { ++s->_trail; }
     action dot { s->_dot[s->_dots++] = AUTH_OFF(fpc); }
     action key_begin { s->part[0].at = AUTH_OFF(fpc); }
     action key_char { s->part[0].len = AUTH_OFF(fpc) + 1 - s->part[0].at; }
@@ -134,6 +134,8 @@ auth_scan_rc_t auth_scan_finish(auth_scan_t *s)
     case AUTH_SCAN_HEADER:
         final = s->_cs >= auth_header_fsm_first_final;
         s->bearer = s->_bearer_end == s->part[0].at + s->part[0].len;
+        if (s->_cred)
+            s->part[1].len = s->_pos - s->part[1].at - s->_trail;
         break;
     case AUTH_SCAN_JWT:
         final = s->_cs >= auth_jwt_fsm_first_final;

@@ -57,7 +57,7 @@ static int all_of(const char *s, size_t len, const char *alphabet)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const auth_jwt_policy_t policy = {(const unsigned char *)"fuzz-secret", 11, 0, "iss", "aud", 30};
+    static const auth_jwt_policy_t policy = {(const unsigned char *)"fuzz-secret", 11, 0, "iss", "aud", 30, 1};
     auth_scan_kind_t kind;
     auth_scan_t whole, cut;
     auth_scan_rc_t rw, rc;

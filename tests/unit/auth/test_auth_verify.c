@@ -449,6 +449,54 @@ static void test_jwks_url(void **state)
     assert_non_null(strstr(err, "not both"));
 }
 
+/* The per-thread cache of verified tokens (auth_seen.c) never outlives what made the token
+ * valid: its exp, the secret it was verified with, or the JWKS key. */
+static void test_seen_cache(void **state)
+{
+    config_t cfg;
+    char *tok, *rs, payload[128], *text, err[256];
+    json_t *doc;
+
+    (void)state;
+    base_config(&cfg, "jwt");
+    cfg.supabase_jwt_secret = SECRET;
+    cfg.jwt_leeway = 0;
+    start(&cfg, "jwt");
+    snprintf(payload, sizeof(payload), "{\"sub\":\"user-a\",\"exp\":%lld}", (long long)time(NULL) + 1);
+    tok = fx_mint("HS256", "{\"alg\":\"HS256\"}", payload, SECRET, NULL);
+    expect_user(tok, "user-a", NULL);
+    expect_user(tok, "user-a", NULL); /* from the cache */
+    sleep(2);
+    expect_refused(tok, "expired");
+    free(tok);
+    tok = fx_mint("HS256", "{\"alg\":\"HS256\"}", claims(3600, ""), SECRET, NULL);
+    expect_user(tok, "user-a", NULL);
+    auth_stop();
+    cfg.supabase_jwt_secret = "a-new-secret-replacing-the-old-one";
+    start(&cfg, "jwt");
+    expect_refused(tok, "signature is invalid");
+    auth_stop();
+    free(tok);
+
+    /* a key that leaves the JWKS takes its cached tokens with it */
+    text = write_jwks();
+    free(text);
+    base_config(&cfg, "jwt");
+    cfg.jwks_file = jwks_path;
+    start(&cfg, "jwt");
+    rs = fx_mint("RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", claims(3600, ""), NULL, rsa_key);
+    expect_user(rs, "user-a", NULL);
+    expect_user(rs, "user-a", NULL);
+    doc = json_pack("{s:[o]}", "keys", fx_jwk(ec_key, "ec-1", NULL));
+    text = json_dumps(doc, JSON_COMPACT);
+    assert_int_equal(auth_jwks_load(text, strlen(text), err, sizeof(err)), 0);
+    expect_refused(rs, "kid is unknown");
+    json_decref(doc);
+    free(text);
+    free(rs);
+    auth_stop();
+}
+
 static void test_api_keys(void **state)
 {
     config_t cfg;
@@ -645,7 +693,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64url),   cmocka_unit_test(test_hs256),    cmocka_unit_test(test_iss_aud),
         cmocka_unit_test(test_jwks_file), cmocka_unit_test(test_jwks_url), cmocka_unit_test(test_api_keys),
-        cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime),
+        cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime), cmocka_unit_test(test_seen_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
