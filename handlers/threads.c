@@ -94,19 +94,50 @@ static json_t *state_empty(const state_ref_t *ref, const char *checkpoint_id)
  * A ThreadState built from stored checkpoint `cp` (borrowed) as the graph engine shapes it
  * (graph_state_from_checkpoint): values, next, tasks {id, name, path, error, interrupts,
  * checkpoint, state, result?}, metadata, created_at, checkpoint, parent_checkpoint and the
- * pending interrupts. Returns a new reference.
+ * pending interrupts. A pending task whose node runs a subgraph gets, as LangGraph gives it,
+ * `state` = the subgraph's own state (its latest checkpoint in namespace "node:task_id")
+ * when `subgraphs`, else the config {configurable: {thread_id, checkpoint_ns}} that names it.
+ * Returns a new reference.
  */
-static json_t *state_from_checkpoint(const json_t *cp)
+static json_t *state_from_checkpoint(const json_t *cp, int subgraphs)
 {
-    return graph_state_from_checkpoint(cp, NULL);
+    json_t *st = graph_state_from_checkpoint(cp, NULL), *task;
+    const char *thread_id = json_string_value(json_object_get(cp, "thread_id"));
+    const char *parent_ns = json_string_value(json_object_get(cp, "checkpoint_ns"));
+    const graph_t *g = graph_find(json_string_value(json_object_get(json_object_get(cp, "metadata"), "graph_id")));
+    size_t i;
+
+    json_array_foreach(json_object_get(st, "tasks"), i, task) {
+        const char *name = json_string_value(json_object_get(task, "name"));
+        const char *id = json_string_value(json_object_get(task, "id"));
+        const graph_node_t *n = g != NULL && name != NULL ? graph_node_find(g, name) : NULL;
+        json_t *scp = NULL, *sub = NULL;
+        char ns[300];
+
+        if (n == NULL || n->subgraph == NULL || id == NULL || thread_id == NULL)
+            continue;
+        if (parent_ns != NULL && parent_ns[0] != '\0')
+            snprintf(ns, sizeof(ns), "%s|%s:%s", parent_ns, name, id);
+        else
+            snprintf(ns, sizeof(ns), "%s:%s", name, id);
+        if (subgraphs && api_ops()->checkpoint_get(api_store(), thread_id, ns, NULL, &scp) == STORE_OK)
+            sub = state_from_checkpoint(scp, subgraphs);
+        else
+            sub = json_pack("{s:{s:s, s:s}}", "configurable", "thread_id", thread_id, "checkpoint_ns", ns);
+        json_object_set_new(task, "state", sub);
+        json_decref(scp);
+    }
+    return st;
 }
 
 /*
  * Answers the state of thread `thread_id` in namespace `ns` at checkpoint `checkpoint_id` (NULL
  * = the latest): 404 when the thread is missing, the empty state when that checkpoint does not
- * exist (as the official server does for a thread without runs). Returns 0.
+ * exist (as the official server does for a thread without runs); `subgraphs` expands the
+ * states of pending subgraph tasks (state_from_checkpoint). Returns 0.
  */
-static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, const char *checkpoint_id)
+static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, const char *checkpoint_id,
+                      int subgraphs)
 {
     json_t *cp = NULL;
     state_ref_t ref = {thread_id, ns != NULL ? ns : ""};
@@ -127,7 +158,7 @@ static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, co
         ret = api_store_error(ctx, rc, "Thread", thread_id);
         goto Exit;
     }
-    ret = http_send_json(ctx, 200, state_from_checkpoint(cp));
+    ret = http_send_json(ctx, 200, state_from_checkpoint(cp, subgraphs));
 Exit:
     json_decref(cp);
     return ret;
@@ -183,7 +214,7 @@ static int send_history(http_ctx_t *ctx, const char *thread_id, const char *ns, 
     }
     json_array_foreach(list, i, cp)
     {
-        json_array_append_new(out, state_from_checkpoint(cp));
+        json_array_append_new(out, state_from_checkpoint(cp, 0));
     }
     ret = http_send_json(ctx, 200, out);
     out = NULL;
@@ -537,13 +568,14 @@ Exit:
 /* GET /threads/{thread_id}/state: the state at the latest checkpoint. */
 int threads_state_get(http_ctx_t *ctx)
 {
-    return send_state(ctx, http_param_str(ctx, "thread_id"), "", NULL);
+    return send_state(ctx, http_param_str(ctx, "thread_id"), "", NULL, http_param_bool(ctx, "subgraphs", 0));
 }
 
 /* GET /threads/{thread_id}/state/{checkpoint_id}: the state at that checkpoint. */
 int threads_state_checkpoint_get(http_ctx_t *ctx)
 {
-    return send_state(ctx, http_param_str(ctx, "thread_id"), "", http_param_str(ctx, "checkpoint_id"));
+    return send_state(ctx, http_param_str(ctx, "thread_id"), "", http_param_str(ctx, "checkpoint_id"),
+                      http_param_bool(ctx, "subgraphs", 0));
 }
 
 /* POST /threads/{thread_id}/state/checkpoint: the state at the checkpoint the body names
@@ -553,7 +585,8 @@ int threads_state_checkpoint_post(http_ctx_t *ctx)
     const json_t *cp = json_object_get(ctx->body, "checkpoint");
 
     return send_state(ctx, http_param_str(ctx, "thread_id"), json_string_value(json_object_get(cp, "checkpoint_ns")),
-                      json_string_value(json_object_get(cp, "checkpoint_id")));
+                      json_string_value(json_object_get(cp, "checkpoint_id")),
+                      json_is_true(json_object_get(ctx->body, "subgraphs")));
 }
 
 /* The graph of thread `thread` (borrowed): its metadata.graph_id, else the graph_id the latest

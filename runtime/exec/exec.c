@@ -307,8 +307,10 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
     if (strcmp(mode, "updates") == 0 && (r->modes & EXEC_WIRE_MESSAGES_FULL))
         complete_streamed(r, ns, data);
     if (strcmp(mode, "messages") != 0) {
+        /* events records are one flat astream_events stream, subgraphs included (their
+         * parent_ids place them), as the official server sends them */
         if ((strcmp(mode, "updates") != 0 || (r->modes & GRAPH_STREAM_UPDATES)) &&
-            event_name(r, mode, ns, name, sizeof(name)) == 0)
+            event_name(r, mode, strcmp(mode, "events") == 0 ? NULL : ns, name, sizeof(name)) == 0)
             exec_broker_publish(r, name, data);
         return;
     }

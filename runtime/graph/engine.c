@@ -146,8 +146,15 @@ static int wants(const run_t *r, unsigned bit)
 static void emit(run_t *r, unsigned bit, const char *mode, json_t *data)
 {
     if (data != NULL && wants(r, bit))
-        r->o->on_event(r->o->user, mode, NULL, data);
+        r->o->on_event(r->o->user, mode, r->o->ns, data);
     json_decref(data);
+}
+
+/* The checkpoint namespace the run writes in: "" at the root, "node:task_id..." in a
+ * subgraph. */
+static const char *run_ns(const run_t *r)
+{
+    return r->o != NULL && r->o->checkpoint_ns != NULL ? r->o->checkpoint_ns : "";
 }
 
 static int cancelled(const run_t *r)
@@ -592,7 +599,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
     json_object_set_new(meta, "parents", json_object());
     cp = json_object();
     json_object_set_new(cp, "thread_id", json_string(r->thread_id));
-    json_object_set_new(cp, "checkpoint_ns", json_string(""));
+    json_object_set_new(cp, "checkpoint_ns", json_string(run_ns(r)));
     json_object_set_new(cp, "checkpoint_id", json_string(id));
     json_object_set(cp, "parent_checkpoint_id",
                     r->at_exit ? r->saved_parent : r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
@@ -687,7 +694,10 @@ static json_t *task_metadata(run_t *r, const task_t *t)
     json_t *m = json_deep_copy(r->base_meta);
     char ns[600];
 
-    snprintf(ns, sizeof(ns), "%s:%s", t->name, t->id);
+    if (run_ns(r)[0] != '\0')
+        snprintf(ns, sizeof(ns), "%s|%s:%s", run_ns(r), t->name, t->id);
+    else
+        snprintf(ns, sizeof(ns), "%s:%s", t->name, t->id);
     json_object_set_new(m, "langgraph_step", json_integer(r->step + 1));
     json_object_set_new(m, "langgraph_node", json_string(t->name));
     json_object_set_new(m, "langgraph_triggers", task_triggers(t));
@@ -765,17 +775,30 @@ static json_t *step_tags(int step)
     return json_pack("[s]", tag);
 }
 
-/* The run id of the graph's own events (the run's id, "" when there is none). */
+/* The run id of the graph's own events (the run's id, "" when there is none; a subgraph's is
+ * the id of the task that runs it). */
 static const char *root_run_id(const run_t *r)
 {
-    return r->o->run_id != NULL ? r->o->run_id : "";
+    return r->o->event_run_id != NULL ? r->o->event_run_id : r->o->run_id != NULL ? r->o->run_id : "";
+}
+
+/* parent_ids of the graph's own events: [] at the root, the chain above a subgraph. New
+ * reference. */
+static json_t *root_parents(const run_t *r)
+{
+    return json_is_array(r->o->event_parents) ? json_deep_copy(r->o->event_parents) : json_array();
 }
 
 /* parent_ids of an event one level (task) or two levels (a task's model call) below the
- * graph: [graph run id] or [graph run id, task id]. New reference. */
+ * graph: [..., graph run id] or [..., graph run id, task id]. New reference. */
 static json_t *parents_of(const graph_node_ctx_t *ctx, int model)
 {
-    return model ? json_pack("[s, s]", root_run_id(ctx->run), ctx->task->id) : json_pack("[s]", root_run_id(ctx->run));
+    json_t *p = root_parents(ctx->run);
+
+    json_array_append_new(p, json_string(root_run_id(ctx->run)));
+    if (model)
+        json_array_append_new(p, json_string(ctx->task->id));
+    return p;
 }
 
 void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data)
@@ -1007,6 +1030,81 @@ static void emit_written_messages(run_t *r, const task_t *t, graph_node_ctx_t *c
     }
 }
 
+/* `values` (borrowed object) restricted to the channels of `g`. New reference. */
+static json_t *channels_only(const graph_t *g, const json_t *values)
+{
+    json_t *out = json_object(), *v;
+    const char *k;
+
+    json_object_foreach((json_t *)values, k, v) {
+        if (channel_find(g, k) != NULL)
+            json_object_set(out, k, v);
+    }
+    return out;
+}
+
+/*
+ * Runs the subgraph of the node of ctx's task on `input` (borrowed: the parent state) as a
+ * nested graph_invoke in namespace "node:task_id" (engine.h, Subgraphs). On success *update
+ * is its final values restricted to the parent's channels (new reference). Returns a
+ * graph_node_rc.
+ */
+static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **update)
+{
+    run_t *r = ctx->run;
+    const task_t *t = ctx->task;
+    const graph_t *sg = graph_find(t->node->subgraph);
+    graph_invoke_opts_t so;
+    graph_result_t res = {0};
+    json_t *in = NULL, *ns = NULL, *parents = NULL;
+    char cns[600];
+    int rc = GRAPH_NODE_ERROR;
+
+    if (sg == NULL)
+        return graph_node_fail(ctx, "node '%s': subgraph %s is not registered", t->name, t->node->subgraph);
+    if (run_ns(r)[0] != '\0')
+        snprintf(cns, sizeof(cns), "%s|%s:%s", run_ns(r), t->name, t->id);
+    else
+        snprintf(cns, sizeof(cns), "%s:%s", t->name, t->id);
+    ns = json_is_array(r->o->ns) ? json_deep_copy(r->o->ns) : json_array();
+    json_array_append_new(ns, json_pack("s++", t->name, ":", t->id));
+    parents = parents_of(ctx, 0);
+    in = channels_only(sg, input);
+    so = *r->o;
+    so.input = in;
+    so.command = NULL;
+    so.checkpoint_id = NULL;
+    so.interrupt_before = NULL;
+    so.interrupt_after = NULL;
+    so.checkpoint_ns = cns;
+    so.ns = ns;
+    so.event_run_id = t->id;
+    so.event_parents = parents;
+    graph_invoke(sg, &so, &res);
+    switch (res.status) {
+    case GRAPH_STATUS_SUCCESS:
+        *update = channels_only(r->g, res.values);
+        rc = GRAPH_NODE_OK;
+        break;
+    case GRAPH_STATUS_INTERRUPTED:
+        rc = graph_node_fail(ctx, "subgraph %s of node '%s' stopped at an interrupt: interrupts inside subgraphs are not supported yet",
+                             sg->spec->graph_id, t->name);
+        break;
+    case GRAPH_STATUS_CANCELLED:
+        rc = graph_node_fail(ctx, "subgraph %s of node '%s' was cancelled", sg->spec->graph_id, t->name);
+        break;
+    default:
+        rc = graph_node_fail(ctx, "subgraph %s of node '%s': %s", sg->spec->graph_id, t->name,
+                             res.error != NULL ? res.error : "failed");
+        break;
+    }
+    graph_result_clear(&res);
+    json_decref(in);
+    json_decref(ns);
+    json_decref(parents);
+    return rc;
+}
+
 /*
  * Runs task `t` of the current step; on success its normalised writes are in t->result and
  * its gotos appended to `gotos`. Returns GRAPH_NODE_OK, GRAPH_NODE_ERROR (t->error set) or
@@ -1037,6 +1135,8 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
         update = json_incref(t->arg ? t->arg : json_null());
     } else if (t->node == NULL) {
         rc = graph_node_fail(&ctx, "graph %s has no node '%s'", r->g->spec->graph_id, t->name);
+    } else if (t->node->subgraph != NULL) {
+        rc = run_subgraph(&ctx, input, &update);
     } else if (t->node->run == NULL) {
         rc = GRAPH_NODE_OK;
     } else {
@@ -1244,7 +1344,7 @@ static json_t *plan_of_tasks(const run_t *r)
 static int load_base(run_t *r, const char *checkpoint_id)
 {
     json_t *cp = NULL;
-    store_rc_t rc = r->ops->checkpoint_get(r->store, r->thread_id, "", checkpoint_id, &cp);
+    store_rc_t rc = r->ops->checkpoint_get(r->store, r->thread_id, run_ns(r), checkpoint_id, &cp);
 
     if (rc == STORE_NOT_FOUND && checkpoint_id == NULL)
         return 0;
@@ -1442,7 +1542,7 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
     r.base_meta = base_metadata(g, r.config, o->metadata, o->thread_id, o->run_id, o->assistant_id);
     r.at_exit = o->checkpoint_at_exit;
 
-    if (wants(&r, GRAPH_STREAM_EVENTS))
+    if (wants(&r, GRAPH_STREAM_EVENTS) && o->ns == NULL)
         emit(&r, GRAPH_STREAM_EVENTS, "events",
              event_record("on_chain_start", g->spec->graph_id, root_run_id(&r), json_array(), r.base_meta,
                           json_array(),
@@ -1494,7 +1594,8 @@ Exit:
     }
     out->values = json_deep_copy(r.state);
     /* a run that failed or was cancelled raised: no end event, as astream_events */
-    if (wants(&r, GRAPH_STREAM_EVENTS) && out->status != GRAPH_STATUS_ERROR && out->status != GRAPH_STATUS_CANCELLED)
+    if (wants(&r, GRAPH_STREAM_EVENTS) && o->ns == NULL && out->status != GRAPH_STATUS_ERROR &&
+        out->status != GRAPH_STATUS_CANCELLED)
         emit(&r, GRAPH_STREAM_EVENTS, "events",
              event_record("on_chain_end", g->spec->graph_id, root_run_id(&r), json_array(), r.base_meta,
                           json_array(), json_pack("{s:O}", "output", r.state)));

@@ -49,9 +49,16 @@
  *     ends with status GRAPH_STATUS_CANCELLED and leaves the last checkpoint as it was (its
  *     `next` still pending, so the thread can be continued).
  *
+ * Subgraphs: a node whose spec names `subgraph` runs that registered graph as a nested run on
+ * the same thread and store: its input is the parent state restricted to the subgraph's
+ * channels, its checkpoints go to checkpoint_ns "node:task_id" (a fresh namespace per task, so
+ * every call starts fresh, as LangGraph's default), its events carry ns ["node:task_id", ...],
+ * and its final values, restricted to the parent's channels, are the node's writes. An
+ * interrupt inside a subgraph is not supported yet: the node fails with a message saying so.
+ *
  * Streaming: for each mode in opts.stream_modes the engine calls opts.on_event(user, mode, ns,
  * data) on the run's thread, synchronously, in order; `data` is borrowed for the call; `ns` is
- * NULL at the root (subgraphs, later, pass an array of "node:task_id" strings). Modes:
+ * NULL at the root and an array of "node:task_id" strings inside subgraphs. Modes:
  *   values       the full state after every step (not after the input checkpoint), and
  *                first the current state when a run continues pending tasks
  *   updates      {node: writes} after each task other than __start__ (writes null when none);
@@ -199,6 +206,11 @@ typedef struct graph_invoke_opts {
                                        stored, once, when the run ends (success, interrupt,
                                        error or cancel), its parent being the checkpoint the run
                                        started from; streamed checkpoints still show each step */
+    /* Set by the engine when a node runs a subgraph; callers leave them NULL. */
+    const char *checkpoint_ns;      /* "node:task_id" ("a:id|b:id" deeper); NULL = "" (root) */
+    const json_t *ns;               /* events' namespace ["node:task_id", ...]; NULL = root */
+    const char *event_run_id;       /* run id of the graph's events mode records (the task's) */
+    const json_t *event_parents;    /* their parent_ids */
 } graph_invoke_opts_t;
 
 /* How a run ended. Release with graph_result_clear. */

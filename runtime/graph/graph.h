@@ -77,6 +77,8 @@ typedef struct graph_node {
     const char *metadata;
     graph_node_fn run;
     graph_route_fn route;
+    const char *subgraph; /* id of a graph registered before this one that the node runs as a
+                             subgraph (graph/engine.h), instead of `run`; NULL for none */
 } graph_node_t;
 
 /* One edge. Sources are nodes or GRAPH_START; targets are nodes or GRAPH_END. A conditional
@@ -121,8 +123,13 @@ typedef struct graph {
  * "messages" (add_messages), config schema with Open Agent Platform form metadata. */
 extern const graph_spec_t graph_agent_spec;
 
+/* The test-only graphs (test_graphs.c: `nested_child`, and `nested` which runs it as a
+ * subgraph), NULL-terminated, in registration order. */
+extern const graph_spec_t *const graph_test_specs[];
+
 /*
- * Registers the built-in graphs. Idempotent and thread-safe: the first call registers, later
+ * Registers the built-in graphs, plus graph_test_specs when the environment variable
+ * LGSERVE_TEST_GRAPHS is "1". Idempotent and thread-safe: the first call registers, later
  * calls return its result. Returns 0, or -1 when a built-in spec is invalid (a programming
  * error, never a runtime condition).
  */
@@ -130,7 +137,8 @@ int graph_registry_init(void);
 
 /*
  * Checks `spec` (borrowed; must outlive the process) and registers it: the graph id is unused
- * and non-empty, node names are unique and not reserved, every edge joins known nodes (sources
+ * and non-empty, node names are unique and not reserved, a node's subgraph names a graph
+ * registered before, every edge joins known nodes (sources
  * may be GRAPH_START, targets GRAPH_END), GRAPH_START has an edge, channel names are unique,
  * every schema and node metadata parses as a JSON object and every schema has "type": "object"
  * and a "properties" object. Returns 0; or -1 and, when `err` is not NULL, a one-line reason in
@@ -155,9 +163,11 @@ const graph_node_t *graph_node_find(const graph_t *g, const char *node);
  *   {"nodes": [{"id", "type": "schema"|"runnable", "data": {...}, "metadata"?}, ...],
  *    "edges": [{"source", "target", "conditional": bool, "data"?: label}, ...]}
  * GRAPH_START comes first, then the nodes in spec order, then GRAPH_END when an edge reaches
- * it; edges in spec order. `xray` (0 = off, > 0 = depth, < 0 = unlimited) expands subgraphs;
- * descriptors have none yet, so it does not change the result. Returns a new reference, or
- * NULL when out of memory.
+ * it; edges in spec order. `xray` (0 = off, > 0 = depth, < 0 = unlimited) expands the nodes
+ * that run a subgraph as LangGraph draws them: the subgraph's nodes (its own drawing at depth
+ * xray - 1, without __start__ and __end__) with ids "node:<id>" in place of the node, the
+ * edges into and out of it led to its first and last node. Returns a new reference, or NULL
+ * when out of memory.
  */
 json_t *graph_draw(const graph_t *g, int xray);
 
@@ -166,10 +176,11 @@ json_t *graph_draw(const graph_t *g, int xray);
  * Returns a new reference, or NULL when out of memory. */
 json_t *graph_schemas(const graph_t *g);
 
-/* The Subgraphs map served by GET /assistants/{id}/subgraphs[/{namespace}]: namespace ->
- * GraphSchemaNoId, filtered by namespace `ns` (borrowed; NULL for all) and descending into nested
- * subgraphs when `recurse` is non-zero. Descriptors have no subgraphs yet, so this is {}.
- * Returns a new reference, or NULL when out of memory. */
+/* The Subgraphs map served by GET /assistants/{id}/subgraphs[/{namespace}]: the name of each
+ * node that runs a subgraph -> that graph's GraphSchemaNoId {input_schema, output_schema,
+ * state_schema, config_schema, context_schema}, only namespace `ns` (borrowed; NULL for all),
+ * and with `recurse` the subgraphs of those too as "node|subnode". Returns a new reference, or
+ * NULL when out of memory. */
 json_t *graph_subgraphs(const graph_t *g, const char *ns, int recurse);
 
 /* Writes the id of the system assistant of `graph_id` (borrowed) into `out`: the UUIDv5 of the

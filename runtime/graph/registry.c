@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/uuid.h"
@@ -226,6 +227,12 @@ int graph_register(const graph_spec_t *spec, char *err, size_t errlen)
     }
     if (check_structure(spec, err, errlen) != 0)
         goto Exit;
+    for (i = 0; i < spec->node_count; i++)
+        if (spec->nodes[i].subgraph != NULL && graph_find(spec->nodes[i].subgraph) == NULL) {
+            set_err(err, errlen, "graph %s: node %s runs %s, which is not registered (register subgraphs first)",
+                    spec->graph_id, spec->nodes[i].name, spec->nodes[i].subgraph);
+            goto Exit;
+        }
     if (n_graphs == GRAPH_MAX) {
         set_err(err, errlen, "graph %s: registry full (%d graphs)", spec->graph_id, GRAPH_MAX);
         goto Exit;
@@ -261,7 +268,12 @@ Exit:
 
 static void registry_init_once(void)
 {
+    const char *tests = getenv("LGSERVE_TEST_GRAPHS");
+    size_t i;
+
     init_rc = graph_register(&graph_agent_spec, NULL, 0);
+    for (i = 0; init_rc == 0 && tests != NULL && strcmp(tests, "1") == 0 && graph_test_specs[i] != NULL; i++)
+        init_rc = graph_register(graph_test_specs[i], NULL, 0);
 }
 
 int graph_registry_init(void)
@@ -343,6 +355,80 @@ static json_t *draw_edge(const graph_edge_t *e)
     return out;
 }
 
+/* The one node id `key` ("source" or "target") names among the edges of `edges` whose other
+ * end (`other`) is `virt` (GRAPH_START / GRAPH_END); NULL when there is not exactly one.
+ * Borrowed from `edges`. */
+static const char *sole_end(const json_t *edges, const char *other, const char *virt, const char *key)
+{
+    const char *found = NULL, *id;
+    const json_t *e;
+    size_t i;
+
+    json_array_foreach(edges, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, other)) ?: "", virt) != 0)
+            continue;
+        id = json_string_value(json_object_get(e, key));
+        if (id == NULL || (found != NULL && strcmp(found, id) != 0))
+            return NULL;
+        found = id;
+    }
+    return found;
+}
+
+/* Sets string member `key` of `o` to "<prefix>:<value>". */
+static void prefix_member(json_t *o, const char *key, const char *prefix)
+{
+    char id[512];
+
+    snprintf(id, sizeof(id), "%s:%s", prefix, json_string_value(json_object_get(o, key)) ?: "");
+    json_object_set_new(o, key, json_string(id));
+}
+
+/*
+ * xray: replaces node `name` of the drawing (`nodes`, `edges`) by the drawing `sub` of its
+ * subgraph as LangGraph does: the subgraph's __start__ and __end__ dropped, its node ids and
+ * edges prefixed "name:", the parent's edges into `name` led to the subgraph's first node and
+ * those out of it from its last one. Left as it is when the subgraph has no single first and
+ * last node.
+ */
+static void draw_expand(json_t *nodes, json_t *edges, const char *name, json_t *sub)
+{
+    json_t *snodes = json_object_get(sub, "nodes"), *sedges = json_object_get(sub, "edges"), *e, *n;
+    char first[512], last[512];
+    const char *f = sole_end(sedges, "source", GRAPH_START, "target");
+    const char *l = sole_end(sedges, "target", GRAPH_END, "source");
+    size_t i;
+
+    if (f == NULL || l == NULL || json_array_size(snodes) < 3)
+        return;
+    snprintf(first, sizeof(first), "%s:%s", name, f);
+    snprintf(last, sizeof(last), "%s:%s", name, l);
+    for (i = json_array_size(nodes); i-- > 0;)
+        if (strcmp(json_string_value(json_object_get(json_array_get(nodes, i), "id")) ?: "", name) == 0)
+            json_array_remove(nodes, i);
+    json_array_foreach(snodes, i, n) {
+        const char *id = json_string_value(json_object_get(n, "id")) ?: "";
+        if (strcmp(id, GRAPH_START) == 0 || strcmp(id, GRAPH_END) == 0)
+            continue;
+        prefix_member(n, "id", name);
+        json_array_append(nodes, n);
+    }
+    json_array_foreach(edges, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "source")) ?: "", name) == 0)
+            json_object_set_new(e, "source", json_string(last));
+        if (strcmp(json_string_value(json_object_get(e, "target")) ?: "", name) == 0)
+            json_object_set_new(e, "target", json_string(first));
+    }
+    json_array_foreach(sedges, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "source")) ?: "", GRAPH_START) == 0 ||
+            strcmp(json_string_value(json_object_get(e, "target")) ?: "", GRAPH_END) == 0)
+            continue;
+        prefix_member(e, "source", name);
+        prefix_member(e, "target", name);
+        json_array_append(edges, e);
+    }
+}
+
 json_t *graph_draw(const graph_t *g, int xray)
 {
     const graph_spec_t *spec = g->spec;
@@ -350,7 +436,6 @@ json_t *graph_draw(const graph_t *g, int xray)
     int reaches_end = 0;
     size_t i;
 
-    (void)xray; /* no subgraphs to expand (see graph.h) */
     if ((out = json_pack("{s:[], s:[]}", "nodes", "edges")) == NULL)
         goto Exit;
     nodes = json_object_get(out, "nodes");
@@ -368,6 +453,14 @@ json_t *graph_draw(const graph_t *g, int xray)
     }
     if (reaches_end && json_array_append_new(nodes, draw_schema_node(GRAPH_END)) != 0)
         goto Exit;
+    for (i = 0; xray != 0 && i < spec->node_count; i++) {
+        const graph_t *sg = graph_find(spec->nodes[i].subgraph);
+        json_t *sub;
+        if (sg == NULL || (sub = graph_draw(sg, xray > 0 ? xray - 1 : xray)) == NULL)
+            continue;
+        draw_expand(nodes, edges, spec->nodes[i].name, sub);
+        json_decref(sub);
+    }
     result = out;
     out = NULL;
 Exit:
@@ -385,12 +478,37 @@ json_t *graph_schemas(const graph_t *g)
                      json_deep_copy(g->context_schema));
 }
 
+/* Adds the subgraphs of `g` to `out` under `prefix` ("" at the top), deeper ones too when
+ * `recurse`. */
+static void subgraphs_add(const graph_t *g, const char *prefix, const char *ns, int recurse, json_t *out)
+{
+    char key[256];
+    size_t i;
+
+    for (i = 0; i < g->spec->node_count; i++) {
+        const graph_t *sg = graph_find(g->spec->nodes[i].subgraph);
+        json_t *schemas;
+
+        if (sg == NULL)
+            continue;
+        snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] != '\0' ? "|" : "", g->spec->nodes[i].name);
+        if (ns == NULL || strcmp(ns, key) == 0) {
+            schemas = graph_schemas(sg);
+            json_object_del(schemas, "graph_id");
+            json_object_set_new(out, key, schemas);
+        }
+        if (recurse)
+            subgraphs_add(sg, key, ns, recurse, out);
+    }
+}
+
 json_t *graph_subgraphs(const graph_t *g, const char *ns, int recurse)
 {
-    (void)g;
-    (void)ns;
-    (void)recurse;
-    return json_object();
+    json_t *out = json_object();
+
+    if (out != NULL && g != NULL)
+        subgraphs_add(g, "", ns, recurse, out);
+    return out;
 }
 
 void graph_system_assistant_id(const char *graph_id, char out[GRAPH_ASSISTANT_ID_SIZE])

@@ -1,6 +1,6 @@
 /*
  * tests/conformance/test_threads.c — black-box checks of the Threads operations against the
- * real binary: create (if_exists, ttl, rejected supersteps), get (include=ttl in both SDK
+ * real binary: create (if_exists, ttl, supersteps errors), get (include=ttl in both SDK
  * encodings), patch, delete, search (containment, ids, status, sort, select, pagination
  * headers), count, copy, prune, storage, the state views of a thread without checkpoints, the
  * PATCH state error cases, TTL expiry through the sweeper, and that rejected requests change

@@ -499,6 +499,12 @@ static void metadata_not_object(graph_spec_t *s)
     s->nodes = nodes;
 }
 
+static void unknown_subgraph(graph_spec_t *s)
+{
+    static const graph_node_t nodes[] = {{.name = "route"}, {.name = "left", .subgraph = "not_registered"}, {.name = "right"}};
+    s->nodes = nodes;
+}
+
 static void test_register_rejects(void **state)
 {
     (void)state;
@@ -514,6 +520,7 @@ static void test_register_rejects(void **state)
     expect_rejected(schema_without_properties, "input_schema: needs");
     expect_rejected(schema_missing, "context_schema: missing");
     expect_rejected(metadata_not_object, "metadata of node route: not a JSON object");
+    expect_rejected(unknown_subgraph, "node left runs not_registered, which is not registered");
 }
 
 int main(void)
