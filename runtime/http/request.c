@@ -41,6 +41,7 @@
 #include "http/server.h"
 #include "auth/auth.h"
 #include "store/store_global.h"
+#include "util/jsonr.h"
 #include "util/log.h"
 
 #define REQUEST_ID_MAX 128
@@ -288,7 +289,7 @@ static int read_body(http_ctx_t *ctx, const valid_op_t *op)
             goto Exit;
         }
         ctx->body = json_object();
-    } else if ((ctx->body = json_loadb(req->entity.base, req->entity.len, JSON_DECODE_ANY, &jerr)) == NULL) {
+    } else if ((ctx->body = jsonr_loadb(req->entity.base, req->entity.len, &jerr)) == NULL) {
         http_send_error(ctx, 422, "invalid JSON body: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
         goto Exit;
     }

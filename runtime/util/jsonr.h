@@ -1,0 +1,25 @@
+/*
+ * runtime/util/jsonr.h — a fast reader of JSON request bodies into jansson values.
+ *
+ * jsonr_loadb gives exactly what json_loadb(buf, len, JSON_DECODE_ANY, err) gives: the same
+ * values (objects with keys in document order, a repeated key keeping its first position and
+ * its last value, integers as integers), and for any text it does not accept the same NULL and
+ * error. It parses the common subset itself in one pass over the bytes (jansson reads through a
+ * per-character stream with a string buffer); anything outside it — reals, integers of more
+ * than 18 digits, \u escapes of surrogates or NUL, nesting deeper than jansson allows, and every
+ * malformed text — is handed to json_loadb as a whole, so jansson stays the judge of errors.
+ *
+ * Thread-safe: no shared state.
+ */
+#ifndef LG_UTIL_JSONR_H
+#define LG_UTIL_JSONR_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* Parses `len` bytes at `buf` (borrowed) as one JSON value of any type with optional
+ * surrounding whitespace. Returns a new reference, or NULL with `err` (may be NULL) filled as
+ * json_loadb fills it. */
+json_t *jsonr_loadb(const char *buf, size_t len, json_error_t *err);
+
+#endif
