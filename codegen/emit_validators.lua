@@ -482,7 +482,30 @@ static int vh_array(json_t *v, const char *p, valid_error_t *err, valid_fn item,
 }
 ]])
 
-helper("vh_object", { "internal" }, [[
+helper("vh_default", {}, [[
+/*
+ * A new reference to the default of member `pr`: its text is parsed on first use only (the
+ * first of racing threads installs its value, the others drop theirs) and kept for the life of
+ * the process. Scalars are shared, containers copied (the caller may change them). NULL when
+ * out of memory.
+ */
+static json_t *vh_default(const vh_prop_t *pr)
+{
+    json_t *v = __atomic_load_n(pr->parsed, __ATOMIC_ACQUIRE), *fresh;
+
+    if (v == NULL) {
+        if ((fresh = json_loads(pr->dflt, JSON_DECODE_ANY, NULL)) == NULL)
+            return NULL;
+        if (__atomic_compare_exchange_n(pr->parsed, &v, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            v = fresh;
+        else
+            json_decref(fresh);
+    }
+    return json_is_object(v) || json_is_array(v) ? json_deep_copy(v) : json_incref(v);
+}
+]])
+
+helper("vh_object", { "internal", "vh_default" }, [[
 static const vh_prop_t *find_prop(const vh_object_t *o, const char *key)
 {
     for (size_t i = 0; i < o->n_props; i++) {
@@ -533,7 +556,7 @@ static int vh_object(json_t *v, const char *p, valid_error_t *err, const vh_obje
     for (i = 0; i < o->n_props; i++) {
         if (o->props[i].dflt == NULL || json_object_get(v, o->props[i].name) != NULL)
             continue;
-        if (json_object_set_new(v, o->props[i].name, json_loads(o->props[i].dflt, JSON_DECODE_ANY, NULL)) != 0)
+        if (json_object_set_new(v, o->props[i].name, vh_default(&o->props[i])) != 0)
             return internal(err, p, "out of memory");
     }
     return 0;
@@ -840,12 +863,15 @@ function compile(G, s, hint, tolerant)
     for _, k in ipairs(order) do
       local ps = s.properties[k]
       local check = fn_for(G, ps, hint .. "_" .. M.c_ident(k), false)
-      local dflt = "NULL"
+      local dflt, slot = "NULL", "NULL"
       if type(ps) == "table" and ps.default ~= nil then
         local t = list_of(ps.type)[1]
         dflt = M.c_string(M.json(ps.default, t))
+        -- one parsed copy per distinct default text, shared by every member that has it
+        slot = "&" .. define_table(G, "dflt", "value", string.format("static json_t *@; /* %s */\n",
+          (dflt:gsub("%*/", "* /"))))
       end
-      rows[#rows + 1] = string.format("    {%s, %s, %s},\n", M.c_string(k), check, dflt)
+      rows[#rows + 1] = string.format("    {%s, %s, %s, %s},\n", M.c_string(k), check, dflt, slot)
     end
     local props = "NULL"
     if #rows > 0 then
@@ -1010,11 +1036,13 @@ local C_PRELUDE = [[
 /* JSON type bits of a schema's `type` list. */
 enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 4, T_INTEGER = 8, T_NUMBER = 16, T_BOOLEAN = 32, T_NULL = 64 };
 
-/* A declared object member: its check (NULL: anything) and its default as JSON text (or NULL). */
+/* A declared object member: its check (NULL: anything) and its default as JSON text (or NULL)
+ * with the slot that keeps that text parsed once (vh_default). */
 typedef struct vh_prop {
     const char *name;
     valid_fn check;
     const char *dflt;
+    json_t **parsed;
 } vh_prop_t;
 
 typedef enum vh_extra { VH_EXTRA_ALLOW, VH_EXTRA_REJECT, VH_EXTRA_CHECK } vh_extra_t;

@@ -14,11 +14,13 @@
 /* JSON type bits of a schema's `type` list. */
 enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 4, T_INTEGER = 8, T_NUMBER = 16, T_BOOLEAN = 32, T_NULL = 64 };
 
-/* A declared object member: its check (NULL: anything) and its default as JSON text (or NULL). */
+/* A declared object member: its check (NULL: anything) and its default as JSON text (or NULL)
+ * with the slot that keeps that text parsed once (vh_default). */
 typedef struct vh_prop {
     const char *name;
     valid_fn check;
     const char *dflt;
+    json_t **parsed;
 } vh_prop_t;
 
 typedef enum vh_extra { VH_EXTRA_ALLOW, VH_EXTRA_REJECT, VH_EXTRA_CHECK } vh_extra_t;
@@ -202,6 +204,27 @@ static int vh_array(json_t *v, const char *p, valid_error_t *err, valid_fn item,
     return 0;
 }
 
+/*
+ * A new reference to the default of member `pr`: its text is parsed on first use only (the
+ * first of racing threads installs its value, the others drop theirs) and kept for the life of
+ * the process. Scalars are shared, containers copied (the caller may change them). NULL when
+ * out of memory.
+ */
+static json_t *vh_default(const vh_prop_t *pr)
+{
+    json_t *v = __atomic_load_n(pr->parsed, __ATOMIC_ACQUIRE), *fresh;
+
+    if (v == NULL) {
+        if ((fresh = json_loads(pr->dflt, JSON_DECODE_ANY, NULL)) == NULL)
+            return NULL;
+        if (__atomic_compare_exchange_n(pr->parsed, &v, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            v = fresh;
+        else
+            json_decref(fresh);
+    }
+    return json_is_object(v) || json_is_array(v) ? json_deep_copy(v) : json_incref(v);
+}
+
 static const vh_prop_t *find_prop(const vh_object_t *o, const char *key)
 {
     for (size_t i = 0; i < o->n_props; i++) {
@@ -252,7 +275,7 @@ static int vh_object(json_t *v, const char *p, valid_error_t *err, const vh_obje
     for (i = 0; i < o->n_props; i++) {
         if (o->props[i].dflt == NULL || json_object_get(v, o->props[i].name) != NULL)
             continue;
-        if (json_object_set_new(v, o->props[i].name, json_loads(o->props[i].dflt, JSON_DECODE_ANY, NULL)) != 0)
+        if (json_object_set_new(v, o->props[i].name, vh_default(&o->props[i])) != 0)
             return internal(err, p, "out of memory");
     }
     return 0;
@@ -428,29 +451,30 @@ static int check_params_format_format(json_t *v, const char *p, valid_error_t *e
 static int params_format(json_t *v, const char *p, valid_error_t *err);
 
 static const char *const enum_AssistantCreate_if_exists[] = {"raise", "do_nothing", NULL};
+static json_t *dflt_value; /* "\"raise\"" */
 static const vh_prop_t props_AssistantCreate[] = {
-    {"assistant_id", is_string_uuid, NULL},
-    {"graph_id", is_string, NULL},
-    {"config", is_object, NULL},
-    {"context", is_object, NULL},
-    {"metadata", is_object, NULL},
-    {"if_exists", check_AssistantCreate_if_exists, "\"raise\""},
-    {"name", is_string, NULL},
-    {"description", is_string_or_null, NULL},
+    {"assistant_id", is_string_uuid, NULL, NULL},
+    {"graph_id", is_string, NULL, NULL},
+    {"config", is_object, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"if_exists", check_AssistantCreate_if_exists, "\"raise\"", &dflt_value},
+    {"name", is_string, NULL, NULL},
+    {"description", is_string_or_null, NULL, NULL},
 };
 static const char *const required_graph_id[] = {"graph_id", NULL};
 static const vh_object_t object_AssistantCreate = {props_AssistantCreate, 8, required_graph_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_AssistantPatch[] = {
-    {"graph_id", is_string, NULL},
-    {"config", is_object, NULL},
-    {"context", is_object, NULL},
-    {"metadata", is_object, NULL},
-    {"name", is_string, NULL},
-    {"description", is_string, NULL},
+    {"graph_id", is_string, NULL, NULL},
+    {"config", is_object, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"name", is_string, NULL, NULL},
+    {"description", is_string, NULL, NULL},
 };
 static const vh_object_t object_AssistantPatch = {props_AssistantPatch, 6, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_AssistantVersionChange[] = {
-    {"version", is_integer, NULL},
+    {"version", is_integer, NULL, NULL},
 };
 static const vh_object_t object_AssistantVersionChange = {props_AssistantVersionChange, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_CronCreate_assistant_id[] = {
@@ -462,9 +486,9 @@ static const vh_branch_t branches_CronCreate_input[] = {
     {is_object, T_OBJECT, 0},
 };
 static const vh_prop_t props_CronCreate_config[] = {
-    {"tags", is_array_of_string, NULL},
-    {"recursion_limit", is_integer, NULL},
-    {"configurable", is_object, NULL},
+    {"tags", is_array_of_string, NULL, NULL},
+    {"recursion_limit", is_integer, NULL, NULL},
+    {"configurable", is_object, NULL, NULL},
 };
 static const vh_object_t object_CronCreate_config = {props_CronCreate_config, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_CronCreate_interrupt_before_0[] = {"*", NULL};
@@ -473,76 +497,85 @@ static const vh_branch_t branches_CronCreate_interrupt_before[] = {
     {is_array_of_string, T_ARRAY, 0},
 };
 static const char *const enum_CronCreate_on_run_completed[] = {"delete", "keep", NULL};
+static json_t *dflt_value_2; /* "\"delete\"" */
+static json_t *dflt_value_3; /* "true" */
 static const char *const enum_CronCreate_stream_mode_0_item[] = {"values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom", NULL};
 static const vh_branch_t branches_CronCreate_stream_mode[] = {
     {check_CronCreate_stream_mode_0, T_ARRAY, 0},
     {check_CronCreate_stream_mode_0_item, T_STRING, 0},
 };
+static json_t *dflt_value_4; /* "[\"values\"]" */
+static json_t *dflt_value_5; /* "false" */
 static const char *const enum_CronCreate_durability[] = {"sync", "async", "exit", NULL};
+static json_t *dflt_value_6; /* "\"async\"" */
 static const vh_prop_t props_CronCreate[] = {
-    {"schedule", is_string, NULL},
-    {"timezone", is_string, NULL},
-    {"end_time", is_string_date_time, NULL},
-    {"assistant_id", check_CronCreate_assistant_id, NULL},
-    {"input", check_CronCreate_input, NULL},
-    {"metadata", is_object, NULL},
-    {"config", check_CronCreate_config, NULL},
-    {"context", is_object, NULL},
-    {"webhook", check_CronCreate_webhook, NULL},
-    {"interrupt_before", check_CronCreate_interrupt_before, NULL},
-    {"interrupt_after", check_CronCreate_interrupt_before, NULL},
-    {"on_run_completed", check_CronCreate_on_run_completed, "\"delete\""},
-    {"enabled", is_boolean, "true"},
-    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]"},
-    {"stream_subgraphs", is_boolean, "false"},
-    {"stream_resumable", is_boolean, "false"},
-    {"durability", check_CronCreate_durability, "\"async\""},
+    {"schedule", is_string, NULL, NULL},
+    {"timezone", is_string, NULL, NULL},
+    {"end_time", is_string_date_time, NULL, NULL},
+    {"assistant_id", check_CronCreate_assistant_id, NULL, NULL},
+    {"input", check_CronCreate_input, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"config", check_CronCreate_config, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"webhook", check_CronCreate_webhook, NULL, NULL},
+    {"interrupt_before", check_CronCreate_interrupt_before, NULL, NULL},
+    {"interrupt_after", check_CronCreate_interrupt_before, NULL, NULL},
+    {"on_run_completed", check_CronCreate_on_run_completed, "\"delete\"", &dflt_value_2},
+    {"enabled", is_boolean, "true", &dflt_value_3},
+    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]", &dflt_value_4},
+    {"stream_subgraphs", is_boolean, "false", &dflt_value_5},
+    {"stream_resumable", is_boolean, "false", &dflt_value_5},
+    {"durability", check_CronCreate_durability, "\"async\"", &dflt_value_6},
 };
 static const char *const required_assistant_id_schedule[] = {"assistant_id", "schedule", NULL};
 static const vh_object_t object_CronCreate = {props_CronCreate, 17, required_assistant_id_schedule, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_CronPatch[] = {
-    {"schedule", is_string, NULL},
-    {"timezone", is_string, NULL},
-    {"end_time", is_string_or_null_date_time, NULL},
-    {"input", check_CronCreate_input, NULL},
-    {"metadata", is_object, NULL},
-    {"config", check_CronCreate_config, NULL},
-    {"context", is_object, NULL},
-    {"webhook", check_CronCreate_webhook, NULL},
-    {"interrupt_before", check_CronCreate_interrupt_before, NULL},
-    {"interrupt_after", check_CronCreate_interrupt_before, NULL},
-    {"on_run_completed", check_CronCreate_on_run_completed, NULL},
-    {"enabled", is_boolean, NULL},
-    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]"},
-    {"stream_subgraphs", is_boolean, "false"},
-    {"stream_resumable", is_boolean, "false"},
-    {"durability", check_CronCreate_durability, "\"async\""},
+    {"schedule", is_string, NULL, NULL},
+    {"timezone", is_string, NULL, NULL},
+    {"end_time", is_string_or_null_date_time, NULL, NULL},
+    {"input", check_CronCreate_input, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"config", check_CronCreate_config, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"webhook", check_CronCreate_webhook, NULL, NULL},
+    {"interrupt_before", check_CronCreate_interrupt_before, NULL, NULL},
+    {"interrupt_after", check_CronCreate_interrupt_before, NULL, NULL},
+    {"on_run_completed", check_CronCreate_on_run_completed, NULL, NULL},
+    {"enabled", is_boolean, NULL, NULL},
+    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]", &dflt_value_4},
+    {"stream_subgraphs", is_boolean, "false", &dflt_value_5},
+    {"stream_resumable", is_boolean, "false", &dflt_value_5},
+    {"durability", check_CronCreate_durability, "\"async\"", &dflt_value_6},
 };
 static const vh_object_t object_CronPatch = {props_CronPatch, 16, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
+static json_t *dflt_value_7; /* "10" */
+static json_t *dflt_value_8; /* "0" */
 static const char *const enum_CronSearch_sort_by[] = {"cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at", NULL};
+static json_t *dflt_value_9; /* "\"created_at\"" */
 static const char *const enum_CronSearch_sort_order[] = {"asc", "desc", NULL};
+static json_t *dflt_value_10; /* "\"desc\"" */
 static const char *const enum_CronSearch_select_item[] = {"cron_id", "assistant_id", "thread_id", "on_run_completed", "end_time", "schedule", "timezone", "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "enabled", NULL};
 static const vh_prop_t props_CronSearch[] = {
-    {"assistant_id", is_string_uuid, NULL},
-    {"thread_id", is_string_uuid, NULL},
-    {"enabled", is_boolean, NULL},
-    {"metadata", is_object, NULL},
-    {"limit", check_CronSearch_limit, "10"},
-    {"offset", check_CronSearch_offset, "0"},
-    {"sort_by", check_CronSearch_sort_by, "\"created_at\""},
-    {"sort_order", check_CronSearch_sort_order, "\"desc\""},
-    {"select", check_CronSearch_select, NULL},
+    {"assistant_id", is_string_uuid, NULL, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"enabled", is_boolean, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"limit", check_CronSearch_limit, "10", &dflt_value_7},
+    {"offset", check_CronSearch_offset, "0", &dflt_value_8},
+    {"sort_by", check_CronSearch_sort_by, "\"created_at\"", &dflt_value_9},
+    {"sort_order", check_CronSearch_sort_order, "\"desc\"", &dflt_value_10},
+    {"select", check_CronSearch_select, NULL, NULL},
 };
 static const vh_object_t object_CronSearch = {props_CronSearch, 9, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_CronCountRequest[] = {
-    {"assistant_id", is_string_uuid, NULL},
-    {"thread_id", is_string_uuid, NULL},
-    {"metadata", is_object, NULL},
+    {"assistant_id", is_string_uuid, NULL, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
 };
 static const vh_object_t object_CronCountRequest = {props_CronCountRequest, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_Send[] = {
-    {"node", is_string, NULL},
-    {"input", NULL, NULL},
+    {"node", is_string, NULL, NULL},
+    {"input", NULL, NULL, NULL},
 };
 static const char *const required_node_input[] = {"node", "input", NULL};
 static const vh_object_t object_Send = {props_Send, 2, required_node_input, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -554,16 +587,16 @@ static const vh_branch_t branches_Command_goto[] = {
     {is_null, T_NULL, 0},
 };
 static const vh_prop_t props_Command[] = {
-    {"update", is_object_or_array_or_null, NULL},
-    {"resume", NULL, NULL},
-    {"goto", check_Command_goto, NULL},
+    {"update", is_object_or_array_or_null, NULL, NULL},
+    {"resume", NULL, NULL, NULL},
+    {"goto", check_Command_goto, NULL, NULL},
 };
 static const vh_object_t object_Command = {props_Command, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_CheckpointConfig[] = {
-    {"thread_id", is_string, NULL},
-    {"checkpoint_ns", is_string, NULL},
-    {"checkpoint_id", is_string, NULL},
-    {"checkpoint_map", is_object, NULL},
+    {"thread_id", is_string, NULL, NULL},
+    {"checkpoint_ns", is_string, NULL, NULL},
+    {"checkpoint_id", is_string, NULL, NULL},
+    {"checkpoint_map", is_object, NULL, NULL},
 };
 static const vh_object_t object_CheckpointConfig = {props_CheckpointConfig, 4, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_RunCreateStateful_command[] = {
@@ -571,71 +604,73 @@ static const vh_branch_t branches_RunCreateStateful_command[] = {
     {is_null, T_NULL, 0},
 };
 static const char *const enum_RunCreateStateful_multitask_strategy[] = {"reject", "rollback", "interrupt", "enqueue", NULL};
+static json_t *dflt_value_11; /* "\"enqueue\"" */
 static const char *const enum_RunCreateStateful_if_not_exists[] = {"create", "reject", NULL};
+static json_t *dflt_value_12; /* "\"reject\"" */
 static const vh_prop_t props_RunCreateStateful[] = {
-    {"assistant_id", check_CronCreate_assistant_id, NULL},
-    {"checkpoint", check_RunCreateStateful_checkpoint, NULL},
-    {"input", NULL, NULL},
-    {"command", check_RunCreateStateful_command, NULL},
-    {"metadata", is_object, NULL},
-    {"config", check_CronCreate_config, NULL},
-    {"context", is_object, NULL},
-    {"webhook", check_CronCreate_webhook, NULL},
-    {"interrupt_before", check_CronCreate_interrupt_before, NULL},
-    {"interrupt_after", check_CronCreate_interrupt_before, NULL},
-    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]"},
-    {"stream_subgraphs", is_boolean, "false"},
-    {"stream_resumable", is_boolean, "false"},
-    {"feedback_keys", is_array_of_string, NULL},
-    {"multitask_strategy", check_RunCreateStateful_multitask_strategy, "\"enqueue\""},
-    {"if_not_exists", check_RunCreateStateful_if_not_exists, "\"reject\""},
-    {"after_seconds", is_number, NULL},
-    {"checkpoint_during", is_boolean, "false"},
-    {"durability", check_CronCreate_durability, "\"async\""},
+    {"assistant_id", check_CronCreate_assistant_id, NULL, NULL},
+    {"checkpoint", check_RunCreateStateful_checkpoint, NULL, NULL},
+    {"input", NULL, NULL, NULL},
+    {"command", check_RunCreateStateful_command, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"config", check_CronCreate_config, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"webhook", check_CronCreate_webhook, NULL, NULL},
+    {"interrupt_before", check_CronCreate_interrupt_before, NULL, NULL},
+    {"interrupt_after", check_CronCreate_interrupt_before, NULL, NULL},
+    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]", &dflt_value_4},
+    {"stream_subgraphs", is_boolean, "false", &dflt_value_5},
+    {"stream_resumable", is_boolean, "false", &dflt_value_5},
+    {"feedback_keys", is_array_of_string, NULL, NULL},
+    {"multitask_strategy", check_RunCreateStateful_multitask_strategy, "\"enqueue\"", &dflt_value_11},
+    {"if_not_exists", check_RunCreateStateful_if_not_exists, "\"reject\"", &dflt_value_12},
+    {"after_seconds", is_number, NULL, NULL},
+    {"checkpoint_during", is_boolean, "false", &dflt_value_5},
+    {"durability", check_CronCreate_durability, "\"async\"", &dflt_value_6},
 };
 static const char *const required_assistant_id[] = {"assistant_id", NULL};
 static const vh_object_t object_RunCreateStateful = {props_RunCreateStateful, 19, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_RunCreateStateless[] = {
-    {"assistant_id", check_CronCreate_assistant_id, NULL},
-    {"input", NULL, NULL},
-    {"command", check_RunCreateStateful_command, NULL},
-    {"metadata", is_object, NULL},
-    {"config", check_CronCreate_config, NULL},
-    {"context", is_object, NULL},
-    {"webhook", check_CronCreate_webhook, NULL},
-    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]"},
-    {"feedback_keys", is_array_of_string, NULL},
-    {"stream_subgraphs", is_boolean, "false"},
-    {"stream_resumable", is_boolean, "false"},
-    {"on_completion", check_CronCreate_on_run_completed, "\"delete\""},
-    {"after_seconds", is_number, NULL},
-    {"checkpoint_during", is_boolean, "false"},
-    {"durability", check_CronCreate_durability, "\"async\""},
+    {"assistant_id", check_CronCreate_assistant_id, NULL, NULL},
+    {"input", NULL, NULL, NULL},
+    {"command", check_RunCreateStateful_command, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"config", check_CronCreate_config, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"webhook", check_CronCreate_webhook, NULL, NULL},
+    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]", &dflt_value_4},
+    {"feedback_keys", is_array_of_string, NULL, NULL},
+    {"stream_subgraphs", is_boolean, "false", &dflt_value_5},
+    {"stream_resumable", is_boolean, "false", &dflt_value_5},
+    {"on_completion", check_CronCreate_on_run_completed, "\"delete\"", &dflt_value_2},
+    {"after_seconds", is_number, NULL, NULL},
+    {"checkpoint_during", is_boolean, "false", &dflt_value_5},
+    {"durability", check_CronCreate_durability, "\"async\"", &dflt_value_6},
 };
 static const vh_object_t object_RunCreateStateless = {props_RunCreateStateless, 15, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_AssistantSearchRequest_sort_by[] = {"assistant_id", "created_at", "updated_at", "name", "graph_id", NULL};
 static const char *const enum_AssistantSearchRequest_select_item[] = {"assistant_id", "graph_id", "name", "description", "config", "context", "created_at", "updated_at", "metadata", "version", NULL};
 static const vh_prop_t props_AssistantSearchRequest[] = {
-    {"metadata", is_object, NULL},
-    {"graph_id", is_string, NULL},
-    {"name", is_string, NULL},
-    {"limit", check_CronSearch_limit, "10"},
-    {"offset", check_CronSearch_offset, "0"},
-    {"sort_by", check_AssistantSearchRequest_sort_by, NULL},
-    {"sort_order", check_CronSearch_sort_order, NULL},
-    {"select", check_AssistantSearchRequest_select, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"graph_id", is_string, NULL, NULL},
+    {"name", is_string, NULL, NULL},
+    {"limit", check_CronSearch_limit, "10", &dflt_value_7},
+    {"offset", check_CronSearch_offset, "0", &dflt_value_8},
+    {"sort_by", check_AssistantSearchRequest_sort_by, NULL, NULL},
+    {"sort_order", check_CronSearch_sort_order, NULL, NULL},
+    {"select", check_AssistantSearchRequest_select, NULL, NULL},
 };
 static const vh_object_t object_AssistantSearchRequest = {props_AssistantSearchRequest, 8, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_AssistantCountRequest[] = {
-    {"metadata", is_object, NULL},
-    {"graph_id", is_string, NULL},
-    {"name", is_string, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"graph_id", is_string, NULL, NULL},
+    {"name", is_string, NULL, NULL},
 };
 static const vh_object_t object_AssistantCountRequest = {props_AssistantCountRequest, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_AssistantVersionsSearchRequest[] = {
-    {"metadata", is_object, NULL},
-    {"limit", check_CronSearch_limit, "10"},
-    {"offset", check_CronSearch_offset, "0"},
+    {"metadata", is_object, NULL, NULL},
+    {"limit", check_CronSearch_limit, "10", &dflt_value_7},
+    {"offset", check_CronSearch_offset, "0", &dflt_value_8},
 };
 static const vh_object_t object_AssistantVersionsSearchRequest = {props_AssistantVersionsSearchRequest, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_ThreadSearchRequest_status[] = {"idle", "busy", "interrupted", "error", NULL};
@@ -643,28 +678,28 @@ static const char *const enum_ThreadSearchRequest_sort_by[] = {"thread_id", "sta
 static const char *const enum_ThreadSearchRequest_select_item[] = {"thread_id", "created_at", "updated_at", "state_updated_at", "metadata", "config", "status", "values", "interrupts", NULL};
 static const vh_object_t object_ThreadSearchRequest_extract = {NULL, 0, NULL, VH_EXTRA_CHECK, is_string, 0, 10};
 static const vh_prop_t props_ThreadSearchRequest[] = {
-    {"ids", is_array_of_string_uuid, NULL},
-    {"metadata", is_object, NULL},
-    {"values", is_object, NULL},
-    {"status", check_ThreadSearchRequest_status, NULL},
-    {"limit", check_CronSearch_limit, "10"},
-    {"offset", check_CronSearch_offset, "0"},
-    {"sort_by", check_ThreadSearchRequest_sort_by, NULL},
-    {"sort_order", check_CronSearch_sort_order, NULL},
-    {"select", check_ThreadSearchRequest_select, NULL},
-    {"extract", check_ThreadSearchRequest_extract, NULL},
+    {"ids", is_array_of_string_uuid, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"values", is_object, NULL, NULL},
+    {"status", check_ThreadSearchRequest_status, NULL, NULL},
+    {"limit", check_CronSearch_limit, "10", &dflt_value_7},
+    {"offset", check_CronSearch_offset, "0", &dflt_value_8},
+    {"sort_by", check_ThreadSearchRequest_sort_by, NULL, NULL},
+    {"sort_order", check_CronSearch_sort_order, NULL, NULL},
+    {"select", check_ThreadSearchRequest_select, NULL, NULL},
+    {"extract", check_ThreadSearchRequest_extract, NULL, NULL},
 };
 static const vh_object_t object_ThreadSearchRequest = {props_ThreadSearchRequest, 10, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadCountRequest[] = {
-    {"metadata", is_object, NULL},
-    {"values", is_object, NULL},
-    {"status", check_ThreadSearchRequest_status, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"values", is_object, NULL, NULL},
+    {"status", check_ThreadSearchRequest_status, NULL, NULL},
 };
 static const vh_object_t object_ThreadCountRequest = {props_ThreadCountRequest, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_ThreadCreate_ttl_strategy[] = {"delete", "keep_latest", NULL};
 static const vh_prop_t props_ThreadCreate_ttl[] = {
-    {"strategy", check_ThreadCreate_ttl_strategy, "\"delete\""},
-    {"ttl", is_number, NULL},
+    {"strategy", check_ThreadCreate_ttl_strategy, "\"delete\"", &dflt_value_2},
+    {"ttl", is_number, NULL, NULL},
 };
 static const vh_object_t object_ThreadCreate_ttl = {props_ThreadCreate_ttl, 2, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_ThreadSuperstepUpdate_values[] = {
@@ -673,47 +708,48 @@ static const vh_branch_t branches_ThreadSuperstepUpdate_values[] = {
     {is_null, T_NULL, 0},
 };
 static const vh_prop_t props_ThreadSuperstepUpdate[] = {
-    {"values", check_ThreadSuperstepUpdate_values, NULL},
-    {"command", check_RunCreateStateful_command, NULL},
-    {"as_node", is_string, NULL},
+    {"values", check_ThreadSuperstepUpdate_values, NULL, NULL},
+    {"command", check_RunCreateStateful_command, NULL, NULL},
+    {"as_node", is_string, NULL, NULL},
 };
 static const char *const required_as_node[] = {"as_node", NULL};
 static const vh_object_t object_ThreadSuperstepUpdate = {props_ThreadSuperstepUpdate, 3, required_as_node, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadCreate_supersteps_item[] = {
-    {"updates", check_ThreadCreate_supersteps_item_updates, NULL},
+    {"updates", check_ThreadCreate_supersteps_item_updates, NULL, NULL},
 };
 static const char *const required_updates[] = {"updates", NULL};
 static const vh_object_t object_ThreadCreate_supersteps_item = {props_ThreadCreate_supersteps_item, 1, required_updates, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadCreate[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"metadata", is_object, NULL},
-    {"if_exists", check_AssistantCreate_if_exists, "\"raise\""},
-    {"ttl", check_ThreadCreate_ttl, NULL},
-    {"supersteps", check_ThreadCreate_supersteps, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"if_exists", check_AssistantCreate_if_exists, "\"raise\"", &dflt_value},
+    {"ttl", check_ThreadCreate_ttl, NULL, NULL},
+    {"supersteps", check_ThreadCreate_supersteps, NULL, NULL},
 };
 static const vh_object_t object_ThreadCreate = {props_ThreadCreate, 5, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadPatch[] = {
-    {"metadata", is_object, NULL},
-    {"ttl", check_ThreadCreate_ttl, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"ttl", check_ThreadCreate_ttl, NULL, NULL},
 };
 static const vh_object_t object_ThreadPatch = {props_ThreadPatch, 2, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadPruneRequest[] = {
-    {"thread_ids", is_array_of_string_uuid, NULL},
-    {"strategy", check_ThreadCreate_ttl_strategy, "\"delete\""},
+    {"thread_ids", is_array_of_string_uuid, NULL, NULL},
+    {"strategy", check_ThreadCreate_ttl_strategy, "\"delete\"", &dflt_value_2},
 };
 static const char *const required_thread_ids[] = {"thread_ids", NULL};
 static const vh_object_t object_ThreadPruneRequest = {props_ThreadPruneRequest, 2, required_thread_ids, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ThreadStateCheckpointRequest[] = {
-    {"checkpoint", valid_schema_CheckpointConfig, NULL},
-    {"subgraphs", is_boolean, NULL},
+    {"checkpoint", valid_schema_CheckpointConfig, NULL, NULL},
+    {"subgraphs", is_boolean, NULL, NULL},
 };
 static const char *const required_checkpoint[] = {"checkpoint", NULL};
 static const vh_object_t object_ThreadStateCheckpointRequest = {props_ThreadStateCheckpointRequest, 2, required_checkpoint, VH_EXTRA_ALLOW, NULL, 0, -1};
+static json_t *dflt_value_13; /* "1" */
 static const vh_prop_t props_ThreadStateSearch[] = {
-    {"limit", check_CronSearch_limit, "1"},
-    {"before", valid_schema_CheckpointConfig, NULL},
-    {"metadata", is_object, NULL},
-    {"checkpoint", valid_schema_CheckpointConfig, NULL},
+    {"limit", check_CronSearch_limit, "1", &dflt_value_13},
+    {"before", valid_schema_CheckpointConfig, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"checkpoint", valid_schema_CheckpointConfig, NULL, NULL},
 };
 static const vh_object_t object_ThreadStateSearch = {props_ThreadStateSearch, 4, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_ThreadStateUpdate_values[] = {
@@ -722,9 +758,9 @@ static const vh_branch_t branches_ThreadStateUpdate_values[] = {
     {is_null, T_NULL, 0},
 };
 static const vh_prop_t props_ThreadStateUpdate[] = {
-    {"values", check_ThreadStateUpdate_values, NULL},
-    {"checkpoint", valid_schema_CheckpointConfig, NULL},
-    {"as_node", is_string, NULL},
+    {"values", check_ThreadStateUpdate_values, NULL, NULL},
+    {"checkpoint", valid_schema_CheckpointConfig, NULL, NULL},
+    {"as_node", is_string, NULL, NULL},
 };
 static const vh_object_t object_ThreadStateUpdate = {props_ThreadStateUpdate, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_StorePutRequest_index[] = {
@@ -732,43 +768,45 @@ static const vh_branch_t branches_StorePutRequest_index[] = {
     {is_array_of_string, T_ARRAY, 0},
     {is_null, T_NULL, 0},
 };
+static json_t *dflt_value_14; /* "null" */
 static const vh_prop_t props_StorePutRequest[] = {
-    {"namespace", is_array_of_string, NULL},
-    {"key", is_string, NULL},
-    {"value", is_object, NULL},
-    {"index", check_StorePutRequest_index, "null"},
-    {"ttl", is_number_or_null, "null"},
+    {"namespace", is_array_of_string, NULL, NULL},
+    {"key", is_string, NULL, NULL},
+    {"value", is_object, NULL, NULL},
+    {"index", check_StorePutRequest_index, "null", &dflt_value_14},
+    {"ttl", is_number_or_null, "null", &dflt_value_14},
 };
 static const char *const required_namespace_key_value[] = {"namespace", "key", "value", NULL};
 static const vh_object_t object_StorePutRequest = {props_StorePutRequest, 5, required_namespace_key_value, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_StoreDeleteRequest[] = {
-    {"namespace", is_array_of_string, NULL},
-    {"key", is_string, NULL},
+    {"namespace", is_array_of_string, NULL, NULL},
+    {"key", is_string, NULL, NULL},
 };
 static const char *const required_key[] = {"key", NULL};
 static const vh_object_t object_StoreDeleteRequest = {props_StoreDeleteRequest, 2, required_key, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_StoreSearchRequest[] = {
-    {"namespace_prefix", check_StoreSearchRequest_namespace_prefix, NULL},
-    {"filter", check_StoreSearchRequest_filter, NULL},
-    {"limit", is_integer, "10"},
-    {"offset", is_integer, "0"},
-    {"query", is_string_or_null, NULL},
-    {"refresh_ttl", is_boolean_or_null, "null"},
+    {"namespace_prefix", check_StoreSearchRequest_namespace_prefix, NULL, NULL},
+    {"filter", check_StoreSearchRequest_filter, NULL, NULL},
+    {"limit", is_integer, "10", &dflt_value_7},
+    {"offset", is_integer, "0", &dflt_value_8},
+    {"query", is_string_or_null, NULL, NULL},
+    {"refresh_ttl", is_boolean_or_null, "null", &dflt_value_14},
 };
 static const vh_object_t object_StoreSearchRequest = {props_StoreSearchRequest, 6, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
+static json_t *dflt_value_15; /* "100" */
 static const vh_prop_t props_StoreListNamespacesRequest[] = {
-    {"prefix", is_array_of_string, NULL},
-    {"suffix", is_array_of_string, NULL},
-    {"max_depth", is_integer, NULL},
-    {"limit", is_integer, "100"},
-    {"offset", is_integer, "0"},
+    {"prefix", is_array_of_string, NULL, NULL},
+    {"suffix", is_array_of_string, NULL, NULL},
+    {"max_depth", is_integer, NULL, NULL},
+    {"limit", is_integer, "100", &dflt_value_15},
+    {"offset", is_integer, "0", &dflt_value_8},
 };
 static const vh_object_t object_StoreListNamespacesRequest = {props_StoreListNamespacesRequest, 5, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_RunsCancel_status[] = {"pending", "running", "all", NULL};
 static const vh_prop_t props_RunsCancel[] = {
-    {"status", check_RunsCancel_status, NULL},
-    {"thread_id", is_string_uuid, NULL},
-    {"run_ids", is_array_of_string_uuid, NULL},
+    {"status", check_RunsCancel_status, NULL, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"run_ids", is_array_of_string_uuid, NULL, NULL},
 };
 static const vh_object_t object_RunsCancel = {props_RunsCancel, 3, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const required_status[] = {"status", NULL};
@@ -780,28 +818,29 @@ static const vh_branch_t branches_RunsCancel[] = {
     {check_RunsCancel_1, T_OBJECT | T_ARRAY | T_STRING | T_NUMBER | T_BOOLEAN | T_NULL, 0},
 };
 static const vh_prop_t props_ThreadCronCreate[] = {
-    {"schedule", is_string, NULL},
-    {"timezone", is_string, NULL},
-    {"end_time", is_string_date_time, NULL},
-    {"assistant_id", check_CronCreate_assistant_id, NULL},
-    {"input", check_CronCreate_input, NULL},
-    {"metadata", is_object, NULL},
-    {"config", check_CronCreate_config, NULL},
-    {"context", is_object, NULL},
-    {"webhook", check_CronCreate_webhook, NULL},
-    {"interrupt_before", check_CronCreate_interrupt_before, NULL},
-    {"interrupt_after", check_CronCreate_interrupt_before, NULL},
-    {"multitask_strategy", check_RunCreateStateful_multitask_strategy, "\"enqueue\""},
-    {"enabled", is_boolean, "true"},
-    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]"},
-    {"stream_subgraphs", is_boolean, "false"},
-    {"stream_resumable", is_boolean, "false"},
-    {"durability", check_CronCreate_durability, "\"async\""},
+    {"schedule", is_string, NULL, NULL},
+    {"timezone", is_string, NULL, NULL},
+    {"end_time", is_string_date_time, NULL, NULL},
+    {"assistant_id", check_CronCreate_assistant_id, NULL, NULL},
+    {"input", check_CronCreate_input, NULL, NULL},
+    {"metadata", is_object, NULL, NULL},
+    {"config", check_CronCreate_config, NULL, NULL},
+    {"context", is_object, NULL, NULL},
+    {"webhook", check_CronCreate_webhook, NULL, NULL},
+    {"interrupt_before", check_CronCreate_interrupt_before, NULL, NULL},
+    {"interrupt_after", check_CronCreate_interrupt_before, NULL, NULL},
+    {"multitask_strategy", check_RunCreateStateful_multitask_strategy, "\"enqueue\"", &dflt_value_11},
+    {"enabled", is_boolean, "true", &dflt_value_3},
+    {"stream_mode", check_CronCreate_stream_mode, "[\"values\"]", &dflt_value_4},
+    {"stream_subgraphs", is_boolean, "false", &dflt_value_5},
+    {"stream_resumable", is_boolean, "false", &dflt_value_5},
+    {"durability", check_CronCreate_durability, "\"async\"", &dflt_value_6},
 };
 static const vh_object_t object_ThreadCronCreate = {props_ThreadCronCreate, 17, required_assistant_id_schedule, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_RunCreateStreamingStateful_all1_on_disconnect[] = {"cancel", "continue", NULL};
+static json_t *dflt_value_16; /* "\"continue\"" */
 static const vh_prop_t props_RunCreateStreamingStateful_all1[] = {
-    {"on_disconnect", check_RunCreateStreamingStateful_all1_on_disconnect, "\"continue\""},
+    {"on_disconnect", check_RunCreateStreamingStateful_all1_on_disconnect, "\"continue\"", &dflt_value_16},
 };
 static const vh_object_t object_RunCreateStreamingStateful_all1 = {props_RunCreateStreamingStateful_all1, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_ProtocolChannel_0[] = {"values", "updates", "messages", "tools", "lifecycle", "input", "tasks", "custom", NULL};
@@ -810,22 +849,22 @@ static const vh_branch_t branches_ProtocolChannel[] = {
     {check_ProtocolChannel_1, T_STRING, 0},
 };
 static const vh_prop_t props_ProtocolEventStreamRequest[] = {
-    {"channels", check_ProtocolEventStreamRequest_channels, NULL},
-    {"namespaces", check_ProtocolEventStreamRequest_namespaces, NULL},
-    {"depth", check_CronSearch_offset, NULL},
-    {"since", check_CronSearch_offset, NULL},
+    {"channels", check_ProtocolEventStreamRequest_channels, NULL, NULL},
+    {"namespaces", check_ProtocolEventStreamRequest_namespaces, NULL, NULL},
+    {"depth", check_CronSearch_offset, NULL, NULL},
+    {"since", check_CronSearch_offset, NULL, NULL},
 };
 static const char *const required_channels[] = {"channels", NULL};
 static const vh_object_t object_ProtocolEventStreamRequest = {props_ProtocolEventStreamRequest, 4, required_channels, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_ProtocolCommand[] = {
-    {"id", check_CronSearch_offset, NULL},
-    {"method", is_string, NULL},
-    {"params", is_object, NULL},
+    {"id", check_CronSearch_offset, NULL, NULL},
+    {"method", is_string, NULL, NULL},
+    {"params", is_object, NULL, NULL},
 };
 static const char *const required_id_method[] = {"id", "method", NULL};
 static const vh_object_t object_ProtocolCommand = {props_ProtocolCommand, 3, required_id_method, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_body_patch_thread_state_threads__thread_id__state_patch[] = {
-    {"metadata", is_object, NULL},
+    {"metadata", is_object, NULL, NULL},
 };
 static const char *const required_metadata[] = {"metadata", NULL};
 static const vh_object_t object_body_patch_thread_state_threads__thread_id__state_patch = {props_body_patch_thread_state_threads__thread_id__state_patch, 1, required_metadata, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -834,15 +873,15 @@ static const char *const enum_body_post_a2a_method[] = {"message/send", "message
 static const char *const enum_body_post_a2a_params_0_message_role[] = {"user", "agent", NULL};
 static const char *const enum_body_post_a2a_params_0_message_parts_item_0_kind[] = {"text", NULL};
 static const vh_prop_t props_body_post_a2a_params_0_message_parts_item_0[] = {
-    {"kind", check_body_post_a2a_params_0_message_parts_item_0_kind, NULL},
-    {"text", is_string, NULL},
+    {"kind", check_body_post_a2a_params_0_message_parts_item_0_kind, NULL, NULL},
+    {"text", is_string, NULL, NULL},
 };
 static const char *const required_kind_text[] = {"kind", "text", NULL};
 static const vh_object_t object_body_post_a2a_params_0_message_parts_item_0 = {props_body_post_a2a_params_0_message_parts_item_0, 2, required_kind_text, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const char *const enum_body_post_a2a_params_0_message_parts_item_1_kind[] = {"data", NULL};
 static const vh_prop_t props_body_post_a2a_params_0_message_parts_item_1[] = {
-    {"kind", check_body_post_a2a_params_0_message_parts_item_1_kind, NULL},
-    {"data", is_object, NULL},
+    {"kind", check_body_post_a2a_params_0_message_parts_item_1_kind, NULL, NULL},
+    {"data", is_object, NULL, NULL},
 };
 static const char *const required_kind_data[] = {"kind", "data", NULL};
 static const vh_object_t object_body_post_a2a_params_0_message_parts_item_1 = {props_body_post_a2a_params_0_message_parts_item_1, 2, required_kind_data, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -851,29 +890,29 @@ static const vh_branch_t branches_body_post_a2a_params_0_message_parts_item[] = 
     {check_body_post_a2a_params_0_message_parts_item_1, T_OBJECT, 0},
 };
 static const vh_prop_t props_body_post_a2a_params_0_message[] = {
-    {"role", check_body_post_a2a_params_0_message_role, NULL},
-    {"parts", check_body_post_a2a_params_0_message_parts, NULL},
-    {"messageId", is_string, NULL},
-    {"contextId", is_string, NULL},
-    {"taskId", is_string, NULL},
+    {"role", check_body_post_a2a_params_0_message_role, NULL, NULL},
+    {"parts", check_body_post_a2a_params_0_message_parts, NULL, NULL},
+    {"messageId", is_string, NULL, NULL},
+    {"contextId", is_string, NULL, NULL},
+    {"taskId", is_string, NULL, NULL},
 };
 static const char *const required_role_parts_messageId[] = {"role", "parts", "messageId", NULL};
 static const vh_object_t object_body_post_a2a_params_0_message = {props_body_post_a2a_params_0_message, 5, required_role_parts_messageId, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_body_post_a2a_params_0[] = {
-    {"message", check_body_post_a2a_params_0_message, NULL},
+    {"message", check_body_post_a2a_params_0_message, NULL, NULL},
 };
 static const char *const required_message[] = {"message", NULL};
 static const vh_object_t object_body_post_a2a_params_0 = {props_body_post_a2a_params_0, 1, required_message, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_body_post_a2a_params_1[] = {
-    {"id", is_string, NULL},
-    {"contextId", is_string, NULL},
-    {"historyLength", check_body_post_a2a_params_1_historyLength, NULL},
+    {"id", is_string, NULL, NULL},
+    {"contextId", is_string, NULL, NULL},
+    {"historyLength", check_body_post_a2a_params_1_historyLength, NULL, NULL},
 };
 static const char *const required_id_contextId[] = {"id", "contextId", NULL};
 static const vh_object_t object_body_post_a2a_params_1 = {props_body_post_a2a_params_1, 3, required_id_contextId, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_prop_t props_body_post_a2a_params_2[] = {
-    {"id", is_string, NULL},
-    {"contextId", is_string, NULL},
+    {"id", is_string, NULL, NULL},
+    {"contextId", is_string, NULL, NULL},
 };
 static const vh_object_t object_body_post_a2a_params_2 = {props_body_post_a2a_params_2, 2, required_id_contextId, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const vh_branch_t branches_body_post_a2a_params[] = {
@@ -882,10 +921,10 @@ static const vh_branch_t branches_body_post_a2a_params[] = {
     {check_body_post_a2a_params_2, T_OBJECT, 0},
 };
 static const vh_prop_t props_body_post_a2a[] = {
-    {"jsonrpc", check_body_post_a2a_jsonrpc, NULL},
-    {"id", is_string, NULL},
-    {"method", check_body_post_a2a_method, NULL},
-    {"params", check_body_post_a2a_params, NULL},
+    {"jsonrpc", check_body_post_a2a_jsonrpc, NULL, NULL},
+    {"id", is_string, NULL, NULL},
+    {"method", check_body_post_a2a_method, NULL, NULL},
+    {"params", check_body_post_a2a_params, NULL, NULL},
 };
 static const char *const required_jsonrpc_id_method[] = {"jsonrpc", "id", "method", NULL};
 static const vh_object_t object_body_post_a2a = {props_body_post_a2a, 4, required_jsonrpc_id_method, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -896,11 +935,12 @@ static const valid_param_t param_table_thread_id_run_id_wait_action[] = {
     {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const char *const enum_params_thread_id_run_id_wait_action_action[] = {"interrupt", "rollback", NULL};
+static json_t *dflt_value_17; /* "\"interrupt\"" */
 static const vh_prop_t props_params_thread_id_run_id_wait_action[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"run_id", is_string_uuid, NULL},
-    {"wait", is_boolean, "false"},
-    {"action", check_params_thread_id_run_id_wait_action_action, "\"interrupt\""},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"run_id", is_string_uuid, NULL, NULL},
+    {"wait", is_boolean, "false", &dflt_value_5},
+    {"action", check_params_thread_id_run_id_wait_action_action, "\"interrupt\"", &dflt_value_17},
 };
 static const char *const required_thread_id_run_id[] = {"thread_id", "run_id", NULL};
 static const vh_object_t object_params_thread_id_run_id_wait_action = {props_params_thread_id_run_id_wait_action, 4, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -908,14 +948,14 @@ static const valid_param_t param_table_action[] = {
     {"action", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_action[] = {
-    {"action", check_params_thread_id_run_id_wait_action_action, "\"interrupt\""},
+    {"action", check_params_thread_id_run_id_wait_action_action, "\"interrupt\"", &dflt_value_17},
 };
 static const vh_object_t object_params_action = {props_params_action, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id[] = {
     {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_thread_id[] = {
-    {"thread_id", is_string_uuid, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
 };
 static const char *const required_thread_id[] = {"thread_id", NULL};
 static const vh_object_t object_params_thread_id = {props_params_thread_id, 1, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -924,15 +964,15 @@ static const valid_param_t param_table_assistant_id_delete_threads[] = {
     {"delete_threads", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_delete_threads[] = {
-    {"assistant_id", is_string, NULL},
-    {"delete_threads", is_boolean, "false"},
+    {"assistant_id", is_string, NULL, NULL},
+    {"delete_threads", is_boolean, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_assistant_id_delete_threads = {props_params_assistant_id_delete_threads, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_cron_id[] = {
     {"cron_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_cron_id[] = {
-    {"cron_id", is_string_uuid, NULL},
+    {"cron_id", is_string_uuid, NULL, NULL},
 };
 static const char *const required_cron_id[] = {"cron_id", NULL};
 static const vh_object_t object_params_cron_id = {props_params_cron_id, 1, required_cron_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -941,15 +981,15 @@ static const valid_param_t param_table_thread_id_run_id[] = {
     {"run_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"run_id", is_string_uuid, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"run_id", is_string_uuid, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_run_id = {props_params_thread_id_run_id, 2, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id[] = {
     {"assistant_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_assistant_id[] = {
-    {"assistant_id", is_string, NULL},
+    {"assistant_id", is_string, NULL, NULL},
 };
 static const vh_object_t object_params_assistant_id = {props_params_assistant_id, 1, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_xray[] = {
@@ -961,8 +1001,8 @@ static const vh_branch_t branches_params_assistant_id_xray_xray[] = {
     {is_integer, T_INTEGER, 0},
 };
 static const vh_prop_t props_params_assistant_id_xray[] = {
-    {"assistant_id", check_CronCreate_assistant_id, NULL},
-    {"xray", check_params_assistant_id_xray_xray, "false"},
+    {"assistant_id", check_CronCreate_assistant_id, NULL, NULL},
+    {"xray", check_params_assistant_id_xray_xray, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_assistant_id_xray = {props_params_assistant_id_xray, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_namespace_recurse[] = {
@@ -971,9 +1011,9 @@ static const valid_param_t param_table_assistant_id_namespace_recurse[] = {
     {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_namespace_recurse[] = {
-    {"assistant_id", is_string, NULL},
-    {"namespace", is_string, NULL},
-    {"recurse", is_boolean, "false"},
+    {"assistant_id", is_string, NULL, NULL},
+    {"namespace", is_string, NULL, NULL},
+    {"recurse", is_boolean, "false", &dflt_value_5},
 };
 static const char *const required_assistant_id_namespace[] = {"assistant_id", "namespace", NULL};
 static const vh_object_t object_params_assistant_id_namespace_recurse = {props_params_assistant_id_namespace_recurse, 3, required_assistant_id_namespace, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -982,8 +1022,8 @@ static const valid_param_t param_table_assistant_id_recurse[] = {
     {"recurse", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_recurse[] = {
-    {"assistant_id", is_string, NULL},
-    {"recurse", is_boolean, "false"},
+    {"assistant_id", is_string, NULL, NULL},
+    {"recurse", is_boolean, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_assistant_id_recurse = {props_params_assistant_id_recurse, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_key_namespace_refresh_ttl[] = {
@@ -992,9 +1032,9 @@ static const valid_param_t param_table_key_namespace_refresh_ttl[] = {
     {"refresh_ttl", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_key_namespace_refresh_ttl[] = {
-    {"key", is_string, NULL},
-    {"namespace", is_array_of_string, NULL},
-    {"refresh_ttl", is_boolean, NULL},
+    {"key", is_string, NULL, NULL},
+    {"namespace", is_array_of_string, NULL, NULL},
+    {"refresh_ttl", is_boolean, NULL, NULL},
 };
 static const vh_object_t object_params_key_namespace_refresh_ttl = {props_params_key_namespace_refresh_ttl, 3, required_key, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_subgraphs[] = {
@@ -1002,8 +1042,8 @@ static const valid_param_t param_table_thread_id_subgraphs[] = {
     {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_subgraphs[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"subgraphs", is_boolean, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"subgraphs", is_boolean, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_subgraphs = {props_params_thread_id_subgraphs, 2, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_limit_before[] = {
@@ -1012,9 +1052,9 @@ static const valid_param_t param_table_thread_id_limit_before[] = {
     {"before", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_limit_before[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"limit", is_integer, "10"},
-    {"before", is_string, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"limit", is_integer, "10", &dflt_value_7},
+    {"before", is_string, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_limit_before = {props_params_thread_id_limit_before, 3, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_checkpoint_id_subgraphs[] = {
@@ -1023,9 +1063,9 @@ static const valid_param_t param_table_thread_id_checkpoint_id_subgraphs[] = {
     {"subgraphs", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_checkpoint_id_subgraphs[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"checkpoint_id", is_string_uuid, NULL},
-    {"subgraphs", is_boolean, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"checkpoint_id", is_string_uuid, NULL, NULL},
+    {"subgraphs", is_boolean, NULL, NULL},
 };
 static const char *const required_thread_id_checkpoint_id[] = {"thread_id", "checkpoint_id", NULL};
 static const vh_object_t object_params_thread_id_checkpoint_id_subgraphs = {props_params_thread_id_checkpoint_id_subgraphs, 3, required_thread_id_checkpoint_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -1034,15 +1074,15 @@ static const valid_param_t param_table_thread_id_include[] = {
     {"include", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_include[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"include", is_string, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"include", is_string, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_include = {props_params_thread_id_include, 2, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_check_db[] = {
     {"check_db", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_check_db[] = {
-    {"check_db", check_params_check_db_check_db, "0"},
+    {"check_db", check_params_check_db_check_db, "0", &dflt_value_8},
 };
 static const vh_object_t object_params_check_db = {props_params_check_db, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id_cancel_on_disconnect[] = {
@@ -1051,9 +1091,9 @@ static const valid_param_t param_table_thread_id_run_id_cancel_on_disconnect[] =
     {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id_cancel_on_disconnect[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"run_id", is_string_uuid, NULL},
-    {"cancel_on_disconnect", is_boolean, "false"},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"run_id", is_string_uuid, NULL, NULL},
+    {"cancel_on_disconnect", is_boolean, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_thread_id_run_id_cancel_on_disconnect = {props_params_thread_id_run_id_cancel_on_disconnect, 3, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
@@ -1067,10 +1107,10 @@ static const vh_branch_t branches_params_run_id_last_event_id_stream_mode_cancel
     {is_array_of_string, T_ARRAY, 0},
 };
 static const vh_prop_t props_params_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
-    {"run_id", is_string_uuid, NULL},
-    {"Last-Event-ID", is_string, NULL},
-    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL},
-    {"cancel_on_disconnect", is_boolean, "false"},
+    {"run_id", is_string_uuid, NULL, NULL},
+    {"Last-Event-ID", is_string, NULL, NULL},
+    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL, NULL},
+    {"cancel_on_disconnect", is_boolean, "false", &dflt_value_5},
 };
 static const char *const required_run_id[] = {"run_id", NULL};
 static const vh_object_t object_params_run_id_last_event_id_stream_mode_cancel_on_disconnect = {props_params_run_id_last_event_id_stream_mode_cancel_on_disconnect, 4, required_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -1085,11 +1125,12 @@ static const vh_branch_t branches_params_thread_id_last_event_id_stream_modes_st
     {check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_0, T_STRING, 0},
     {check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_1, T_ARRAY, 0},
 };
+static json_t *dflt_value_18; /* "[\"run_modes\"]" */
 static const vh_prop_t props_params_thread_id_last_event_id_stream_modes_stream_mode[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"Last-Event-ID", is_string, NULL},
-    {"stream_modes", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, "[\"run_modes\"]"},
-    {"stream_mode", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"Last-Event-ID", is_string, NULL, NULL},
+    {"stream_modes", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, "[\"run_modes\"]", &dflt_value_18},
+    {"stream_mode", check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_last_event_id_stream_modes_stream_mode = {props_params_thread_id_last_event_id_stream_modes_stream_mode, 4, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_limit_offset_status_select[] = {
@@ -1102,11 +1143,11 @@ static const valid_param_t param_table_thread_id_limit_offset_status_select[] = 
 static const char *const enum_params_thread_id_limit_offset_status_select_status[] = {"pending", "running", "error", "success", "timeout", "interrupted", NULL};
 static const char *const enum_params_thread_id_limit_offset_status_select_select_item[] = {"run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs", "multitask_strategy", "langsmith_session_name", NULL};
 static const vh_prop_t props_params_thread_id_limit_offset_status_select[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"limit", is_integer, "10"},
-    {"offset", is_integer, "0"},
-    {"status", check_params_thread_id_limit_offset_status_select_status, NULL},
-    {"select", check_params_thread_id_limit_offset_status_select_select, NULL},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"limit", is_integer, "10", &dflt_value_7},
+    {"offset", is_integer, "0", &dflt_value_8},
+    {"status", check_params_thread_id_limit_offset_status_select_status, NULL, NULL},
+    {"select", check_params_thread_id_limit_offset_status_select_select, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_limit_offset_status_select = {props_params_thread_id_limit_offset_status_select, 5, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_assistant_id_accept[] = {
@@ -1114,8 +1155,8 @@ static const valid_param_t param_table_assistant_id_accept[] = {
     {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_assistant_id_accept[] = {
-    {"assistant_id", is_string_uuid, NULL},
-    {"Accept", is_string, NULL},
+    {"assistant_id", is_string_uuid, NULL, NULL},
+    {"Accept", is_string, NULL, NULL},
 };
 static const char *const required_assistant_id_Accept[] = {"assistant_id", "Accept", NULL};
 static const vh_object_t object_params_assistant_id_accept = {props_params_assistant_id_accept, 2, required_assistant_id_Accept, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -1123,7 +1164,7 @@ static const valid_param_t param_table_accept[] = {
     {"Accept", VALID_IN_HEADER, VALID_T_STRING, VALID_T_ANY, 1, 0},
 };
 static const vh_prop_t props_params_accept[] = {
-    {"Accept", is_string, NULL},
+    {"Accept", is_string, NULL, NULL},
 };
 static const char *const required_Accept[] = {"Accept", NULL};
 static const vh_object_t object_params_accept = {props_params_accept, 1, required_Accept, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -1134,8 +1175,8 @@ static const valid_param_t param_table_assistant_id_version[] = {
     {"version", VALID_IN_QUERY, VALID_T_INTEGER, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_assistant_id_version[] = {
-    {"assistant_id", is_string, NULL},
-    {"version", is_integer, NULL},
+    {"assistant_id", is_string, NULL, NULL},
+    {"version", is_integer, NULL, NULL},
 };
 static const vh_object_t object_params_assistant_id_version = {props_params_assistant_id_version, 2, required_assistant_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
@@ -1146,19 +1187,20 @@ static const valid_param_t param_table_thread_id_run_id_last_event_id_stream_mod
     {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
 static const vh_prop_t props_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
-    {"thread_id", is_string_uuid, NULL},
-    {"run_id", is_string_uuid, NULL},
-    {"Last-Event-ID", is_string, NULL},
-    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL},
-    {"cancel_on_disconnect", is_boolean, "false"},
+    {"thread_id", is_string_uuid, NULL, NULL},
+    {"run_id", is_string_uuid, NULL, NULL},
+    {"Last-Event-ID", is_string, NULL, NULL},
+    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL, NULL},
+    {"cancel_on_disconnect", is_boolean, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect = {props_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect, 5, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_format[] = {
     {"format", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
 };
 static const char *const enum_params_format_format[] = {"prometheus", "json", NULL};
+static json_t *dflt_value_19; /* "\"prometheus\"" */
 static const vh_prop_t props_params_format[] = {
-    {"format", check_params_format_format, "\"prometheus\""},
+    {"format", check_params_format_format, "\"prometheus\"", &dflt_value_19},
 };
 static const vh_object_t object_params_format = {props_params_format, 1, NULL, VH_EXTRA_ALLOW, NULL, 0, -1};
 
