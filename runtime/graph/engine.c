@@ -1045,20 +1045,22 @@ static json_t *channels_only(const graph_t *g, const json_t *values)
 
 /*
  * Runs the subgraph of the node of ctx's task on `input` (borrowed: the parent state) as a
- * nested graph_invoke in namespace "node:task_id" (engine.h, Subgraphs). On success *update
- * is its final values restricted to the parent's channels (new reference). Returns a
- * graph_node_rc.
+ * nested graph_invoke in namespace "node:task_id" (engine.h, Subgraphs), or continues it from
+ * its checkpoint there when the task runs again. On success *update is its final values
+ * restricted to the parent's channels (new reference); when it stops at an interrupt, its
+ * interrupts become the task's. Returns a graph_node_rc.
  */
 static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **update)
 {
     run_t *r = ctx->run;
-    const task_t *t = ctx->task;
+    task_t *t = ctx->task;
     const graph_t *sg = graph_find(t->node->subgraph);
+    const json_t *resume = json_object_get(r->o->command, "resume");
     graph_invoke_opts_t so;
     graph_result_t res = {0};
-    json_t *in = NULL, *ns = NULL, *parents = NULL;
+    json_t *in = NULL, *ns = NULL, *parents = NULL, *probe = NULL, *cmd = NULL;
     char cns[600];
-    int rc = GRAPH_NODE_ERROR;
+    int rc = GRAPH_NODE_ERROR, resuming;
 
     if (sg == NULL)
         return graph_node_fail(ctx, "node '%s': subgraph %s is not registered", t->name, t->node->subgraph);
@@ -1069,10 +1071,16 @@ static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **upd
     ns = json_is_array(r->o->ns) ? json_deep_copy(r->o->ns) : json_array();
     json_array_append_new(ns, json_pack("s++", t->name, ":", t->id));
     parents = parents_of(ctx, 0);
-    in = channels_only(sg, input);
+    /* the same task again (a resume, a retry): the subgraph goes on from its own checkpoint,
+     * with the run's resume value when this task is being resumed */
+    resuming = r->ops->checkpoint_get(r->store, r->thread_id, cns, NULL, &probe) == STORE_OK;
+    json_decref(probe);
+    if (resuming && resume != NULL && json_array_size(t->resume) > 0)
+        cmd = json_pack("{s:O}", "resume", resume);
+    in = resuming ? NULL : channels_only(sg, input);
     so = *r->o;
     so.input = in;
-    so.command = NULL;
+    so.command = cmd;
     so.checkpoint_id = NULL;
     so.interrupt_before = NULL;
     so.interrupt_after = NULL;
@@ -1086,9 +1094,11 @@ static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **upd
         *update = channels_only(r->g, res.values);
         rc = GRAPH_NODE_OK;
         break;
-    case GRAPH_STATUS_INTERRUPTED:
-        rc = graph_node_fail(ctx, "subgraph %s of node '%s' stopped at an interrupt: interrupts inside subgraphs are not supported yet",
-                             sg->spec->graph_id, t->name);
+    case GRAPH_STATUS_INTERRUPTED: /* the subgraph's interrupts are the task's */
+        json_array_extend(t->interrupts, res.interrupts);
+        rc = json_array_size(t->interrupts) > 0
+                 ? GRAPH_NODE_INTERRUPT
+                 : graph_node_fail(ctx, "subgraph %s of node '%s' stopped without an interrupt", sg->spec->graph_id, t->name);
         break;
     case GRAPH_STATUS_CANCELLED:
         rc = graph_node_fail(ctx, "subgraph %s of node '%s' was cancelled", sg->spec->graph_id, t->name);
@@ -1100,6 +1110,7 @@ static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **upd
     }
     graph_result_clear(&res);
     json_decref(in);
+    json_decref(cmd);
     json_decref(ns);
     json_decref(parents);
     return rc;

@@ -54,7 +54,10 @@
  * channels, its checkpoints go to checkpoint_ns "node:task_id" (a fresh namespace per task, so
  * every call starts fresh, as LangGraph's default), its events carry ns ["node:task_id", ...],
  * and its final values, restricted to the parent's channels, are the node's writes. An
- * interrupt inside a subgraph is not supported yet: the node fails with a message saying so.
+ * interrupt inside the subgraph stops it (its checkpoint keeps the pending task) and becomes
+ * the interrupt of the parent's task; when that task runs again (a resume with command
+ * {resume}, or a retry) the subgraph goes on from its own checkpoint, the resume value (or
+ * id map) handed down as its command.
  *
  * Streaming: for each mode in opts.stream_modes the engine calls opts.on_event(user, mode, ns,
  * data) on the run's thread, synchronously, in order; `data` is borrowed for the call; `ns` is

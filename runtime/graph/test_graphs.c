@@ -18,17 +18,29 @@
 #define TEST_SCHEMA "{\"type\": \"object\", \"properties\": {\"messages\": {\"type\": \"array\"}, \"steps\": {\"type\": \"array\"}}}"
 #define TEST_EMPTY_SCHEMA "{\"type\": \"object\", \"properties\": {}}"
 
-/* Writes {messages: [an AI message naming the node], steps: [the node's name]}; node `greet`
- * fails instead when config.configurable.fail_child is true (a subgraph task left pending).
- * `state` borrowed; *update a new reference. */
+/* Writes {messages: [an AI message naming the node], steps: [the node's name]}. Node `greet`
+ * fails instead when config.configurable.fail_child is true (a subgraph task left pending),
+ * and with ask_child true first asks "may I greet?" (an interrupt inside the subgraph) and
+ * appends the answer to its message. `state` borrowed; *update a new reference. */
 static int test_node_say(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
 {
     const char *name = graph_node_name(ctx);
 
     (void)state;
-    if (strcmp(name, "greet") == 0 && json_is_true(json_object_get(graph_node_configurable(ctx), "fail_child")))
+    const json_t *conf = graph_node_configurable(ctx), *answer = NULL;
+    json_t *question;
+
+    if (strcmp(name, "greet") == 0 && json_is_true(json_object_get(conf, "fail_child")))
         return graph_node_fail(ctx, "greet was asked to fail (configurable.fail_child)");
-    *update = json_pack("{s:[{s:s, s:s++}], s:[s]}", "messages", "type", "ai", "content", "hello from ", name, "",
+    if (strcmp(name, "greet") == 0 && json_is_true(json_object_get(conf, "ask_child"))) {
+        question = json_string("may I greet?");
+        answer = graph_interrupt(ctx, question);
+        json_decref(question);
+        if (answer == NULL)
+            return GRAPH_NODE_INTERRUPT;
+    }
+    *update = json_pack("{s:[{s:s, s:s+++}], s:[s]}", "messages", "type", "ai", "content", "hello from ", name,
+                        json_is_string(answer) ? ": " : "", json_is_string(answer) ? json_string_value(answer) : "",
                         "steps", name);
     return *update != NULL ? GRAPH_NODE_OK : graph_node_fail(ctx, "%s: out of memory", name);
 }

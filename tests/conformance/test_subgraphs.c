@@ -4,8 +4,8 @@
  * `nested_child` in its node `child`; no LLM): the subgraph's writes reach the parent state
  * once, its events are named `mode|child:<task_id>` only with stream_subgraphs, its checkpoints
  * live in namespace child:<task_id>, events mode places its nodes under the task, the
- * assistants' subgraph schemas and xray drawing, and the `subgraphs` parameter of the state views for a
- * subgraph task left pending by a failure.
+ * assistants' subgraph schemas and xray drawing, the `subgraphs` parameter of the state views
+ * for a subgraph task left pending by a failure, and an interrupt inside a subgraph resumed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,6 +275,57 @@ static void test_state_subgraphs_of_a_pending_task(void **state)
     harness_resp_free(&r);
 }
 
+/* An interrupt inside the subgraph stops the parent run at its task; a resume goes on inside
+ * the subgraph, from its own checkpoint, and then in the parent. */
+static void test_interrupt_inside_and_resume(void **state)
+{
+    char tid[37], body[512], ns[64];
+    harness_resp_t r;
+    json_t *task, *msgs, *intr;
+    const char *id;
+
+    (void)state;
+    new_thread(tid);
+    snprintf(body, sizeof(body), "%s, \"config\": {\"configurable\": {\"ask_child\": true}}}", input);
+    r = req("POST", path("/threads/%s/runs/wait", tid), body, 200);
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s", tid), NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "interrupted");
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s/state?subgraphs=true", tid), NULL, 200);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "next"), 0)), "child");
+    intr = json_array_get(json_object_get(r.json, "interrupts"), 0);
+    assert_string_equal(json_string_value(json_object_get(intr, "value")), "may I greet?");
+    task = json_array_get(json_object_get(r.json, "tasks"), 0);
+    snprintf(ns, sizeof(ns), "child:%s", json_string_value(json_object_get(task, "id")));
+    /* the subgraph's own state: greet pending with the same interrupt */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(task, "state"), "next"), 0)),
+                        "greet");
+    id = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(task, "state"), "interrupts"), 0),
+                                           "id"));
+    assert_string_equal(id, json_string_value(json_object_get(intr, "id")));
+    harness_resp_free(&r);
+
+    snprintf(body, sizeof(body),
+             "{\"assistant_id\": \"nested\", \"command\": {\"resume\": \"yes\"}, \"config\": {\"configurable\": "
+             "{\"ask_child\": true}}}");
+    r = req("POST", path("/threads/%s/runs/wait", tid), body, 200);
+    msgs = json_object_get(r.json, "messages");
+    assert_int_equal(json_array_size(msgs), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 2), "content")), "hello from greet: yes");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 3), "content")), "hello from finish");
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s", tid), NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "idle");
+    harness_resp_free(&r);
+    /* the subgraph went on in the same namespace */
+    snprintf(body, sizeof(body), "{\"limit\": 10, \"checkpoint\": {\"checkpoint_ns\": \"%s\"}}", ns);
+    r = req("POST", path("/threads/%s/history", tid), body, 200);
+    assert_int_equal(json_array_size(r.json), 3); /* input, after __start__, after greet */
+    assert_int_equal(json_array_size(json_object_get(json_array_get(r.json, 0), "next")), 0);
+    harness_resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +334,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_assistant_subgraphs),
         cmocka_unit_test(test_graph_xray),
         cmocka_unit_test(test_state_subgraphs_of_a_pending_task),
+        cmocka_unit_test(test_interrupt_inside_and_resume),
     };
     harness_init(argc, argv);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
