@@ -22,6 +22,7 @@ declare -A sources=(
   [fuzz_router]="lgcore"
   [fuzz_params]="lgcore"
   [fuzz_validators]="lgcore"
+  [fuzz_json]="lgcore"
 )
 
 time_s="${FUZZ_TIME:-20}"
