@@ -8,6 +8,7 @@
 #include "graph/graph.h"
 #include "http/valid.h"
 #include "store/store_global.h"
+#include "util/jsoncopy.h"
 #include "util/log.h"
 
 const store_ops_t *api_ops(void)
@@ -32,7 +33,7 @@ json_t *api_owned_metadata(const http_ctx_t *ctx, const json_t *metadata)
 
     if (!json_is_object(metadata) && owner == NULL)
         return NULL;
-    m = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    m = json_is_object(metadata) ? jsoncopy_containers(metadata) : json_object();
     if (m != NULL && owner != NULL && json_object_set_new(m, "owner", json_string(owner)) != 0) {
         json_decref(m);
         m = NULL;

@@ -27,12 +27,27 @@ int valid_fail(valid_error_t *err, const char *path, const char *fmt, ...)
     return -1;
 }
 
+/* Appends `n` bytes of `s` at buf[*len] within `cap` (keeping room for the NUL). */
+static void path_put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
 const char *valid_path_key(char *buf, size_t cap, const char *path, const char *key)
 {
-    if (path == NULL || path[0] == '\0')
-        snprintf(buf, cap, "%s", key);
-    else
-        snprintf(buf, cap, "%s.%s", path, key);
+    size_t len = 0;
+
+    if (cap == 0)
+        return buf;
+    if (path != NULL && path[0] != '\0') {
+        path_put(buf, cap, &len, path, strlen(path));
+        path_put(buf, cap, &len, ".", 1);
+    }
+    path_put(buf, cap, &len, key, strlen(key));
+    buf[len] = '\0';
     return buf;
 }
 

@@ -285,8 +285,8 @@ int store_item_filter_match(const json_t *value, const json_t *filter)
 json_t *store_json_time(int64_t us)
 {
     char buf[TIME_RFC3339_SIZE];
+    size_t n = time_format_rfc3339(us, 0, buf, sizeof(buf));
 
-    if (time_format_rfc3339(us, 0, buf, sizeof(buf)) == 0)
-        return json_null();
-    return json_string(buf);
+    /* ASCII by construction: no UTF-8 check needed */
+    return n != 0 ? json_stringn_nocheck(buf, n) : json_null();
 }

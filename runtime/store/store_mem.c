@@ -1652,13 +1652,20 @@ static store_rc_t mem_thread_create(store_t *s, const json_t *in, store_if_exist
     if ((rc = id_field(in, "thread_id", 0, id)) != STORE_OK)
         goto Exit;
     ts = store_json_time(now);
-    t = json_pack("{sssOsOsO}", "thread_id", id, "created_at", ts, "updated_at", ts,
-                  "state_updated_at", ts);
+    /* built member by member (json_pack parses its format and checks each key and string) */
+    if ((t = json_object()) == NULL) {
+        rc = store_fail(STORE_NOMEM, "out of memory");
+        goto Exit;
+    }
+    json_object_set_new_nocheck(t, "thread_id", json_stringn_nocheck(id, strlen(id)));
+    json_object_set_nocheck(t, "created_at", ts);
+    json_object_set_nocheck(t, "updated_at", ts);
+    json_object_set_nocheck(t, "state_updated_at", ts);
     if ((rc = set_object_field(t, in, "metadata")) != STORE_OK)
         goto Exit;
-    json_object_set_new(t, "status", json_string("idle"));
-    json_object_set_new(t, "config", json_object());
-    json_object_set_new(t, "interrupts", json_object());
+    json_object_set_new_nocheck(t, "status", json_stringn_nocheck("idle", 4));
+    json_object_set_new_nocheck(t, "config", json_object());
+    json_object_set_new_nocheck(t, "interrupts", json_object());
     if ((rc = thread_fields(t, in)) != STORE_OK)
         goto Exit;
     if (json_object_get(in, "ttl") != NULL && !json_is_null(json_object_get(in, "ttl"))) {
