@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <h2o/memory.h>
 #include <openssl/crypto.h>
@@ -320,6 +321,31 @@ static auth_rc_t check_api_key(const auth_credentials_t *c, h2o_mem_pool_t *pool
     return accept_user(v, pool, user, key, len, NULL);
 }
 
+/* The fast path of a token this thread verified before: when the Authorization header of `c` is
+ * blanks, "Bearer" (any case), blanks, then bytes equal to a cached token and blanks, returns 1
+ * with the token span and the cached sub and email (auth_seen_get). Such a header is of the
+ * grammar, since the cached token passed the scanner when it was first verified; anything
+ * else returns 0 and takes the full path. */
+static int seen_bearer(const auth_credentials_t *c, long long now, const char **tok, size_t *len, const char **sub,
+                       const char **email)
+{
+    const char *p = c->authorization, *e = p + c->authorization_len;
+
+    if (p == NULL)
+        return 0;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        ++p;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        --e;
+    if (e - p < 8 || strncasecmp(p, "bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+        return 0;
+    for (p += 7; p < e && (*p == ' ' || *p == '\t'); ++p)
+        ;
+    *tok = p;
+    *len = (size_t)(e - p);
+    return *len != 0 && auth_seen_get(&auth_state.jwt, p, *len, now, sub, email);
+}
+
 /* jwt mode: the bearer token verified locally, or found in this thread's cache of tokens it
  * verified (auth_seen.c). */
 static auth_rc_t check_jwt(const auth_credentials_t *c, h2o_mem_pool_t *pool, auth_verdict_t *v)
@@ -331,12 +357,12 @@ static auth_rc_t check_jwt(const auth_credentials_t *c, h2o_mem_pool_t *pool, au
     size_t len;
     auth_rc_t rc = AUTH_DONE;
 
-    if (bearer_token(c, v, &tok, &len) != 0)
-        goto Exit;
-    if (auth_seen_get(&auth_state.jwt, tok, len, now, &sub, &email)) {
+    if (seen_bearer(c, now, &tok, &len, &sub, &email)) {
         rc = accept_user(v, pool, sub, tok, len, email);
         goto Exit;
     }
+    if (bearer_token(c, v, &tok, &len) != 0)
+        goto Exit;
     jwks_generation = auth_jwks_generation();
     if ((detail = auth_jwt_verify(&auth_state.jwt, tok, len, now, &claims)) != NULL) {
         rc = refuse(v, 401, "invalid_token", detail);

@@ -136,13 +136,16 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
-/* Asks the auth server about job->a->_token with `curl` and fills the verdict in job->a. */
+/* Asks the auth server about job->a->_token with `curl` and fills the verdict in job->a
+ * (id and email malloc'd into it); a positive verdict also goes into the cache. */
 static void check_token(CURL *curl, supa_job_t *job)
 {
     auth_async_t *a = job->a;
     struct curl_slist *headers = NULL, *with_key;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
     supa_body_t body = {0};
     json_t *user = NULL;
+    const char *id, *email;
     char *bearer = NULL;
     long status = 0;
     CURLcode cc;
@@ -178,7 +181,8 @@ static void check_token(CURL *curl, supa_job_t *job)
         goto Exit;
     }
     user = json_loadb(body.data != NULL ? body.data : "", body.len, 0, NULL);
-    const char *id = json_string_value(json_object_get(user, "id")), *email = json_string_value(json_object_get(user, "email"));
+    id = json_string_value(json_object_get(user, "id"));
+    email = json_string_value(json_object_get(user, "email"));
     if (id == NULL || id[0] == '\0' || strlen(id) > 255) {
         log_warn("auth: supabase user check answered 200 without a user id");
         goto Exit;
@@ -187,7 +191,6 @@ static void check_token(CURL *curl, supa_job_t *job)
         goto Exit;
     a->_status = 0;
     a->_detail = NULL;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)a->_token, strlen(a->_token), digest);
     pthread_mutex_lock(&supa.lock);
     if (supa.cache != NULL)
