@@ -517,7 +517,6 @@ static void authenticate(http_state_t *st)
     auth_verdict_t v = {0};
     http_auth_wait_t *w = NULL;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    h2o_iovec_t key = req_header(req, H2O_STRLIT("x-api-key"));
 
     if (i >= 0) {
         if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, i) >= 0) {
@@ -527,8 +526,11 @@ static void authenticate(http_state_t *st)
         c.authorization = req->headers.entries[i].value.base;
         c.authorization_len = req->headers.entries[i].value.len;
     }
-    c.api_key = key.base;
-    c.api_key_len = key.len;
+    if (auth_mode() == AUTH_MODE_API_KEY) {
+        h2o_iovec_t key = req_header(req, H2O_STRLIT("x-api-key"));
+        c.api_key = key.base;
+        c.api_key_len = key.len;
+    }
     if (auth_mode() == AUTH_MODE_SUPABASE) {
         if (auth_receivers == NULL || server_current_loop() >= server_loop_count() || (w = calloc(1, sizeof(*w))) == NULL) {
             v = (auth_verdict_t){503, "authentication is unavailable", NULL, NULL};
