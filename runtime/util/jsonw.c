@@ -74,6 +74,19 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* Appends string `s` (`n` bytes) quoted and escaped. Returns 0 or -1. */
+/* 1 for the bytes a string holds as they are: printable ASCII other than '"' and '\\'. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x80..0xFF: UTF-8, checked one sequence at a time */
+};
+
 static int put_string(jsonw_buf_t *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -86,7 +99,7 @@ static int put_string(jsonw_buf_t *b, const char *str, size_t n)
     b->data[b->len++] = '"';
     while (i < n) {
         run = i;
-        while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+        while (run < n && plain[s[run]])
             run++;
         put(b, (const char *)s + i, run - i);
         i = run;
