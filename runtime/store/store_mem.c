@@ -33,6 +33,7 @@
 
 #include "store/wal.h"
 #include "util/jsoncopy.h"
+#include "util/jsonw.h"
 #include "util/time.h"
 #include "util/uuid.h"
 
@@ -800,7 +801,7 @@ static int apply_ckpt_del(store_t *s, json_t *p)
 static char *item_key(const char *scope, const json_t *ns, const char *key)
 {
     json_t *k = json_pack("[sOs]", scope != NULL ? scope : "", ns, key);
-    char *s = k != NULL ? json_dumps(k, JSON_COMPACT) : NULL;
+    char *s = k != NULL ? jsonw_dumps(k, NULL) : NULL;
 
     json_decref(k);
     return s;
@@ -2409,10 +2410,14 @@ static ent_t *find_item(store_t *s, const char *scope, const json_t *ns, const c
 static json_t *item_record(const char *scope, const json_t *item, double ttl_minutes,
                            const json_t *index, int64_t now)
 {
-    json_t *p = json_pack("{sssO}", "scope", scope_of(scope), "item", item);
+    json_t *p = json_object();
 
-    if (p == NULL)
+    if (p == NULL || item == NULL) {
+        json_decref(p);
         return NULL;
+    }
+    json_object_set_new_nocheck(p, "scope", json_string(scope_of(scope)));
+    json_object_set_nocheck(p, "item", (json_t *)item);
     if (ttl_minutes > 0) {
         json_object_set_new(p, "expires_us", json_integer(now + (int64_t)(ttl_minutes * 60e6)));
         json_object_set_new(p, "ttl_minutes", json_real(ttl_minutes));
@@ -2451,9 +2456,14 @@ static store_rc_t mem_item_put(store_t *s, const char *scope, const json_t *ns, 
     ts = store_json_time(now);
     write_lock(s);
     e = find_item(s, scope, ns, key);
-    item = json_pack("{sossso sOsO}", "namespace", jsoncopy_containers(ns), "key", key, "value",
-                     jsoncopy_containers(value), "created_at",
-                     e != NULL ? json_object_get(e->obj, "created_at") : ts, "updated_at", ts);
+    /* built member by member (json_pack parses its format and checks each key) */
+    if ((item = json_object()) != NULL) {
+        json_object_set_new_nocheck(item, "namespace", jsoncopy_containers(ns));
+        json_object_set_new_nocheck(item, "key", json_string(key));
+        json_object_set_new_nocheck(item, "value", jsoncopy_containers(value));
+        json_object_set_nocheck(item, "created_at", e != NULL ? json_object_get(e->obj, "created_at") : ts);
+        json_object_set_nocheck(item, "updated_at", ts);
+    }
     rc = commit(s, R_ITEM_PUT, item_record(scope, item, ttl_minutes, index, now), &lsn);
     write_unlock(s);
     json_decref(item);
