@@ -933,8 +933,6 @@ static void test_thread_stream(void **state)
     assert_int_equal(err.status, 404);
     exec_thread_publish(missing, "state_update", upd); /* nobody follows it: nothing happens */
     json_decref(upd);
-    exec_thread_publish(missing, "state_update", upd); /* nobody follows it: nothing happens */
-    json_decref(upd);
     json_decref(a);
     json_decref(b);
     free(tid);
