@@ -46,6 +46,7 @@
 #include "exec/exec_internal.h"
 #include "graph/engine.h"
 #include "graph/graph.h"
+#include "util/jsoncopy.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "util/uuid.h"
@@ -172,7 +173,7 @@ static json_t *modes_array(const json_t *sm)
     if (json_is_string(sm))
         return json_pack("[O]", sm);
     if (json_is_array(sm) && json_array_size(sm) > 0)
-        return json_deep_copy(sm);
+        return jsoncopy_containers(sm);
     return json_pack("[s]", "values");
 }
 
@@ -214,14 +215,14 @@ static void accumulate(json_t *acc, const json_t *c)
             size_t i, j;
             json_t *tc;
             if (!json_is_array(list)) {
-                json_object_set_new(acc, k, json_deep_copy(v));
+                json_object_set_new(acc, k, jsoncopy_containers(v));
                 continue;
             }
             json_array_foreach(v, i, tc) {
                 json_t *idx = json_object_get(tc, "index"), *old = NULL, *o;
                 json_array_foreach(list, j, o) if (idx != NULL && json_equal(json_object_get(o, "index"), idx)) old = o;
                 if (old == NULL) {
-                    json_array_append_new(list, json_deep_copy(tc));
+                    json_array_append_new(list, jsoncopy_containers(tc));
                     continue;
                 }
                 concat_key(old, tc, "args");
@@ -233,9 +234,9 @@ static void accumulate(json_t *acc, const json_t *c)
         } else if (!(json_is_string(v) && json_string_length(v) == 0) &&
                    !(json_is_array(v) && json_array_size(v) == 0) &&
                    !(json_is_object(v) && json_object_size(v) == 0)) {
-            json_object_set_new(acc, k, json_deep_copy(v));
+            json_object_set_new(acc, k, jsoncopy_containers(v));
         } else if (json_object_get(acc, k) == NULL) {
-            json_object_set_new(acc, k, json_deep_copy(v));
+            json_object_set_new(acc, k, jsoncopy_containers(v));
         }
     }
 }
@@ -288,7 +289,7 @@ static void complete_streamed(exec_run_t *r, const json_t *ns, const json_t *upd
                 if (id == NULL || !json_is_string(json_object_get(m, "type")) ||
                     json_object_get(r->msg_seen, id) == NULL)
                     continue;
-                json_object_set_new(r->msg_seen, id, json_deep_copy(m));
+                json_object_set_new(r->msg_seen, id, jsoncopy_containers(m));
                 out = json_pack("[O]", m);
                 if (out != NULL)
                     exec_broker_publish(r, name, out);
@@ -333,7 +334,7 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
         }
         if (chunk || acc != NULL) {
             if (acc == NULL) {
-                acc = json_deep_copy(msg);
+                acc = jsoncopy_containers(msg);
                 if (id != NULL)
                     json_object_set_new(r->msg_seen, id, acc);
             } else {
@@ -346,7 +347,7 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
                 exec_broker_publish(r, name, out);
         } else {
             if (id != NULL)
-                json_object_set_new(r->msg_seen, id, json_deep_copy(msg));
+                json_object_set_new(r->msg_seen, id, jsoncopy_containers(msg));
             out = json_pack("[O]", msg);
             if (out != NULL && event_name(r, "messages/complete", ns, name, sizeof(name)) == 0)
                 exec_broker_publish(r, name, out);
@@ -410,7 +411,7 @@ static void finish_thread(const char *thread_id, int outcome)
 static void post_webhook(const json_t *run, const char *url, const char *status, int64_t started_us,
                          const json_t *values, const char *error)
 {
-    json_t *p = json_deep_copy(run);
+    json_t *p = jsoncopy_containers(run);
 
     if (p == NULL)
         return;
@@ -418,7 +419,7 @@ static void post_webhook(const json_t *run, const char *url, const char *status,
     json_object_set_new(p, "run_started_at", store_json_time(started_us));
     json_object_set_new(p, "run_ended_at", store_json_time(time_now_us()));
     json_object_set_new(p, "webhook_sent_at", store_json_time(time_now_us()));
-    json_object_set_new(p, "values", values != NULL ? json_deep_copy(values) : json_null());
+    json_object_set_new(p, "values", values != NULL ? jsoncopy_containers(values) : json_null());
     if (error != NULL)
         json_object_set_new(p, "error", json_string(error));
     exec_webhook_post(url, p);
@@ -440,7 +441,7 @@ static json_t *graph_config(exec_run_t *r, const json_t *stored)
 {
     json_t *cfg = NULL, *conf;
 
-    if (r->token == NULL || (cfg = json_is_object(stored) ? json_deep_copy(stored) : json_object()) == NULL)
+    if (r->token == NULL || (cfg = json_is_object(stored) ? jsoncopy_containers(stored) : json_object()) == NULL)
         goto Exit;
     conf = json_object_get(cfg, "configurable");
     if ((!json_is_object(conf) && json_object_set_new(cfg, "configurable", conf = json_object()) != 0) ||
@@ -921,7 +922,7 @@ Exit:
 /* a's keys, then b's (both objects or NULL): a new object. */
 static json_t *merged(const json_t *a, const json_t *b)
 {
-    json_t *o = json_is_object(a) ? json_deep_copy(a) : json_object();
+    json_t *o = json_is_object(a) ? jsoncopy_containers(a) : json_object();
 
     if (o != NULL && json_is_object(b))
         json_object_update(o, (json_t *)b);
@@ -1196,7 +1197,7 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
                       (owner == NULL || (r->owner != NULL && strcmp(owner, r->owner) == 0));
         pthread_mutex_lock(&r->mu);
         if (visible && r->ended)
-            *out = r->result != NULL ? json_deep_copy(r->result) : json_object();
+            *out = r->result != NULL ? jsoncopy_containers(r->result) : json_object();
         pthread_mutex_unlock(&r->mu);
         exec_run_unref(r);
         if (*out != NULL)
@@ -1221,7 +1222,7 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
     }
     if (ex.ops->thread_get(ex.s, json_string_value(json_object_get(run, "thread_id")), NULL, &thread) == STORE_OK &&
         json_object_get(thread, "values") != NULL)
-        *out = json_deep_copy(json_object_get(thread, "values"));
+        *out = jsoncopy_containers(json_object_get(thread, "values"));
     else
         *out = json_object();
     rc = 0;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "graph/engine.h"
+#include "util/jsoncopy.h"
 #include "util/time.h"
 
 #define DEFAULT_RECURSION_LIMIT 25
@@ -212,14 +213,14 @@ static json_t *task_json(const task_t *t)
                                                        (json_int_t)t->push_index)
                                            : json_pack("[s, s]", "__pregel_pull", t->name));
     json_object_set_new(o, "error", t->error ? json_string(t->error) : json_null());
-    json_object_set_new(o, "interrupts", t->interrupts ? json_deep_copy(t->interrupts)
+    json_object_set_new(o, "interrupts", t->interrupts ? jsoncopy_containers(t->interrupts)
                                                        : json_array());
     if (t->arg != NULL)
-        json_object_set_new(o, "arg", json_deep_copy(t->arg));
+        json_object_set_new(o, "arg", jsoncopy_containers(t->arg));
     if (t->done)
-        json_object_set_new(o, "result", json_deep_copy(t->result));
+        json_object_set_new(o, "result", jsoncopy_containers(t->result));
     if (t->resume != NULL && json_array_size(t->resume) > 0)
-        json_object_set_new(o, "resume", json_deep_copy(t->resume));
+        json_object_set_new(o, "resume", jsoncopy_containers(t->resume));
     return o;
 }
 
@@ -279,7 +280,7 @@ static json_t *normalize_writes(const graph_t *g, const char *who, const json_t 
             }
             json_object_set_new(out, key, msgs);
         } else {
-            json_object_set_new(out, key, json_deep_copy(v));
+            json_object_set_new(out, key, jsoncopy_containers(v));
         }
     }
     return out;
@@ -455,7 +456,7 @@ static void tasks_from_plan(run_t *r, const json_t *plan, const char *cp_id)
         t->name = strdup(name);
         t->node = graph_node_find(r->g, name);
         if (arg != NULL) {
-            t->arg = json_deep_copy(arg);
+            t->arg = jsoncopy_containers(arg);
             if (!is_start(name)) {
                 t->push = 1;
                 t->push_index = pushes++;
@@ -497,19 +498,19 @@ static int tasks_from_checkpoint(run_t *r, const json_t *cp)
         t->node = graph_node_find(r->g, name);
         snprintf(t->id, sizeof(t->id), "%s", id);
         if ((v = json_object_get(e, "arg")) != NULL)
-            t->arg = json_deep_copy(v);
+            t->arg = jsoncopy_containers(v);
         t->push = strcmp(json_string_value(json_array_get(path, 0)) ?: "", "__pregel_push") == 0;
         t->push_index = (size_t)json_integer_value(json_array_get(path, 1));
         if ((v = json_object_get(e, "result")) != NULL) {
             t->done = 1;
-            t->result = json_deep_copy(v);
+            t->result = jsoncopy_containers(v);
         } else {
             t->result = json_null();
         }
         v = json_object_get(e, "interrupts");
-        t->interrupts = json_is_array(v) ? json_deep_copy(v) : json_array();
+        t->interrupts = json_is_array(v) ? jsoncopy_containers(v) : json_array();
         v = json_object_get(e, "resume");
-        t->resume = json_is_array(v) ? json_deep_copy(v) : json_array();
+        t->resume = json_is_array(v) ? jsoncopy_containers(v) : json_array();
     }
     return 0;
 }
@@ -592,7 +593,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
         r->exit_results = json_incref(parent_results);
         r->have_saved = 1;
     }
-    meta = json_deep_copy(r->base_meta);
+    meta = jsoncopy_containers(r->base_meta);
     json_object_set_new(meta, "source", json_string(source));
     json_object_set_new(meta, "step", json_integer(r->step + 1));
     json_object_set(meta, "writes", writes);
@@ -606,7 +607,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
     json_object_set_new(cp, "run_id", r->o && r->o->run_id ? json_string(r->o->run_id)
                                                            : json_null());
     json_object_set_new(cp, "created_at", now_json());
-    json_object_set_new(cp, "values", json_deep_copy(r->state));
+    json_object_set_new(cp, "values", jsoncopy_containers(r->state));
     json_object_set_new(cp, "next", next_json(r));
     json_object_set_new(cp, "tasks", tasks_json(r));
     json_object_set(cp, "parent_results", r->at_exit ? r->exit_results : parent_results);
@@ -691,7 +692,7 @@ static json_t *base_metadata(const graph_t *g, const json_t *config, const json_
 
 static json_t *task_metadata(run_t *r, const task_t *t)
 {
-    json_t *m = json_deep_copy(r->base_meta);
+    json_t *m = jsoncopy_containers(r->base_meta);
     char ns[600];
 
     if (run_ns(r)[0] != '\0')
@@ -786,7 +787,7 @@ static const char *root_run_id(const run_t *r)
  * reference. */
 static json_t *root_parents(const run_t *r)
 {
-    return json_is_array(r->o->event_parents) ? json_deep_copy(r->o->event_parents) : json_array();
+    return json_is_array(r->o->event_parents) ? jsoncopy_containers(r->o->event_parents) : json_array();
 }
 
 /* parent_ids of an event one level (task) or two levels (a task's model call) below the
@@ -803,7 +804,7 @@ static json_t *parents_of(const graph_node_ctx_t *ctx, int model)
 
 void graph_node_emit_custom(graph_node_ctx_t *ctx, const json_t *data)
 {
-    emit(ctx->run, GRAPH_STREAM_CUSTOM, "custom", json_deep_copy(data));
+    emit(ctx->run, GRAPH_STREAM_CUSTOM, "custom", jsoncopy_containers(data));
 }
 
 int graph_node_streams_messages(const graph_node_ctx_t *ctx)
@@ -820,7 +821,7 @@ static json_t *message_metadata(graph_node_ctx_t *ctx, const json_t *extra)
         return ctx->msg_meta;
     json_decref(ctx->msg_meta);
     json_decref(ctx->msg_extra);
-    ctx->msg_meta = json_deep_copy(ctx->metadata);
+    ctx->msg_meta = jsoncopy_containers(ctx->metadata);
     if (json_is_object(extra))
         json_object_update(ctx->msg_meta, (json_t *)extra);
     ctx->msg_extra = json_incref((json_t *)extra);
@@ -871,7 +872,7 @@ void graph_node_model_start(graph_node_ctx_t *ctx, const char *name, const json_
     }
     ctx->model_name = strdup(name != NULL ? name : "ChatModel");
     ctx->model_input = json_pack("{s:[O]}", "messages", messages != NULL ? messages : json_null());
-    ctx->model_meta = json_deep_copy(ctx->metadata);
+    ctx->model_meta = jsoncopy_containers(ctx->metadata);
     if (json_is_object(extra))
         json_object_update(ctx->model_meta, (json_t *)extra);
     emit(r, GRAPH_STREAM_EVENTS, "events",
@@ -1068,7 +1069,7 @@ static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **upd
         snprintf(cns, sizeof(cns), "%s|%s:%s", run_ns(r), t->name, t->id);
     else
         snprintf(cns, sizeof(cns), "%s:%s", t->name, t->id);
-    ns = json_is_array(r->o->ns) ? json_deep_copy(r->o->ns) : json_array();
+    ns = json_is_array(r->o->ns) ? jsoncopy_containers(r->o->ns) : json_array();
     json_array_append_new(ns, json_pack("s++", t->name, ":", t->id));
     parents = parents_of(ctx, 0);
     /* the same task again (a resume, a retry): the subgraph goes on from its own checkpoint,
@@ -1280,7 +1281,7 @@ static int run_step(run_t *r)
     if (checkpoint_new(r, plan, "loop", json_incref(writes), json_incref(results)) != 0)
         goto Exit;
     if (wants(r, GRAPH_STREAM_VALUES))
-        emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
+        emit(r, GRAPH_STREAM_VALUES, "values", jsoncopy_containers(r->state));
     if (after && r->ntasks > 0) {
         stop_at_listed_interrupt(r);
         goto Exit;
@@ -1371,7 +1372,7 @@ static int load_base(run_t *r, const char *checkpoint_id)
     r->cp = cp;
     json_t *values = json_object_get(cp, "values");
     json_decref(r->state);
-    r->state = json_is_object(values) ? json_deep_copy(values) : json_object();
+    r->state = json_is_object(values) ? jsoncopy_containers(values) : json_object();
     r->step = (int)json_integer_value(json_object_get(json_object_get(cp, "metadata"), "step"));
     snprintf(r->out->checkpoint_id, sizeof(r->out->checkpoint_id), "%s",
              json_string_value(json_object_get(cp, "checkpoint_id")) ?: "");
@@ -1454,7 +1455,7 @@ static int prepare(run_t *r, int *continuing)
     ret = r->ntasks > 0;
     /* A continuing run shows the state it resumes from first, as LangGraph does. */
     if (ret && wants(r, GRAPH_STREAM_VALUES))
-        emit(r, GRAPH_STREAM_VALUES, "values", json_deep_copy(r->state));
+        emit(r, GRAPH_STREAM_VALUES, "values", jsoncopy_containers(r->state));
 Exit:
     json_decref(plan);
     json_decref(norm);
@@ -1542,7 +1543,7 @@ int graph_invoke(const graph_t *g, const graph_invoke_opts_t *o, graph_result_t 
     r.thread_id = o->thread_id;
     r.step = -2;
     r.state = json_object();
-    r.config = json_is_object(o->config) ? json_deep_copy(o->config) : json_object();
+    r.config = json_is_object(o->config) ? jsoncopy_containers(o->config) : json_object();
     if (!json_is_object(json_object_get(r.config, "configurable")))
         json_object_set_new(r.config, "configurable", json_object());
     lim = json_object_get(r.config, "recursion_limit");
@@ -1603,7 +1604,7 @@ Exit:
         if (rc != STORE_OK && out->status != GRAPH_STATUS_ERROR)
             store_failed(&r, rc, "writing the run's checkpoint");
     }
-    out->values = json_deep_copy(r.state);
+    out->values = jsoncopy_containers(r.state);
     /* a run that failed or was cancelled raised: no end event, as astream_events */
     if (wants(&r, GRAPH_STREAM_EVENTS) && o->ns == NULL && out->status != GRAPH_STATUS_ERROR &&
         out->status != GRAPH_STATUS_CANCELLED)
@@ -1778,7 +1779,7 @@ static store_rc_t update_begin(run_t *r, graph_invoke_opts_t *o, graph_result_t 
     r->step = -2;
     r->state = json_object();
     r->config = json_object();
-    r->base_meta = json_is_object(metadata) ? json_deep_copy(metadata) : json_object();
+    r->base_meta = json_is_object(metadata) ? jsoncopy_containers(metadata) : json_object();
     if (load_base(r, checkpoint_id) != 0) {
         snprintf(why, len, "%s", res->error);
         return strcmp(res->error_name, "StoreError") == 0 ? STORE_IO : STORE_NOT_FOUND;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graph/engine.h"
+#include "util/jsoncopy.h"
 #include "util/uuid.h"
 
 #define REMOVE_ALL "__remove_all__"
@@ -56,7 +57,7 @@ static json_t *coerce_tool_calls(const json_t *calls)
         json_t *tc;
 
         if (!json_is_object(fn)) {
-            json_array_append_new(out, json_deep_copy(c));
+            json_array_append_new(out, jsoncopy_containers(c));
             continue;
         }
         json_t *args = NULL;
@@ -73,7 +74,7 @@ static json_t *coerce_tool_calls(const json_t *calls)
         json_object_set_new(tc, "name", json_is_string(name) ? json_copy((json_t *)name)
                                                              : json_string(""));
         json_object_set_new(tc, "args", args);
-        json_object_set_new(tc, "id", id != NULL ? json_deep_copy(id) : json_null());
+        json_object_set_new(tc, "id", id != NULL ? jsoncopy_containers(id) : json_null());
         json_object_set_new(tc, "type", json_string("tool_call"));
         json_array_append_new(out, tc);
     }
@@ -104,7 +105,7 @@ json_t *graph_message_coerce(const json_t *msg, char *err, size_t errlen)
         seterr(err, errlen, "unknown message type \"%s\"", kind);
         return NULL;
     }
-    out = json_deep_copy(msg);
+    out = jsoncopy_containers(msg);
     json_object_del(out, "role");
     json_object_set_new(out, "type", json_string(type));
     if (strcmp(type, "remove") == 0)
@@ -247,19 +248,19 @@ json_t *graph_reduce(graph_reducer_t reducer, const json_t *current, const json_
 
     switch (reducer) {
     case GRAPH_REDUCER_REPLACE:
-        return json_deep_copy(write);
+        return jsoncopy_containers(write);
     case GRAPH_REDUCER_APPEND:
         if (current != NULL && !json_is_null(current) && !json_is_array(current)) {
             seterr(err, errlen, "cannot append to a value that is not a list");
             return NULL;
         }
-        out = json_is_array(current) ? json_deep_copy(current) : json_array();
+        out = json_is_array(current) ? jsoncopy_containers(current) : json_array();
         if (json_is_array(write)) {
-            json_t *copy = json_deep_copy(write);
+            json_t *copy = jsoncopy_containers(write);
             json_array_extend(out, copy);
             json_decref(copy);
         } else {
-            json_array_append_new(out, json_deep_copy(write));
+            json_array_append_new(out, jsoncopy_containers(write));
         }
         return out;
     case GRAPH_REDUCER_ADD_MESSAGES:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graph/engine.h"
+#include "util/jsoncopy.h"
 
 /* {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map: null} of `cp` with id `id`
  * (borrowed). New reference. */
@@ -27,9 +28,9 @@ json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child)
     size_t i;
 
     v = json_object_get(cp, "values");
-    json_object_set_new(st, "values", json_is_object(v) ? json_deep_copy(v) : json_object());
+    json_object_set_new(st, "values", json_is_object(v) ? jsoncopy_containers(v) : json_object());
     v = json_object_get(cp, "next");
-    json_object_set_new(st, "next", json_is_array(v) ? json_deep_copy(v) : json_array());
+    json_object_set_new(st, "next", json_is_array(v) ? jsoncopy_containers(v) : json_array());
     json_array_foreach(tasks, i, t) {
         const json_t *in = json_object_get(t, "interrupts");
         const json_t *err = json_object_get(t, "error");
@@ -38,7 +39,7 @@ json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child)
 
         o = json_pack("{s:O, s:O, s:O, s:o, s:O, s:n, s:n}", "id", json_object_get(t, "id"),
                       "name", json_object_get(t, "name"), "error", err ? err : json_null(),
-                      "interrupts", json_is_array(in) ? json_deep_copy(in) : json_array(),
+                      "interrupts", json_is_array(in) ? jsoncopy_containers(in) : json_array(),
                       "path", json_object_get(t, "path") ?: json_null(), "checkpoint", "state");
         if (o == NULL)
             continue;
@@ -52,9 +53,9 @@ json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child)
     }
     json_object_set_new(st, "tasks", out_tasks);
     v = json_object_get(cp, "metadata");
-    json_object_set_new(st, "metadata", json_is_object(v) ? json_deep_copy(v) : json_object());
+    json_object_set_new(st, "metadata", json_is_object(v) ? jsoncopy_containers(v) : json_object());
     v = json_object_get(cp, "created_at");
-    json_object_set_new(st, "created_at", v ? json_deep_copy(v) : json_null());
+    json_object_set_new(st, "created_at", v ? jsoncopy_containers(v) : json_null());
     json_object_set_new(st, "checkpoint",
                         checkpoint_config(cp, json_object_get(cp, "checkpoint_id")));
     json_object_set_new(st, "parent_checkpoint",
@@ -79,7 +80,7 @@ json_t *graph_checkpoint_interrupts(const json_t *cp)
         const json_t *in = json_object_get(t, "interrupts");
         const char *id = json_string_value(json_object_get(t, "id"));
         if (id != NULL && json_is_array(in) && json_array_size(in) > 0)
-            json_object_set_new(map, id, json_deep_copy(in));
+            json_object_set_new(map, id, jsoncopy_containers(in));
     }
     return map;
 }

@@ -1350,11 +1350,11 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
     write_lock(s);
     if ((e = coll_get(&s->assistants, id)) != NULL) {
         if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_assistant_readable(e->obj, owner))
-            res = copy_out(e->obj);
+            res = out != NULL ? copy_out(e->obj) : NULL;
         else
             rc = store_fail(STORE_CONFLICT, "assistant %s already exists", id);
     } else {
-        res = copy_out(a);
+        res = out != NULL ? copy_out(a) : NULL;
         rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", a, "latest", 1), &lsn);
     }
     write_unlock(s);
@@ -1444,7 +1444,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     }
     json_object_set_new(nv, "version", json_integer(max + 1));
     json_object_set_new(nv, "updated_at", store_json_time(time_now_us()));
-    res = copy_out(nv);
+    res = out != NULL ? copy_out(nv) : NULL;
     rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", nv, "latest", 1), &lsn);
 Exit:
     write_unlock(s);
@@ -1574,7 +1574,7 @@ static store_rc_t mem_assistant_set_latest(store_t *s, const char *id, int64_t v
         (v = assistant_version(e, version)) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "assistant %s version %" PRId64 " not found", id, version);
     } else {
-        res = copy_out(v);
+        res = out != NULL ? copy_out(v) : NULL;
         rc = commit(s, R_ASSISTANT_LATEST,
                     json_pack("{sssI}", "assistant_id", e->id, "version", (json_int_t)version),
                     &lsn);
@@ -1678,11 +1678,11 @@ static store_rc_t mem_thread_create(store_t *s, const json_t *in, store_if_exist
     write_lock(s);
     if ((e = coll_get(&s->threads, id)) != NULL) {
         if (if_exists == STORE_IF_EXISTS_DO_NOTHING && store_owner_visible(e->obj, owner))
-            res = copy_out(e->obj);
+            res = out != NULL ? copy_out(e->obj) : NULL;
         else
             rc = store_fail(STORE_CONFLICT, "thread %s already exists", id);
     } else {
-        res = copy_out(t);
+        res = out != NULL ? copy_out(t) : NULL;
         rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
     }
     write_unlock(s);
@@ -1750,7 +1750,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
     json_object_set(t, "updated_at", ts);
     if (json_object_get(patch, "values") != NULL || json_object_get(patch, "interrupts") != NULL)
         json_object_set(t, "state_updated_at", ts);
-    res = copy_out(t);
+    res = out != NULL ? copy_out(t) : NULL;
     rc = commit(s, R_THREAD_PUT, json_incref(t), &lsn);
 Exit:
     write_unlock(s);
@@ -1892,7 +1892,7 @@ static store_rc_t mem_thread_copy(store_t *s, const char *id, const char *new_id
     batch_add(ops, R_THREAD_PUT, json_incref(t));
     for (i = 0; i < e->n_ckpts; i++)
         batch_add(ops, R_CKPT_PUT, ckpt_moved(e->ckpts[i]->obj, nid));
-    res = copy_out(t);
+    res = out != NULL ? copy_out(t) : NULL;
     rc = commit(s, R_BATCH, json_pack("{so}", "ops", ops), &lsn);
 Exit:
     write_unlock(s);
@@ -2014,7 +2014,7 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
     else if (coll_get(&s->runs, id) != NULL)
         rc = store_fail(STORE_CONFLICT, "run %s already exists", id);
     else {
-        res = copy_out(r);
+        res = out != NULL ? copy_out(r) : NULL;
         rc = commit(s, R_RUN_PUT, run_record(r, not_before_us), &lsn);
     }
     /* The record now belongs to the index, where a run worker may replace and free it at once:
@@ -2080,7 +2080,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
     r = jsoncopy_containers(e->obj);
     json_object_set_new(r, "status", json_string(status));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
-    res = copy_out(r);
+    res = out != NULL ? copy_out(r) : NULL;
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
     write_unlock(s);
@@ -2161,7 +2161,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
     r = jsoncopy_containers(e->obj);
     json_object_set_new(r, "status", json_string("running"));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
-    res = copy_out(r);
+    res = out != NULL ? copy_out(r) : NULL;
     rc = commit(s, R_RUN_PUT, run_record(r, e->not_before_us), &lsn);
 Exit:
     write_unlock(s);
@@ -2247,7 +2247,7 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
     if (coll_get(&s->threads, tid) == NULL) {
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", tid);
     } else {
-        res = copy_out(c);
+        res = out != NULL ? copy_out(c) : NULL;
         rc = commit(s, R_CKPT_PUT, json_incref(c), &lsn);
     }
     write_unlock(s);
@@ -2800,7 +2800,7 @@ static store_rc_t mem_cron_create(store_t *s, const json_t *in, json_t **out)
     if (coll_get(&s->crons, id) != NULL) {
         rc = store_fail(STORE_CONFLICT, "cron %s already exists", id);
     } else {
-        res = copy_out(c);
+        res = out != NULL ? copy_out(c) : NULL;
         rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
     }
     write_unlock(s);
@@ -2849,7 +2849,7 @@ static store_rc_t mem_cron_patch(store_t *s, const char *id, const json_t *patch
         (rc = merge_object_field(c, patch, "metadata")) != STORE_OK)
         goto Exit;
     json_object_set_new(c, "updated_at", store_json_time(time_now_us()));
-    res = copy_out(c);
+    res = out != NULL ? copy_out(c) : NULL;
     rc = commit(s, R_CRON_PUT, json_incref(c), &lsn);
 Exit:
     write_unlock(s);
