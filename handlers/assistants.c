@@ -14,6 +14,7 @@
 #include <string.h>
 #include "handlers.h"
 #include "api.h"
+#include "exec/exec.h"
 #include "graph/graph.h"
 
 /*
@@ -219,7 +220,8 @@ int assistants_get(http_ctx_t *ctx)
 }
 
 /*
- * Deletes every thread whose metadata.assistant_id is `id` (visible to the request's owner).
+ * Deletes every thread whose metadata.assistant_id is `id` (visible to the request's owner), as
+ * DELETE /threads/{thread_id} does (exec_thread_delete: its active runs cancelled first).
  * Returns 0, or -1 after answering the store failure.
  */
 static int delete_threads_of(http_ctx_t *ctx, const char *id)
@@ -239,7 +241,7 @@ static int delete_threads_of(http_ctx_t *ctx, const char *id)
     json_array_foreach(threads, i, t)
     {
         const char *tid = json_string_value(json_object_get(t, "thread_id"));
-        rc = api_ops()->thread_delete(api_store(), tid, api_owner(ctx));
+        rc = exec_thread_delete(tid, api_owner(ctx));
         if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
             api_store_error(ctx, rc, "Thread", tid);
             goto Exit;

@@ -386,14 +386,14 @@ Exit:
     return ret;
 }
 
-/* DELETE /threads/{thread_id}: deletes the thread with its runs and checkpoints; 204 as the
- * official server answers. */
+/* DELETE /threads/{thread_id}: deletes the thread with its runs and checkpoints, its pending and
+ * running runs cancelled first (exec_thread_delete); 204 as the official server answers. */
 int threads_delete(http_ctx_t *ctx)
 {
     const char *id = http_param_str(ctx, "thread_id");
     store_rc_t rc;
 
-    rc = api_ops()->thread_delete(api_store(), id, api_owner(ctx));
+    rc = exec_thread_delete(id, api_owner(ctx));
     if (rc != STORE_OK)
         return api_store_error(ctx, rc, "Thread", id);
     return http_send_raw(ctx, 204, NULL, "", 0);

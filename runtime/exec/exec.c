@@ -374,6 +374,7 @@ static void finish_thread_locked(const char *thread_id, int outcome)
 {
     json_t *cp = NULL, *active = NULL, *patch = NULL, *intr, *values;
     const char *status;
+    store_rc_t prc;
 
     if (ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) != STORE_OK)
         cp = NULL;
@@ -390,7 +391,9 @@ static void finish_thread_locked(const char *thread_id, int outcome)
     values = json_object_get(cp, "values") != NULL ? json_incref(json_object_get(cp, "values")) : json_object();
     patch = json_pack("{s:s, s:o, s:o}", "status", status, "values", values, "interrupts",
                       intr != NULL ? intr : json_object());
-    if (patch == NULL || ex.ops->thread_patch(ex.s, thread_id, patch, NULL, NULL) != STORE_OK)
+    /* a thread deleted meanwhile (exec_thread_delete) has nothing left to record */
+    if (patch == NULL || ((prc = ex.ops->thread_patch(ex.s, thread_id, patch, NULL, NULL)) != STORE_OK &&
+                          prc != STORE_NOT_FOUND))
         log_warn("thread %s: cannot record the end of a run: %s", thread_id, store_last_error());
     json_decref(patch);
     json_decref(active);
@@ -475,6 +478,7 @@ static void execute(json_t *run)
     int64_t started_us = time_now_us();
     const graph_t *g = NULL;
     char msg[512];
+    store_rc_t src;
     int why;
 
     if (r == NULL)
@@ -554,7 +558,9 @@ static void execute(json_t *run)
     } else {
         status = "success";
     }
-    if (!deleted && ex.ops->run_set_status(ex.s, run_id, status, NULL, NULL) != STORE_OK)
+    /* not found: the run went with its thread (exec_thread_delete) */
+    if (!deleted && (src = ex.ops->run_set_status(ex.s, run_id, status, NULL, NULL)) != STORE_OK &&
+        src != STORE_NOT_FOUND)
         log_warn("run %s: cannot record status %s: %s", run_id, status, store_last_error());
     if (temporary) {
         if (ex.ops->thread_delete(ex.s, thread_id, NULL) != STORE_OK)
@@ -913,6 +919,29 @@ Exit:
     json_decref(thread);
     json_decref(active);
     return n;
+}
+
+store_rc_t exec_thread_delete(const char *thread_id, const char *owner)
+{
+    pthread_mutex_t *mu;
+    json_t *thread = NULL, *active = NULL, *run;
+    store_rc_t rc;
+    size_t i;
+
+    if (ex.ops == NULL)
+        return store_fail(STORE_UNSUPPORTED, "the run executor is not running");
+    mu = &ex.create_mu[stripe_of(thread_id)];
+    pthread_mutex_lock(mu);
+    if ((rc = ex.ops->thread_get(ex.s, thread_id, owner, &thread)) != STORE_OK ||
+        (rc = ex.ops->run_active(ex.s, thread_id, &active)) != STORE_OK)
+        goto Exit;
+    json_array_foreach(active, i, run) cancel_run_obj(run, EXEC_CANCEL_INTERRUPT, 1);
+    rc = ex.ops->thread_delete(ex.s, thread_id, owner);
+Exit:
+    pthread_mutex_unlock(mu);
+    json_decref(thread);
+    json_decref(active);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */

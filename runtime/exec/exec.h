@@ -139,6 +139,16 @@ int exec_run_cancel(const char *thread_id, const char *run_id, const char *actio
  */
 int exec_thread_cancel(const char *thread_id, const char *action, const char *owner, exec_error_t *err);
 
+/*
+ * Deletes thread `thread_id` (visible to `owner`) with its runs and checkpoints, as the
+ * official servers do, after cancelling its pending and running runs (action interrupt): a
+ * pending run never starts, a running one stops at its next step and its writes after that
+ * find nothing to change; the streams following any of them end. Holds the thread's create
+ * stripe throughout, so no run is created on the thread in between. Returns the store's code
+ * (STORE_NOT_FOUND when missing or not visible; STORE_UNSUPPORTED when exec is not started).
+ */
+store_rc_t exec_thread_delete(const char *thread_id, const char *owner);
+
 /* One broker event, shared by every subscriber (reference counted; release when done). */
 typedef struct exec_event {
     uint64_t id;         /* monotonic per run, from 1; the SSE `id:` */

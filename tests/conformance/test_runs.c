@@ -3,7 +3,8 @@
  * the real binary running the `agent` graph on bench/mock_llm (LGSERVE_MOCK_LLM): SSE headers,
  * the first comment frame and event ids, /wait keep-alive newlines before the JSON, join
  * streams resumed with a raw Last-Event-ID header and filtered by stream_mode, on_disconnect
- * cancel when the client goes away, an unreachable LLM (error event, run error, server fine),
+ * cancel when the client goes away, deleting a thread with a running and a queued run (both
+ * stopped and gone, their streams ended), an unreachable LLM (error event, run error, server fine),
  * the error answers of bad requests, and x-* headers passed into config.configurable.
  */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -447,6 +449,100 @@ static void test_errors(void **state)
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, rid), NULL, 404, rid);
 }
 
+/* Opens GET `path` as HTTP/1.0 on a raw socket (the answer ends when the server closes) and
+ * waits for the status line. Returns the socket. */
+static int stream_open(const char *path)
+{
+    struct sockaddr_in a = {0};
+    struct timeval tv = {30, 0};
+    char reqbuf[512];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)srv.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    snprintf(reqbuf, sizeof(reqbuf), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    assert_int_equal(write(fd, reqbuf, strlen(reqbuf)), (ssize_t)strlen(reqbuf));
+    return fd;
+}
+
+/* Reads the answer on `fd` until the server closes it (asserting it does before the receive
+ * timeout), closes `fd` and returns how many `event: <name>` frames it held. */
+static size_t stream_finish(int fd, const char *name)
+{
+    static char body[1 << 20];
+    size_t len = 0, n = 0;
+    char needle[80];
+    const char *p;
+    ssize_t got;
+
+    while (len < sizeof(body) - 1 && (got = read(fd, body + len, sizeof(body) - 1 - len)) > 0)
+        len += (size_t)got;
+    assert_true(got == 0); /* closed by the server: the stream ended */
+    close(fd);
+    body[len] = '\0';
+    assert_non_null(strstr(body, " 200 "));
+    snprintf(needle, sizeof(needle), "event: %s\n", name);
+    for (p = body; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        ++n;
+    return n;
+}
+
+/*
+ * Deleting a thread while it has a running and a queued run (as the official servers, the
+ * runs go with the thread): the running run is stopped (its stream ends long before its
+ * 150-word answer), the queued one never starts (its stream ends with no message), the streams
+ * following either end, and the thread, its runs and its state stay gone (nothing the stopped
+ * run writes brings them back).
+ */
+static void test_delete_busy_thread(void **state)
+{
+    char tid[37], running[37], queued[37], slow[512], body[1024];
+    harness_resp_t r;
+    int fd_running, fd_queued, i;
+    (void)state;
+    SKIP_WITHOUT_AGENT();
+    snprintf(slow, sizeof(slow),
+             "\"stream_mode\": \"messages-tuple\", \"config\": {\"configurable\": {\"base_url\": \"%s\", "
+             "\"model_name\": \"openai:mock-words-150\"}}",
+             slow_mock.url);
+    create_thread(tid);
+    snprintf(body, sizeof(body), "%s", run_body("first", slow));
+    r = req("POST", fmt("/threads/%s/runs", tid), body, 200);
+    memcpy(running, json_string_value(json_object_get(r.json, "run_id")), 37);
+    harness_resp_free(&r);
+    snprintf(body, sizeof(body), "%s", run_body("second", fmt("\"multitask_strategy\": \"enqueue\", %s", slow)));
+    r = req("POST", fmt("/threads/%s/runs", tid), body, 200);
+    memcpy(queued, json_string_value(json_object_get(r.json, "run_id")), 37);
+    harness_resp_free(&r);
+    for (i = 0; i != 200 && strcmp(run_status(tid, running), "running") != 0; ++i)
+        usleep(50000);
+    assert_string_equal(run_status(tid, running), "running");
+    assert_string_equal(run_status(tid, queued), "pending");
+    fd_running = stream_open(fmt("/threads/%s/runs/%s/stream", tid, running));
+    fd_queued = stream_open(fmt("/threads/%s/runs/%s/stream", tid, queued));
+    usleep(300000);
+
+    r = req("DELETE", fmt("/threads/%s", tid), NULL, 204);
+    harness_resp_free(&r);
+    assert_true(stream_finish(fd_running, "messages") < 100);
+    assert_int_equal(stream_finish(fd_queued, "messages"), 0);
+    expect_error("GET", fmt("/threads/%s", tid), NULL, 404, tid);
+    expect_error("GET", fmt("/threads/%s/runs/%s", tid, running), NULL, 404, NULL);
+    expect_error("GET", fmt("/threads/%s/runs/%s", tid, queued), NULL, 404, NULL);
+    /* the stopped run's last writes (status, checkpoint, thread status) do not revive anything */
+    usleep(500000);
+    expect_error("GET", fmt("/threads/%s", tid), NULL, 404, tid);
+    expect_error("GET", fmt("/threads/%s/state", tid), NULL, 404, NULL);
+    expect_error("GET", fmt("/threads/%s/runs", tid), NULL, 404, NULL);
+    r = req("POST", "/threads/search", fmt("{\"ids\": [\"%s\"]}", tid), 200);
+    assert_int_equal(json_array_size(r.json), 0);
+    harness_resp_free(&r);
+}
+
 static void test_headers_in_configurable(void **state)
 {
     static const char *const headers[] = {"X-Trace-Label: t-1", "X-Api-Key: not-copied", "User-Agent: runs-test", NULL};
@@ -471,6 +567,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wait_keepalive),
         cmocka_unit_test(test_join_stream_resume),
         cmocka_unit_test(test_disconnect_cancels),
+        cmocka_unit_test(test_delete_busy_thread),
         cmocka_unit_test(test_unreachable_llm),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_headers_in_configurable),
