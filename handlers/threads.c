@@ -603,7 +603,9 @@ static const graph_t *thread_graph(const json_t *thread, const json_t *cp)
 /*
  * POST /threads/{thread_id}/state: writes `values` through the graph's reducers as node
  * `as_node` on top of the checkpoint the body names (checkpoint.checkpoint_id, or the SDKs'
- * checkpoint_id; none = the latest), as a new checkpoint with source "update". Answers
+ * checkpoint_id; none = the latest), as a new checkpoint with source "update"; with
+ * checkpoint.checkpoint_ns of a subgraph ("node:task_id"), into that subgraph's state through
+ * its graph (the thread's own values stay). Answers
  * {checkpoint: {thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}}, keeps the thread's
  * values in step and publishes state_update {state, thread_id} on the thread stream. 400 when
  * the thread has never run a graph.
@@ -615,7 +617,8 @@ int threads_state_update(http_ctx_t *ctx)
     const json_t *cp_ref = json_object_get(ctx->body, "checkpoint");
     const char *as_node = json_string_value(json_object_get(ctx->body, "as_node"));
     const char *checkpoint_id = json_string_value(json_object_get(cp_ref, "checkpoint_id"));
-    json_t *thread = NULL, *latest = NULL, *config = NULL, *state = NULL, *patch = NULL;
+    const char *ns = json_string_value(json_object_get(cp_ref, "checkpoint_ns"));
+    json_t *thread = NULL, *latest = NULL, *config = NULL, *state = NULL, *patch = NULL, *sub = NULL;
     const graph_t *g;
     char *err = NULL;
     store_rc_t rc;
@@ -640,8 +643,8 @@ int threads_state_update(http_ctx_t *ctx)
         ret = http_send_error(ctx, 422, "values: a list of updates is not supported; send one object");
         goto Exit;
     }
-    rc = graph_update_state(g, api_ops(), api_store(), id, json_is_null(values) ? NULL : values, as_node, checkpoint_id,
-                            NULL, &config, &err);
+    rc = graph_update_state(g, api_ops(), api_store(), id, ns, json_is_null(values) ? NULL : values, as_node,
+                            checkpoint_id, NULL, &config, &err);
     if (rc == STORE_NOT_FOUND && checkpoint_id != NULL) {
         ret = http_send_error(ctx, 404, "Checkpoint %s not found", checkpoint_id);
         goto Exit;
@@ -654,10 +657,15 @@ int threads_state_update(http_ctx_t *ctx)
         ret = api_store_error(ctx, rc, "Thread", id);
         goto Exit;
     }
-    if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK) {
+    if (ns != NULL && ns[0] != '\0') { /* a subgraph's state: the thread's values stay */
+        if (api_ops()->checkpoint_get(api_store(), id, ns, NULL, &sub) == STORE_OK)
+            state = state_from_checkpoint(sub, 0);
+    } else if (graph_state_get(api_ops(), api_store(), id, NULL, &state) == STORE_OK &&
+               (patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL) {
+        api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), NULL);
+    }
+    if (state != NULL) {
         json_t *ev = json_pack("{s:O, s:s}", "state", state, "thread_id", id);
-        if ((patch = json_pack("{s:O}", "values", json_object_get(state, "values"))) != NULL)
-            api_ops()->thread_patch(api_store(), id, patch, api_owner(ctx), NULL);
         if (ev != NULL)
             exec_thread_publish(id, "state_update", ev);
         json_decref(ev);
@@ -666,6 +674,7 @@ int threads_state_update(http_ctx_t *ctx)
     config = NULL;
 Exit:
     free(err);
+    json_decref(sub);
     json_decref(patch);
     json_decref(state);
     json_decref(config);

@@ -1760,16 +1760,18 @@ Exit:
     return rc;
 }
 
-/* Sets up `r` for update_state on thread `thread_id` (all borrowed) on top of checkpoint
- * `checkpoint_id` (NULL = latest). Returns STORE_OK, or an error with a reason in `why`. */
+/* Sets up `r` for update_state on thread `thread_id` in namespace `ns` (NULL = root; all
+ * borrowed) on top of checkpoint `checkpoint_id` (NULL = latest). Returns STORE_OK, or an
+ * error with a reason in `why`. */
 static store_rc_t update_begin(run_t *r, graph_invoke_opts_t *o, graph_result_t *res, const graph_t *g,
-                               const store_ops_t *ops, store_t *s, const char *thread_id,
+                               const store_ops_t *ops, store_t *s, const char *thread_id, const char *ns,
                                const char *checkpoint_id, const json_t *metadata, char *why, size_t len)
 {
     memset(o, 0, sizeof(*o));
     o->store_ops = ops;
     o->store = s;
     o->thread_id = thread_id;
+    o->checkpoint_ns = ns;
     r->g = g;
     r->o = o;
     r->ops = ops;
@@ -1791,12 +1793,13 @@ static store_rc_t update_begin(run_t *r, graph_invoke_opts_t *o, graph_result_t 
  * checkpoint_map: null}} of r's current checkpoint. New reference. */
 static json_t *update_config(const run_t *r)
 {
-    return json_pack("{s:{s:s, s:s, s:O, s:n}}", "checkpoint", "thread_id", r->thread_id, "checkpoint_ns", "",
+    return json_pack("{s:{s:s, s:s, s:O, s:n}}", "checkpoint", "thread_id", r->thread_id, "checkpoint_ns", run_ns(r),
                      "checkpoint_id", json_object_get(r->cp, "checkpoint_id"), "checkpoint_map");
 }
 
 store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
-                              const char *thread_id, const json_t *values, const char *as_node,
+                              const char *thread_id, const char *checkpoint_ns,
+                              const json_t *values, const char *as_node,
                               const char *checkpoint_id, const json_t *metadata,
                               json_t **out_config, char **err)
 {
@@ -1816,7 +1819,13 @@ store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t 
         snprintf(why, sizeof(why), "update_state: graph, store and thread_id are required");
         goto Exit;
     }
-    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, checkpoint_id, metadata, why, sizeof(why))) != STORE_OK)
+    if (checkpoint_ns != NULL && checkpoint_ns[0] != '\0' && (g = graph_for_namespace(g, checkpoint_ns)) == NULL) {
+        rc = STORE_INVALID;
+        snprintf(why, sizeof(why), "checkpoint_ns %s names no subgraph of the thread's graph", checkpoint_ns);
+        goto Exit;
+    }
+    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, checkpoint_ns, checkpoint_id, metadata, why,
+                           sizeof(why))) != STORE_OK)
         goto Exit;
     updates = json_pack("[{s:O?, s:s?}]", "values", values, "as_node", as_node);
     rc = update_superstep(&r, updates, "", why, sizeof(why));
@@ -1844,7 +1853,7 @@ static store_rc_t bulk_pass(const graph_t *g, const store_ops_t *ops, store_t *s
     size_t i;
 
     r.dry = dry;
-    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, NULL, metadata, why, len)) != STORE_OK)
+    if ((rc = update_begin(&r, &o, &res, g, ops, s, thread_id, NULL, NULL, metadata, why, len)) != STORE_OK)
         goto Exit;
     for (i = 0; rc == STORE_OK && i < json_array_size(supersteps); i++) {
         char where[48];

@@ -356,7 +356,10 @@ store_rc_t graph_state_history(const store_ops_t *ops, store_t *s, const char *t
 /*
  * update_state: applies `values` (borrowed; object, or NULL/null for no writes) through the
  * reducers of `g` as if node `as_node` (NULL = default) had written them, on top of checkpoint
- * `checkpoint_id` (NULL = latest; the thread may have none), and writes a new checkpoint
+ * `checkpoint_id` (NULL = latest; the thread may have none), and writes a new checkpoint in
+ * namespace `checkpoint_ns` (NULL or "" = the root; else a subgraph's "node:task_id", whose
+ * graph (graph_for_namespace) the update goes through, as LangGraph delegates it: STORE_INVALID
+ * when the namespace names no subgraph of g)
  * (metadata source "update", step = base step + 1, writes {as_node: values}, `metadata`
  * (borrowed, may be NULL) merged in; `next` scheduled from as_node's edges and router).
  * as_node default (LangGraph's rule): the node whose writes produced the base checkpoint when
@@ -368,7 +371,8 @@ store_rc_t graph_state_history(const store_ops_t *ops, store_t *s, const char *t
  * NULL) is a malloc'd message the caller frees; STORE_INVALID for a bad as_node or values.
  */
 store_rc_t graph_update_state(const graph_t *g, const store_ops_t *ops, store_t *s,
-                              const char *thread_id, const json_t *values, const char *as_node,
+                              const char *thread_id, const char *checkpoint_ns,
+                              const json_t *values, const char *as_node,
                               const char *checkpoint_id, const json_t *metadata,
                               json_t **out_config, char **err);
 

@@ -155,6 +155,11 @@ const graph_t *graph_find(const char *graph_id);
 size_t graph_count(void);
 const graph_t *graph_at(size_t i);
 
+/* The graph that runs in checkpoint namespace `ns` (borrowed) of graph `g`: `g` itself for NULL
+ * or "", else the subgraph each "node:task_id" segment (separated by '|') leads to. NULL when a
+ * segment names no node of that level that runs a subgraph. */
+const graph_t *graph_for_namespace(const graph_t *g, const char *ns);
+
 /* Returns the spec of `node` in `g` (borrowed), or NULL when `g` has no such node. */
 const graph_node_t *graph_node_find(const graph_t *g, const char *node);
 

@@ -304,6 +304,27 @@ const graph_t *graph_at(size_t i)
     return i < n_graphs ? &graphs[i] : NULL;
 }
 
+const graph_t *graph_for_namespace(const graph_t *g, const char *ns)
+{
+    char name[256];
+    size_t len;
+    size_t i;
+
+    while (g != NULL && ns != NULL && *ns != '\0') {
+        len = strcspn(ns, ":|");
+        if (len >= sizeof(name))
+            return NULL;
+        memcpy(name, ns, len);
+        name[len] = '\0';
+        for (i = 0; i < g->spec->node_count && strcmp(g->spec->nodes[i].name, name) != 0; i++)
+            ;
+        g = i < g->spec->node_count ? graph_find(g->spec->nodes[i].subgraph) : NULL;
+        ns += strcspn(ns, "|");
+        ns += *ns == '|';
+    }
+    return g;
+}
+
 const graph_node_t *graph_node_find(const graph_t *g, const char *node)
 {
     size_t i;

@@ -5,7 +5,8 @@
  * once, its events are named `mode|child:<task_id>` only with stream_subgraphs, its checkpoints
  * live in namespace child:<task_id>, events mode places its nodes under the task, the
  * assistants' subgraph schemas and xray drawing, the `subgraphs` parameter of the state views
- * for a subgraph task left pending by a failure, and an interrupt inside a subgraph resumed.
+ * for a subgraph task left pending by a failure, an interrupt inside a subgraph resumed, and
+ * update_state into a subgraph's namespace.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -323,6 +324,52 @@ static void test_interrupt_inside_and_resume(void **state)
     harness_resp_free(&r);
 }
 
+/* update_state into the subgraph's namespace while it waits: as node greet, so the subgraph
+ * has nothing left to do, and the resumed run goes straight on to finish. */
+static void test_update_subgraph_state(void **state)
+{
+    char tid[37], body[512], ns[64];
+    harness_resp_t r;
+    json_t *msgs;
+
+    (void)state;
+    new_thread(tid);
+    snprintf(body, sizeof(body), "%s, \"config\": {\"configurable\": {\"ask_child\": true}}}", input);
+    r = req("POST", path("/threads/%s/runs/wait", tid), body, 200);
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s/state", tid), NULL, 200);
+    snprintf(ns, sizeof(ns), "child:%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r.json, "tasks"), 0), "id")));
+    harness_resp_free(&r);
+
+    snprintf(body, sizeof(body),
+             "{\"values\": {\"steps\": [\"edited\"]}, \"as_node\": \"greet\", \"checkpoint\": {\"checkpoint_ns\": \"%s\"}}", ns);
+    r = req("POST", path("/threads/%s/state", tid), body, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "checkpoint"), "checkpoint_ns")), ns);
+    harness_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"checkpoint\": {\"checkpoint_ns\": \"%s\"}}", ns);
+    r = req("POST", path("/threads/%s/state/checkpoint", tid), body, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "next")), 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(r.json, "values"), "steps"), 0)),
+                        "edited");
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s/state", tid), NULL, 200); /* the parent is untouched */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "next"), 0)), "child");
+    harness_resp_free(&r);
+    r = req("POST", path("/threads/%s/state", tid),
+            "{\"values\": {}, \"as_node\": \"greet\", \"checkpoint\": {\"checkpoint_ns\": \"nope:1\"}}", 422);
+    harness_resp_free(&r);
+
+    r = req("POST", path("/threads/%s/runs/wait", tid),
+            "{\"assistant_id\": \"nested\", \"command\": {\"resume\": \"yes\"}, \"config\": {\"configurable\": "
+            "{\"ask_child\": true}}}",
+            200);
+    msgs = json_object_get(r.json, "messages");
+    assert_int_equal(json_array_size(msgs), 3); /* hi, prep, finish: greet was skipped */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 2), "content")), "hello from finish");
+    harness_resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +379,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_graph_xray),
         cmocka_unit_test(test_state_subgraphs_of_a_pending_task),
         cmocka_unit_test(test_interrupt_inside_and_resume),
+        cmocka_unit_test(test_update_subgraph_state),
     };
     harness_init(argc, argv);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

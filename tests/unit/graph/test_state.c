@@ -315,7 +315,7 @@ static void test_update_state_default_as_node(void **state)
     char *err = NULL;
 
     assert_int_equal(run(f, "s_linear", "{}"), GRAPH_STATUS_SUCCESS);
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, vals, NULL, NULL, NULL,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, vals, NULL, NULL, NULL,
                                         &cfg, &err),
                      STORE_OK);
     assert_null(err);
@@ -334,7 +334,7 @@ static void test_update_state_default_as_node(void **state)
     json_decref(st);
     json_decref(cfg);
     /* again: the update checkpoint names b as its writer */
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, NULL, NULL, NULL,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, NULL, NULL, NULL, NULL,
                                         NULL, &err),
                      STORE_OK);
     json_decref(vals);
@@ -348,7 +348,7 @@ static void test_update_state_as_node_then_continue(void **state)
     char *err = NULL;
 
     /* fresh thread: the default is __start__, so a is next */
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, vals, NULL, NULL, meta,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, vals, NULL, NULL, meta,
                                         NULL, &err),
                      STORE_OK);
     assert_int_equal(graph_state_get(f->ops, f->s, f->thread_id, NULL, &st), STORE_OK);
@@ -356,7 +356,7 @@ static void test_update_state_as_node_then_continue(void **state)
     assert_string_equal(str(json_object_get(st, "metadata"), "by"), "me");
     json_decref(st);
     /* as a: b is next; a run with input null runs only b */
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, vals, "a", NULL, NULL,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, vals, "a", NULL, NULL,
                                         NULL, &err),
                      STORE_OK);
     assert_int_equal(graph_state_get(f->ops, f->s, f->thread_id, NULL, &st), STORE_OK);
@@ -378,32 +378,32 @@ static void test_update_state_errors(void **state)
     char *err = NULL;
 
     assert_int_equal(run(f, "s_fan", "{}"), GRAPH_STATUS_SUCCESS);
-    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, vals, NULL, NULL, NULL,
+    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, NULL, vals, NULL, NULL, NULL,
                                         NULL, &err),
                      STORE_INVALID);
     assert_string_equal(err, "Ambiguous update, specify as_node");
     free(err);
-    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, vals, "zz", NULL, NULL,
+    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, NULL, vals, "zz", NULL, NULL,
                                         NULL, &err),
                      STORE_INVALID);
     assert_non_null(strstr(err, "no node 'zz'"));
     free(err);
-    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, bad, "x", NULL, NULL,
+    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, NULL, bad, "x", NULL, NULL,
                                         NULL, &err),
                      STORE_INVALID);
     assert_non_null(strstr(err, "'nosuch' is not a state channel"));
     free(err);
-    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, arr, "x", NULL, NULL,
+    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, NULL, arr, "x", NULL, NULL,
                                         NULL, &err),
                      STORE_INVALID);
     assert_non_null(strstr(err, "expected an object"));
     free(err);
-    assert_int_equal(graph_update_state(lin, f->ops, f->s, f->thread_id, vals, "a",
+    assert_int_equal(graph_update_state(lin, f->ops, f->s, f->thread_id, NULL, vals, "a",
                                         "00000000-0000-7000-8000-00000000beef", NULL, NULL, &err),
                      STORE_NOT_FOUND);
     free(err);
     /* with as_node it works */
-    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, vals, "y", NULL, NULL,
+    assert_int_equal(graph_update_state(fan, f->ops, f->s, f->thread_id, NULL, vals, "y", NULL, NULL,
                                         NULL, &err),
                      STORE_OK);
     json_decref(vals);
@@ -422,7 +422,7 @@ static void test_update_state_fork_and_copy(void **state)
     assert_int_equal(run(f, "s_linear", "{}"), GRAPH_STATUS_SUCCESS);
     assert_int_equal(graph_state_history(f->ops, f->s, f->thread_id, NULL, NULL, 0, &h), STORE_OK);
     old_id = str(json_object_get(json_array_get(h, 1), "checkpoint"), "checkpoint_id"); /* next b */
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, vals, NULL, old_id, NULL,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, vals, NULL, old_id, NULL,
                                         NULL, &err),
                      STORE_OK);
     assert_int_equal(graph_state_get(f->ops, f->s, f->thread_id, NULL, &st), STORE_OK);
@@ -430,7 +430,7 @@ static void test_update_state_fork_and_copy(void **state)
     assert_json_equal(json_object_get(st, "values"), "{\"log\": [\"a\", \"f\"]}");
     assert_json_equal(json_object_get(st, "next"), "[\"b\"]"); /* as a, the writer of old_id */
     json_decref(st);
-    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, "__copy__", NULL,
+    assert_int_equal(graph_update_state(g, f->ops, f->s, f->thread_id, NULL, NULL, "__copy__", NULL,
                                         NULL, NULL, &err),
                      STORE_OK);
     assert_int_equal(graph_state_get(f->ops, f->s, f->thread_id, NULL, &st), STORE_OK);
