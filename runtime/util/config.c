@@ -57,7 +57,7 @@ static const config_opt_t config_opts[] = {
     {NULL, "OPENAI_API_KEY", NULL, CK_STR, OFF(openai_api_key), 0, 0, NULL, "API key for the model provider"},
     {"model-name", "MODEL_NAME", NULL, CK_STR, OFF(model_name), 0, 0, NULL, "default model, e.g. openai:gpt-4o-mini"},
     {"auth", "LGSERVE_AUTH", NULL, CK_AUTH, OFF(auth_mode), 0, 0, NULL,
-     "none, jwt, supabase or api-key (default: chosen from the SUPABASE_* variables)"},
+     "none, jwt, supabase or api-key (default: chosen from the secret, JWKS, SUPABASE_* and API key settings)"},
     {"supabase-url", "SUPABASE_URL", NULL, CK_STR, OFF(supabase_url), 0, 0, NULL, "Supabase project URL"},
     {NULL, "SUPABASE_KEY", NULL, CK_STR, OFF(supabase_key), 0, 0, NULL, "Supabase API key"},
     {NULL, "SUPABASE_JWT_SECRET", NULL, CK_STR, OFF(supabase_jwt_secret), 0, 0, NULL, "HS256 secret of Supabase JWTs"},
