@@ -80,6 +80,7 @@ typedef struct auth_async {
     const char *_detail, *_error;
     char *_id, *_email; /* malloc'd */
     char *_token;       /* malloc'd copy of the credential while the check runs */
+    struct auth_async *_next; /* further checks of the same token answered with this one */
 } auth_async_t;
 
 typedef enum auth_rc { AUTH_DONE, AUTH_PENDING } auth_rc_t;

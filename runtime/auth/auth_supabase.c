@@ -11,6 +11,10 @@
  * slots keyed by the token's SHA-256 (tokens themselves are not kept): an entry lives in one of
  * CACHE_WAYS slots after its hash, and a new one takes a free or expired slot there, else the
  * one closest to expiry. Refusals and failures are not cached.
+ *
+ * Checks of one token that arrive while it is being checked (a client firing several requests
+ * at once with a new token) wait on the check under way instead of asking the server again:
+ * every check queued or running is on the in-flight list, found by the token's SHA-256.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,8 +42,10 @@ typedef struct supa_entry {
 } supa_entry_t;
 
 typedef struct supa_job {
-    struct supa_job *next;
-    auth_async_t *a;
+    struct supa_job *next;     /* in the queue */
+    struct supa_job *inflight; /* in the in-flight list */
+    auth_async_t *a;           /* the first waiter; others chained by a->_next */
+    unsigned char digest[SHA256_DIGEST_LENGTH];
     time_t expires; /* cache lifetime if the verdict is positive */
 } supa_job_t;
 
@@ -51,6 +57,7 @@ static struct {
     supa_entry_t *cache;
     size_t cache_size;
     supa_job_t *head, *tail;
+    supa_job_t *inflight; /* every job queued or running */
     size_t queued;
     int stop, n_threads;
     pthread_t threads[SUPA_THREADS];
@@ -142,7 +149,6 @@ static void check_token(CURL *curl, supa_job_t *job)
 {
     auth_async_t *a = job->a;
     struct curl_slist *headers = NULL, *with_key;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
     supa_body_t body = {0};
     json_t *user = NULL;
     const char *id, *email;
@@ -191,10 +197,9 @@ static void check_token(CURL *curl, supa_job_t *job)
         goto Exit;
     a->_status = 0;
     a->_detail = NULL;
-    SHA256((const unsigned char *)a->_token, strlen(a->_token), digest);
     pthread_mutex_lock(&supa.lock);
     if (supa.cache != NULL)
-        cache_put(digest, job->expires, id, email);
+        cache_put(job->digest, job->expires, id, email);
     pthread_mutex_unlock(&supa.lock);
 Exit:
     if (bearer != NULL)
@@ -204,6 +209,42 @@ Exit:
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     free(body.data);
     json_decref(user);
+}
+
+/* Takes `job` off the in-flight list (lock held). */
+static void inflight_remove(supa_job_t *job)
+{
+    supa_job_t **p;
+
+    for (p = &supa.inflight; *p != NULL; p = &(*p)->inflight)
+        if (*p == job) {
+            *p = job->inflight;
+            return;
+        }
+}
+
+/* Answers every waiter of a checked job with the first one's verdict and frees the job. The
+ * job is already off the in-flight list, so no waiter joins meanwhile. */
+static void answer_all(supa_job_t *job)
+{
+    auth_async_t *first = job->a, *w = first->_next, *next;
+
+    first->_next = NULL;
+    for (; w != NULL; w = next) {
+        next = w->_next;
+        w->_next = NULL;
+        w->_status = first->_status;
+        w->_detail = first->_detail;
+        w->_error = first->_error;
+        if (first->_status == 0 && ((w->_id = strdup(first->_id)) == NULL ||
+                                    (first->_email != NULL && (w->_email = strdup(first->_email)) == NULL))) {
+            w->_status = 503;
+            w->_detail = "out of memory";
+        }
+        w->on_done(w); /* may free w: `next` was read before */
+    }
+    first->on_done(first);
+    free(job);
 }
 
 /* A checker thread: takes jobs until told to stop, answers each through its on_done. */
@@ -235,8 +276,10 @@ static void *on_checker_thread(void *arg)
             job->a->_status = 503;
             job->a->_detail = "the authentication server could not be reached";
         }
-        job->a->on_done(job->a);
-        free(job);
+        pthread_mutex_lock(&supa.lock);
+        inflight_remove(job);
+        pthread_mutex_unlock(&supa.lock);
+        answer_all(job);
         pthread_mutex_lock(&supa.lock);
     }
     pthread_mutex_unlock(&supa.lock);
@@ -314,18 +357,17 @@ int auth_supabase_check(const char *token, size_t len, auth_async_t *a, char **i
     unsigned char digest[SHA256_DIGEST_LENGTH];
     time_t now = time(NULL), expires = now + CACHE_NO_EXP_TTL;
     long long exp;
-    supa_job_t *job = NULL;
-    int hit;
+    supa_job_t *job = NULL, *running;
 
     SHA256((const unsigned char *)token, len, digest);
     pthread_mutex_lock(&supa.lock);
-    hit = cache_get(digest, now, id, email);
-    pthread_mutex_unlock(&supa.lock);
-    if (hit)
+    if (cache_get(digest, now, id, email)) {
+        pthread_mutex_unlock(&supa.lock);
         return 1;
-    if (auth_jwt_peek_exp(token, len, &exp) == 0)
-        expires = exp < (long long)now ? now : exp > (long long)now + CACHE_MAX_TTL ? now + CACHE_MAX_TTL : (time_t)exp;
+    }
+    pthread_mutex_unlock(&supa.lock);
     a->_id = a->_email = NULL;
+    a->_next = NULL;
     a->_error = NULL;
     a->_status = 503;
     a->_detail = "too many authentication checks are waiting";
@@ -333,9 +375,20 @@ int auth_supabase_check(const char *token, size_t len, auth_async_t *a, char **i
         a->_detail = "out of memory";
         goto Done;
     }
+    if (auth_jwt_peek_exp(token, len, &exp) == 0)
+        expires = exp < (long long)now ? now : exp > (long long)now + CACHE_MAX_TTL ? now + CACHE_MAX_TTL : (time_t)exp;
+    memcpy(job->digest, digest, sizeof(digest));
     job->a = a;
     job->expires = expires;
     pthread_mutex_lock(&supa.lock);
+    for (running = supa.inflight; running != NULL; running = running->inflight)
+        if (memcmp(running->digest, digest, sizeof(digest)) == 0) {
+            a->_next = running->a->_next;
+            running->a->_next = a;
+            pthread_mutex_unlock(&supa.lock);
+            free(job);
+            return 0;
+        }
     if (supa.queued >= SUPA_QUEUE_MAX || supa.stop || supa.n_threads == 0) {
         pthread_mutex_unlock(&supa.lock);
         goto Done;
@@ -345,6 +398,8 @@ int auth_supabase_check(const char *token, size_t len, auth_async_t *a, char **i
     else
         supa.head = job;
     supa.tail = job;
+    job->inflight = supa.inflight;
+    supa.inflight = job;
     ++supa.queued;
     pthread_cond_signal(&supa.wake);
     pthread_mutex_unlock(&supa.lock);

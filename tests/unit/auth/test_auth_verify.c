@@ -630,6 +630,70 @@ static void test_supabase(void **state)
     free(bad);
 }
 
+static int done_count;
+
+static void on_done_count(auth_async_t *a)
+{
+    (void)a;
+    pthread_mutex_lock(&done_lock);
+    ++done_count;
+    pthread_cond_signal(&done_cond);
+    pthread_mutex_unlock(&done_lock);
+}
+
+/* Checks of one token that arrive while it is being checked wait for that check: the auth
+ * server is asked once, and every waiter gets the user. */
+static void test_supabase_coalesce(void **state)
+{
+    config_t cfg;
+    char url[128], *tok, hdr[2048];
+    h2o_mem_pool_t pool;
+    auth_verdict_t v;
+    auth_async_t as[3];
+    auth_credentials_t c;
+    size_t i;
+
+    (void)state;
+    tok = fx_mint("HS256", "{\"alg\":\"HS256\"}", claims(600, ""), "coalesce", NULL);
+    pthread_mutex_lock(&fx_http.lock);
+    fx_http.apikey = "anon-key";
+    fx_http.good_token = tok;
+    fx_http.user_hits = 0;
+    fx_http.user_status = 0;
+    fx_http.user_delay_ms = 300;
+    pthread_mutex_unlock(&fx_http.lock);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", fx_http.port);
+    base_config(&cfg, NULL);
+    cfg.supabase_url = url;
+    cfg.supabase_key = "anon-key";
+    start(&cfg, "supabase");
+    h2o_mem_init_pool(&pool);
+    snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+    c = (auth_credentials_t){hdr, strlen(hdr), NULL, 0};
+    done_count = 0;
+    for (i = 0; i != 3; ++i) {
+        as[i] = (auth_async_t){.on_done = on_done_count};
+        assert_int_equal(auth_authenticate(&c, &pool, &v, &as[i]), AUTH_PENDING);
+    }
+    pthread_mutex_lock(&done_lock);
+    while (done_count != 3)
+        pthread_cond_wait(&done_cond, &done_lock);
+    pthread_mutex_unlock(&done_lock);
+    for (i = 0; i != 3; ++i) {
+        auth_async_finish(&as[i], &pool, &v);
+        assert_int_equal(v.status, 0);
+        assert_string_equal(v.user->id, "supa-user-1");
+        assert_string_equal(v.user->token, tok);
+    }
+    pthread_mutex_lock(&fx_http.lock);
+    assert_int_equal(fx_http.user_hits, 1);
+    fx_http.user_delay_ms = 0;
+    pthread_mutex_unlock(&fx_http.lock);
+    h2o_mem_clear_pool(&pool);
+    auth_stop();
+    free(tok);
+}
+
 /* An expired token is not cached in supabase mode: each use asks the auth server. */
 static void test_supabase_cache_lifetime(void **state)
 {
@@ -693,7 +757,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64url),   cmocka_unit_test(test_hs256),    cmocka_unit_test(test_iss_aud),
         cmocka_unit_test(test_jwks_file), cmocka_unit_test(test_jwks_url), cmocka_unit_test(test_api_keys),
-        cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime), cmocka_unit_test(test_seen_cache),
+        cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime),
+        cmocka_unit_test(test_supabase_coalesce), cmocka_unit_test(test_seen_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -144,6 +144,7 @@ static struct {
     const char *apikey;     /* the apikey /auth/v1/user wants */
     const char *good_token; /* the bearer token /auth/v1/user accepts */
     int user_status;        /* forced status of /auth/v1/user (0: normal) */
+    int user_delay_ms;      /* /auth/v1/user answers after this delay */
 } fx_http = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Answers one connection: reads the request head, writes the response, closes. */
@@ -171,6 +172,12 @@ static void fx_http_answer(int c)
         }
     } else if (strncmp(req, "GET /auth/v1/user ", 18) == 0) {
         ++fx_http.user_hits;
+        if (fx_http.user_delay_ms != 0) {
+            int ms = fx_http.user_delay_ms;
+            pthread_mutex_unlock(&fx_http.lock);
+            usleep((useconds_t)ms * 1000);
+            pthread_mutex_lock(&fx_http.lock);
+        }
         snprintf(want, sizeof(want), "Authorization: Bearer %s\r\n", fx_http.good_token != NULL ? fx_http.good_token : "");
         status = 401;
         body = "{\"msg\":\"invalid JWT\"}";
