@@ -16,7 +16,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -38,7 +37,9 @@
 #include "exec/exec.h"
 #include "graph/engine.h"
 #include "store/store.h"
+#include "store/store_test_util.h"
 #include "util/time.h"
+#include "support/json_assert.h"
 
 #define OK_SCHEMA "{\"type\": \"object\", \"properties\": {}}"
 #define SCHEMAS                                                                                  \
@@ -127,36 +128,6 @@ static const graph_edge_t fail_edges[] = {{.source = GRAPH_START, .target = "bre
 static const graph_spec_t fail_spec = {.graph_id = "x_fail", .nodes = fail_nodes, .node_count = 1,
                                        .edges = fail_edges, .edge_count = 2, CHANNELS, SCHEMAS};
 
-/* A fresh directory under $TMPDIR or /tmp (malloc'd path, caller frees), or NULL. */
-static char *test_mkdtemp(void)
-{
-    const char *base = getenv("TMPDIR");
-    char *path = NULL;
-
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    if (asprintf(&path, "%s/lgserve-exec-XXXXXX", base) < 0)
-        return NULL;
-    if (mkdtemp(path) == NULL) {
-        free(path);
-        return NULL;
-    }
-    return path;
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* Removes `dir` and everything under it. */
-static void test_rmtree(const char *dir)
-{
-    if (dir != NULL)
-        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 typedef struct fixture {
     char *dir;
     const store_ops_t *ops;
@@ -213,7 +184,7 @@ static int setup_cfg(void **state, int timeout_s, size_t max_events, int retenti
             }
         registered = 1;
     }
-    f->dir = test_mkdtemp();
+    f->dir = store_test_mkdtemp();
     if (f->dir == NULL || open_store(f) != 0 || add_assistant(f, "x_echo", f->echo_id) != 0 ||
         add_assistant(f, "x_hold", f->hold_id) != 0 || add_assistant(f, "x_fail", f->fail_id) != 0)
         return -1;
@@ -259,17 +230,10 @@ static int teardown(void **state)
     atomic_store(&gate, 1);
     exec_stop(0);
     f->ops->close(f->s);
-    test_rmtree(f->dir);
+    store_test_rmtree(f->dir);
     free(f->dir);
     free(f);
     return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    assert_non_null(v);
-    return v;
 }
 
 /* ---- waiting on a subscription ---- */

@@ -26,8 +26,9 @@
 
 #include "graph/engine.h"
 #include "llm/llm.h"
-#include "store/store_test_util.h"
+#include "support/store_thread.h"
 #include "support/mock_llm_proc.c"
+#include "support/json_assert.h"
 
 
 typedef struct fixture {
@@ -66,23 +67,9 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    store_config_t cfg = {0};
-    json_t *t = NULL, *in = json_object();
-    char *msg = NULL;
 
-    f->dir = store_test_mkdtemp();
-    cfg.data_dir = f->dir;
-    f->ops = store_mem_ops();
-    if (f->ops->open(&cfg, &f->s, &msg) != STORE_OK) {
-        fprintf(stderr, "%s\n", msg ? msg : "store open failed");
+    if (test_store_thread_open(&f->dir, &f->ops, &f->s, f->thread_id) != 0)
         return -1;
-    }
-    if (f->ops->thread_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, &t) != STORE_OK)
-        return -1;
-    json_decref(in);
-    snprintf(f->thread_id, sizeof(f->thread_id), "%s",
-             json_string_value(json_object_get(t, "thread_id")));
-    json_decref(t);
     f->events = json_array();
     *state = f;
     return 0;
@@ -92,20 +79,10 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
 
-    f->ops->close(f->s);
-    store_test_rmtree(f->dir);
-    free(f->dir);
+    test_store_thread_close(f->ops, f->s, f->dir);
     json_decref(f->events);
     free(f);
     return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-
-    assert_non_null(v);
-    return v;
 }
 
 static const char *str(const json_t *obj, const char *key)

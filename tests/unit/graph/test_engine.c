@@ -15,7 +15,8 @@
 #include <cmocka.h>
 
 #include "graph/engine.h"
-#include "store/store_test_util.h"
+#include "support/store_thread.h"
+#include "support/json_assert.h"
 
 #define OK_SCHEMA "{\"type\": \"object\", \"properties\": {}}"
 #define SCHEMAS                                                                                  \
@@ -255,9 +256,7 @@ static int setup(void **state)
     const graph_spec_t *specs[] = {&linear_spec, &loop_spec, &ask_spec, &fail_spec,
                                    &spin_spec, &jump_spec, &chat_spec, &sloppy_spec};
     fixture_t *f = calloc(1, sizeof(*f));
-    store_config_t cfg = {0};
-    json_t *t = NULL;
-    char err[256], *msg = NULL;
+    char err[256];
     size_t i;
 
     if (!registered) {
@@ -269,20 +268,8 @@ static int setup(void **state)
         }
         registered = 1;
     }
-    f->dir = store_test_mkdtemp();
-    cfg.data_dir = f->dir;
-    f->ops = store_mem_ops();
-    if (f->ops->open(&cfg, &f->s, &msg) != STORE_OK) {
-        print_error("%s\n", msg ? msg : "open failed");
+    if (test_store_thread_open(&f->dir, &f->ops, &f->s, f->thread_id) != 0)
         return -1;
-    }
-    json_t *in = json_object();
-    if (f->ops->thread_create(f->s, in, STORE_IF_EXISTS_RAISE, NULL, &t) != STORE_OK)
-        return -1;
-    json_decref(in);
-    snprintf(f->thread_id, sizeof(f->thread_id), "%s",
-             json_string_value(json_object_get(t, "thread_id")));
-    json_decref(t);
     f->events = json_array();
     cancel_from_a = NULL;
     ask_runs = 0;
@@ -294,31 +281,10 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
 
-    f->ops->close(f->s);
-    store_test_rmtree(f->dir);
-    free(f->dir);
+    test_store_thread_close(f->ops, f->s, f->dir);
     json_decref(f->events);
     free(f);
     return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    assert_non_null(v);
-    return v;
-}
-
-static void assert_json_equal(const json_t *a, const char *expected)
-{
-    json_t *e = J(expected);
-    if (!json_equal(a, e)) {
-        char *got = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
-        print_error("got %s\nexpected %s\n", got, expected);
-        free(got);
-        fail();
-    }
-    json_decref(e);
 }
 
 /* The options of one run: everything optional is a JSON text or NULL. */

@@ -13,25 +13,7 @@
 
 #include "graph/engine.h"
 #include "util/uuid.h"
-
-static json_t *J(const char *text)
-{
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    assert_non_null(v);
-    return v;
-}
-
-static void assert_json_equal(const json_t *a, const char *expected)
-{
-    json_t *e = J(expected);
-    if (!json_equal(a, e)) {
-        char *got = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
-        print_error("got %s\nexpected %s\n", got, expected);
-        free(got);
-        fail();
-    }
-    json_decref(e);
-}
+#include "support/json_assert.h"
 
 static void test_replace(void **state)
 {
