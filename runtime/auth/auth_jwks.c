@@ -2,7 +2,8 @@
  * runtime/auth/auth_jwks.c — the JWKS key set of jwt mode (contracts in auth_internal.h): a
  * JWKS document (RFC 7517) parsed into OpenSSL public keys, read from a file once or fetched
  * from a URL with libcurl at start and then by a refresher thread every --jwks-refresh seconds
- * (sooner, at most every JWKS_MIN_GAP seconds, when a token names a kid the set lacks: the
+ * (sooner, at most every JWKS_MIN_GAP seconds or the refresh period if shorter, when a token
+ * names a kid the set lacks: the
  * issuer may have rotated its keys). The event loops never wait on the network: a lookup only
  * takes the mutex around the current set and an extra reference to the key.
  */
@@ -297,18 +298,19 @@ Exit:
 static void *on_refresh_thread(void *arg)
 {
     char err[256];
-    int failed = 0;
+    int failed = 0, gap;
 
     (void)arg;
     pthread_mutex_lock(&jwks.lock);
+    gap = jwks.refresh_s < JWKS_MIN_GAP ? jwks.refresh_s : JWKS_MIN_GAP;
     while (!jwks.stop) {
         struct timespec until;
-        time_t now = time(NULL), due = jwks.last_fetch + (failed ? JWKS_MIN_GAP : jwks.refresh_s);
-        if (jwks.want_refresh && now - jwks.last_fetch >= JWKS_MIN_GAP)
+        time_t now = time(NULL), due = jwks.last_fetch + (failed ? gap : jwks.refresh_s);
+        if (jwks.want_refresh && now - jwks.last_fetch >= gap)
             due = now;
         if (now < due) {
-            if (jwks.want_refresh && due > jwks.last_fetch + JWKS_MIN_GAP)
-                due = jwks.last_fetch + JWKS_MIN_GAP;
+            if (jwks.want_refresh && due > jwks.last_fetch + gap)
+                due = jwks.last_fetch + gap;
             until.tv_sec = due;
             until.tv_nsec = 0;
             pthread_cond_timedwait(&jwks.wake, &jwks.lock, &until);

@@ -497,6 +497,72 @@ static void test_seen_cache(void **state)
     auth_stop();
 }
 
+/* Waits up to 5 s for bearer `tok` to be accepted (want 1) or refused (want 0). */
+static int wait_verdict(const char *tok, int want)
+{
+    h2o_mem_pool_t pool;
+    auth_verdict_t v;
+    char hdr[4096];
+    int i, ok = 0;
+
+    snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+    for (i = 0; i != 50 && !ok; ++i) {
+        h2o_mem_init_pool(&pool);
+        authenticate(hdr, NULL, &pool, &v);
+        ok = (v.status == 0) == want;
+        h2o_mem_clear_pool(&pool);
+        if (!ok)
+            usleep(100 * 1000);
+    }
+    return ok;
+}
+
+/* A JWKS URL is fetched again: soon after a token names a kid the set lacks (a rotated key),
+ * and every refresh period (a removed key stops verifying). */
+static void test_jwks_refresh(void **state)
+{
+    config_t cfg;
+    char url[128], *rot, *old;
+    json_t *doc;
+
+    (void)state;
+    doc = json_pack("{s:[o]}", "keys", fx_jwk(rsa_key, "rsa-1", "RS256"));
+    pthread_mutex_lock(&fx_http.lock);
+    free(fx_http.jwks);
+    fx_http.jwks = json_dumps(doc, JSON_COMPACT);
+    pthread_mutex_unlock(&fx_http.lock);
+    json_decref(doc);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks", fx_http.port);
+    base_config(&cfg, "jwt");
+    cfg.jwks_url = url;
+    cfg.jwks_refresh = 1; /* below the configurable minimum, to keep the test short */
+    start(&cfg, "jwt");
+    old = fx_mint("RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", claims(3600, ""), NULL, rsa_key);
+    rot = fx_mint("ES256", "{\"alg\":\"ES256\",\"kid\":\"rot-1\"}", claims(3600, ""), NULL, ec_key);
+    expect_user(old, "user-a", NULL);
+    expect_refused(rot, "kid is unknown");
+    /* the issuer rotates: the new key is published, the old one withdrawn */
+    doc = json_pack("{s:[o]}", "keys", fx_jwk(ec_key, "rot-1", "ES256"));
+    pthread_mutex_lock(&fx_http.lock);
+    free(fx_http.jwks);
+    fx_http.jwks = json_dumps(doc, JSON_COMPACT);
+    pthread_mutex_unlock(&fx_http.lock);
+    json_decref(doc);
+    assert_true(wait_verdict(rot, 1));
+    assert_true(wait_verdict(old, 0));
+    expect_refused(old, "kid is unknown");
+    /* a failing fetch keeps the keys it had */
+    pthread_mutex_lock(&fx_http.lock);
+    free(fx_http.jwks);
+    fx_http.jwks = NULL;
+    pthread_mutex_unlock(&fx_http.lock);
+    sleep(2);
+    expect_user(rot, "user-a", NULL);
+    auth_stop();
+    free(old);
+    free(rot);
+}
+
 static void test_api_keys(void **state)
 {
     config_t cfg;
@@ -756,7 +822,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64url),   cmocka_unit_test(test_hs256),    cmocka_unit_test(test_iss_aud),
-        cmocka_unit_test(test_jwks_file), cmocka_unit_test(test_jwks_url), cmocka_unit_test(test_api_keys),
+        cmocka_unit_test(test_jwks_file), cmocka_unit_test(test_jwks_url), cmocka_unit_test(test_jwks_refresh), cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime),
         cmocka_unit_test(test_supabase_coalesce), cmocka_unit_test(test_seen_cache),
     };
