@@ -72,7 +72,9 @@ int main(int argc, char **argv)
         rc = 2;
         goto Exit;
     }
-    store_config_t scfg = {.data_dir = cfg.data_dir, .fsync = cfg.fsync_always ? STORE_FSYNC_ALWAYS : STORE_FSYNC_BATCH};
+    store_config_t scfg = {.data_dir = cfg.data_dir,
+                           .fsync = cfg.fsync_always ? STORE_FSYNC_ALWAYS : STORE_FSYNC_BATCH,
+                           .compact_bytes = cfg.compact_size};
     if (ops->open(&scfg, &store, &store_err) != STORE_OK) {
         fprintf(stderr, "lgserve: cannot open the store in %s: %s\n", cfg.data_dir, store_err != NULL ? store_err : "unknown error");
         goto Exit;

@@ -44,6 +44,8 @@ static const config_opt_t config_opts[] = {
      "when an acknowledged write reaches the disk: batch (group commit) or always"},
     {"sweep-interval", "LGSERVE_SWEEP_INTERVAL", NULL, CK_INT, OFF(sweep_interval), 1, 86400, "60",
      "seconds between sweeps of expired threads and store items"},
+    {"compact-size", "LGSERVE_COMPACT_SIZE", NULL, CK_SIZE, OFF(compact_size), 0, 0, "64M",
+     "log size of the embedded store that starts a compaction (snapshot + new log), bytes or with K/M/G suffix"},
     {"run-workers", "LGSERVE_RUN_WORKERS", NULL, CK_INT, OFF(run_workers), 1, 1024, NULL,
      "threads executing runs (1-1024; runs mostly wait on LLMs)"},
     {"stream-retention", "LGSERVE_STREAM_RETENTION", NULL, CK_INT, OFF(stream_retention), 1, 86400, "300",

@@ -29,6 +29,7 @@ typedef struct config {
     char *data_dir;         /* --data-dir, LGSERVE_DATA_DIR; "./.lgserve" */
     int fsync_always;       /* --fsync, LGSERVE_FSYNC: batch (0, default) | always (1) */
     int sweep_interval;     /* --sweep-interval, LGSERVE_SWEEP_INTERVAL; 60 seconds (1..86400) */
+    size_t compact_size;    /* --compact-size, LGSERVE_COMPACT_SIZE; 64 MiB (accepts K/M/G suffixes) */
     /* runs */
     int run_workers;        /* --run-workers, LGSERVE_RUN_WORKERS; 10 per online core (1..1024) */
     int stream_retention;   /* --stream-retention, LGSERVE_STREAM_RETENTION; 300 seconds (1..86400);

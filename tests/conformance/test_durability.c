@@ -1,8 +1,9 @@
 /*
  * tests/conformance/test_durability.c — durability of the embedded store seen over HTTP: what
  * a response acknowledged survives `kill -9` (also with 64 creations in flight at once, which
- * the server acknowledges asynchronously as their group commit completes); a log cut short in its last record (a crash
- * mid-write) is repaired at start with a warning; a damaged record before the tail makes the
+ * the server acknowledges asynchronously as their group commit completes, and while log
+ * compactions run under them); a log cut short in its last record (a crash mid-write) is
+ * repaired at start with a warning; a damaged record before the tail makes the
  * server refuse to start, naming the file and the byte offset.
  */
 #include <setjmp.h>
@@ -231,13 +232,29 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/*
- * N_CLIENTS clients create threads concurrently with fsync `policy`; every creation succeeds;
- * SIGKILL right after the last answer; after a restart every acknowledged thread is there.
- */
-static void inflight_kill9_keeps_acknowledged(const char *policy)
+/* 1 when the data directory of `s` holds a snapshot (a compaction completed). */
+static int has_snapshot(const harness_server_t *s)
 {
-    const char *const args[] = {"--workers", "2", "--fsync", policy, NULL};
+    DIR *d = opendir(s->data_dir);
+    struct dirent *e;
+    int found = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        found |= strncmp(e->d_name, "snapshot-", 9) == 0 && strstr(e->d_name, ".tmp") == NULL;
+    closedir(d);
+    return found;
+}
+
+/*
+ * N_CLIENTS clients create threads concurrently with fsync `policy` (and log compactions every
+ * `compact_size` bytes when not NULL, so several run while they write); every creation
+ * succeeds; SIGKILL right after the last answer; after a restart every acknowledged thread is
+ * there.
+ */
+static void inflight_kill9_keeps_acknowledged(const char *policy, const char *compact_size)
+{
+    const char *const args[] = {"--workers", "2", "--fsync", policy, compact_size ? "--compact-size" : NULL, compact_size, NULL};
     static client_t clients[N_CLIENTS];
     char path[128];
     int i, j, failures = 0;
@@ -252,6 +269,8 @@ static void inflight_kill9_keeps_acknowledged(const char *policy)
     }
     harness_kill9(&srv);
     assert_int_equal(failures, 0);
+    if (compact_size != NULL)
+        assert_true(has_snapshot(&srv));
 
     assert_int_equal(harness_restart(&srv, args, NULL), 0);
     for (i = 0; i < N_CLIENTS; i++) {
@@ -267,13 +286,20 @@ static void inflight_kill9_keeps_acknowledged(const char *policy)
 static void test_inflight_kill9_batch(void **state)
 {
     (void)state;
-    inflight_kill9_keeps_acknowledged("batch");
+    inflight_kill9_keeps_acknowledged("batch", NULL);
 }
 
 static void test_inflight_kill9_always(void **state)
 {
     (void)state;
-    inflight_kill9_keeps_acknowledged("always");
+    inflight_kill9_keeps_acknowledged("always", NULL);
+}
+
+/* The same while compactions switch logs and write snapshots under the writers. */
+static void test_inflight_kill9_compacting(void **state)
+{
+    (void)state;
+    inflight_kill9_keeps_acknowledged("batch", "16K");
 }
 
 /* Cuts the last record of the log in two: the server starts, warns, and drops only that one. */
@@ -367,6 +393,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_kill9_fsync_always, stop_server),
         cmocka_unit_test_teardown(test_inflight_kill9_batch, stop_server),
         cmocka_unit_test_teardown(test_inflight_kill9_always, stop_server),
+        cmocka_unit_test_teardown(test_inflight_kill9_compacting, stop_server),
         cmocka_unit_test_teardown(test_torn_tail, stop_server),
         cmocka_unit_test_teardown(test_corruption_refuses_start, stop_server),
     };
