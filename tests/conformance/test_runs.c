@@ -3,8 +3,8 @@
  * the real binary running the `agent` graph on bench/mock_llm (LGSERVE_MOCK_LLM): SSE headers,
  * the first comment frame and event ids, /wait keep-alive newlines before the JSON, join
  * streams resumed with a raw Last-Event-ID header and filtered by stream_mode, on_disconnect
- * cancel when the client goes away, deleting a thread with a running and a queued run (both
- * stopped and gone, their streams ended), an unreachable LLM (error event, run error, server fine),
+ * cancel when the client goes away, deleting (or pruning) a thread with a running and a queued
+ * run (both stopped and gone, their streams ended), an unreachable LLM (error event, run error, server fine),
  * the error answers of bad requests, and x-* headers passed into config.configurable.
  */
 #include <setjmp.h>
@@ -492,19 +492,17 @@ static size_t stream_finish(int fd, const char *name)
 }
 
 /*
- * Deleting a thread while it has a running and a queued run (as the official servers, the
- * runs go with the thread): the running run is stopped (its stream ends long before its
- * 150-word answer), the queued one never starts (its stream ends with no message), the streams
- * following either end, and the thread, its runs and its state stay gone (nothing the stopped
- * run writes brings them back).
+ * Deletes a thread while it has a running and a queued run, with DELETE /threads/{id} or (when
+ * `prune`) POST /threads/prune (as the official servers, the runs go with the thread): the
+ * running run is stopped (its stream ends long before its 150-word answer), the queued one
+ * never starts (its stream ends with no message), the streams following either end, and the
+ * thread, its runs and its state stay gone (nothing the stopped run writes brings them back).
  */
-static void test_delete_busy_thread(void **state)
+static void delete_busy_thread(int prune)
 {
     char tid[37], running[37], queued[37], slow[512], body[1024];
     harness_resp_t r;
     int fd_running, fd_queued, i;
-    (void)state;
-    SKIP_WITHOUT_AGENT();
     snprintf(slow, sizeof(slow),
              "\"stream_mode\": \"messages-tuple\", \"config\": {\"configurable\": {\"base_url\": \"%s\", "
              "\"model_name\": \"openai:mock-words-150\"}}",
@@ -526,7 +524,12 @@ static void test_delete_busy_thread(void **state)
     fd_queued = stream_open(fmt("/threads/%s/runs/%s/stream", tid, queued));
     usleep(300000);
 
-    r = req("DELETE", fmt("/threads/%s", tid), NULL, 204);
+    if (prune) {
+        r = req("POST", "/threads/prune", fmt("{\"thread_ids\": [\"%s\"]}", tid), 200);
+        assert_int_equal(json_integer_value(json_object_get(r.json, "pruned_count")), 1);
+    } else {
+        r = req("DELETE", fmt("/threads/%s", tid), NULL, 204);
+    }
     harness_resp_free(&r);
     assert_true(stream_finish(fd_running, "messages") < 100);
     assert_int_equal(stream_finish(fd_queued, "messages"), 0);
@@ -541,6 +544,14 @@ static void test_delete_busy_thread(void **state)
     r = req("POST", "/threads/search", fmt("{\"ids\": [\"%s\"]}", tid), 200);
     assert_int_equal(json_array_size(r.json), 0);
     harness_resp_free(&r);
+}
+
+static void test_delete_busy_thread(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_AGENT();
+    delete_busy_thread(0);
+    delete_busy_thread(1);
 }
 
 static void test_headers_in_configurable(void **state)
