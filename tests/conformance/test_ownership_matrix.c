@@ -511,7 +511,7 @@ static const char *judge(size_t i, const harness_resp_t *r)
             strcmp(total, baseline_total[i]) == 0)
             return NULL;
         if (strcmp(total, baseline_total[i]) != 0) {
-            snprintf(why, sizeof(why), "X-Pagination-Total %s, before A's objects existed %s", total,
+            snprintf(why, sizeof(why), "X-Pagination-Total %.40s, before A's objects existed %.40s", total,
                      baseline_total[i]);
             return why;
         }
