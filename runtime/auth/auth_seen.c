@@ -7,7 +7,9 @@
  * Each event-loop thread has its own direct-mapped table of SEEN_SLOTS entries (no locks). An
  * entry is valid only for the policy and JWKS generations it was verified under, and `exp`/`nbf`
  * are checked again on every hit, so a cached token expires exactly as an uncached one. Entries
- * are replaced on collision; the token copies are wiped when they go.
+ * are replaced on collision; the token copies are wiped when they go. A presented token is
+ * compared with the cached one in constant time (CRYPTO_memcmp), so how long a lookup takes
+ * says nothing about how much of a cached token a guess got right.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -96,7 +98,7 @@ int auth_seen_get(const auth_jwt_policy_t *pol, const char *tok, size_t len, lon
         return 0;
     e = &t->slot[slot_of(tok, len)];
     if (e->token == NULL || e->len != len || e->generation != pol->generation || e->jwks_generation != auth_jwks_generation() ||
-        memcmp(e->token, tok, len) != 0)
+        CRYPTO_memcmp(e->token, tok, len) != 0)
         return 0;
     if ((double)now > e->exp + (double)pol->leeway || (double)now + (double)pol->leeway < e->nbf) {
         entry_clear(e); /* verified again (and refused with the right reason) */

@@ -454,7 +454,7 @@ static void test_jwks_url(void **state)
 static void test_seen_cache(void **state)
 {
     config_t cfg;
-    char *tok, *rs, payload[128], *text, err[256];
+    char *tok, *rs, payload[128], *text, err[256], *forged, *dot;
     json_t *doc;
 
     (void)state;
@@ -471,6 +471,14 @@ static void test_seen_cache(void **state)
     free(tok);
     tok = fx_mint("HS256", "{\"alg\":\"HS256\"}", claims(3600, ""), SECRET, NULL);
     expect_user(tok, "user-a", NULL);
+    /* same length and signature (so the same cache slot), one byte of the payload changed:
+     * only the whole token matches the cached one */
+    forged = strdup(tok);
+    dot = strchr(forged, '.') + 2;
+    *dot = *dot == 'A' ? 'B' : 'A';
+    expect_refused(forged, "signature is invalid");
+    expect_user(tok, "user-a", NULL);
+    free(forged);
     auth_stop();
     cfg.supabase_jwt_secret = "a-new-secret-replacing-the-old-one";
     start(&cfg, "jwt");
