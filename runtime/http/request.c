@@ -526,10 +526,13 @@ static void authenticate(http_state_t *st)
         c.authorization = req->headers.entries[i].value.base;
         c.authorization_len = req->headers.entries[i].value.len;
     }
-    if (auth_mode() == AUTH_MODE_API_KEY) {
-        h2o_iovec_t key = req_header(req, H2O_STRLIT("x-api-key"));
-        c.api_key = key.base;
-        c.api_key_len = key.len;
+    if (auth_mode() == AUTH_MODE_API_KEY && (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), -1)) >= 0) {
+        if (h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), i) >= 0) {
+            v = (auth_verdict_t){401, "more than one x-api-key header", "invalid_request", NULL};
+            goto Answer;
+        }
+        c.api_key = req->headers.entries[i].value.base;
+        c.api_key_len = req->headers.entries[i].value.len;
     }
     if (auth_mode() == AUTH_MODE_SUPABASE) {
         if (auth_receivers == NULL || server_current_loop() >= server_loop_count() || (w = calloc(1, sizeof(*w))) == NULL) {

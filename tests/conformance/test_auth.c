@@ -279,6 +279,7 @@ static void test_api_key_mode(void **state)
 {
     static const char *const env[] = {"LGSERVE_API_KEYS=lg-conformance-key-1=alice,lg-conformance-key-2=bob", NULL};
     const char *alice[] = {"x-api-key: lg-conformance-key-1", NULL}, *wrong[] = {"x-api-key: lg-conformance-key-3", NULL};
+    const char *two[] = {"x-api-key: lg-conformance-key-2", "x-api-key: lg-conformance-key-1", NULL};
     harness_server_t s;
     harness_resp_t r;
 
@@ -295,6 +296,11 @@ static void test_api_key_mode(void **state)
     harness_resp_free(&r);
     assert_int_equal(harness_request(&s, "POST", "/threads", wrong, "{}", 2, &r), 0);
     assert_refusal(&r, "lg-conformance-key-3");
+    harness_resp_free(&r);
+    /* two keys, even two valid ones, name no single caller */
+    assert_int_equal(harness_request(&s, "POST", "/threads", two, "{}", 2, &r), 0);
+    assert_refusal(&r, "lg-conformance-key-1");
+    assert_string_equal(harness_detail(&r), "more than one x-api-key header");
     harness_resp_free(&r);
     r = call(&s, "POST", "/threads", NULL, "{}", 401);
     harness_resp_free(&r);
