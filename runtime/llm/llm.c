@@ -20,6 +20,7 @@
 #include "llm/llm.h"
 #include "llm/llm_internal.h"
 #include "sse/sse.h"
+#include "util/jsonr.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 
@@ -136,7 +137,12 @@ static int on_event(void *user, const sse_event_t *ev)
         c->done = 1;
         return 0;
     }
-    chunk = json_loadb(ev->data, ev->data_len, JSON_ALLOW_NUL, &jerr);
+    /* the fast reader for the common case; jansson decides everything else (scalars, \u0000) */
+    chunk = jsonr_loadb(ev->data, ev->data_len, NULL);
+    if (!json_is_object(chunk)) {
+        json_decref(chunk);
+        chunk = json_loadb(ev->data, ev->data_len, JSON_ALLOW_NUL, &jerr);
+    }
     if (chunk == NULL) {
         call_fail(c, LLM_ERROR, "LLM at %s sent a malformed stream chunk: %s: %.*s",
                   c->cfg->base_url, jerr.text, (int)(ev->data_len < 80 ? ev->data_len : 80),
@@ -391,7 +397,11 @@ static void finish(llm_call_t *c, CURLcode result, json_t **out)
             return;
         }
     } else {
-        j = json_loadb(c->body.data != NULL ? c->body.data : "", c->body.len, 0, NULL);
+        j = jsonr_loadb(c->body.data != NULL ? c->body.data : "", c->body.len, NULL);
+        if (!json_is_object(j) && !json_is_array(j)) { /* jansson's verdict, as before */
+            json_decref(j);
+            j = json_loadb(c->body.data != NULL ? c->body.data : "", c->body.len, 0, NULL);
+        }
         r = j != NULL ? llm_stream_apply_completion(&c->acc, j, msg, sizeof msg) : -1;
         if (j == NULL)
             snprintf(msg, sizeof msg, "not JSON");
