@@ -68,6 +68,8 @@ void exec_run_unref(exec_run_t *r)
     free(r->events);
     json_decref(r->result);
     json_decref(r->msg_seen);
+    json_decref(r->tuple_meta);
+    free(r->tuple_meta_text);
     free(r->owner);
     free(r->token);
     pthread_mutex_destroy(&r->mu);
@@ -393,24 +395,31 @@ Exit:
     pthread_mutex_unlock(&r->mu);
 }
 
+void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text, size_t len)
+{
+    exec_run_t *ch;
+    char key[48];
+
+    append(r, event, text, len);
+    if (atomic_load(&thread_channels) > 0 && !r->is_thread && r->thread_id[0] != '\0') {
+        snprintf(key, sizeof(key), "thread:%s", r->thread_id);
+        if ((ch = exec_run_find(key)) != NULL) {
+            append(ch, event, text, len);
+            exec_run_unref(ch);
+        }
+    }
+}
+
 void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
 {
     size_t dlen = 0;
-    char *text = jsonw_dumps(data, &dlen), key[48];
-    exec_run_t *ch;
+    char *text = jsonw_dumps(data, &dlen);
 
     if (text == NULL) {
         log_error("run %s: cannot serialise a stream event (%s); event dropped", r->run_id, event);
         return;
     }
-    append(r, event, text, dlen);
-    if (atomic_load(&thread_channels) > 0 && !r->is_thread && r->thread_id[0] != '\0') {
-        snprintf(key, sizeof(key), "thread:%s", r->thread_id);
-        if ((ch = exec_run_find(key)) != NULL) {
-            append(ch, event, text, dlen);
-            exec_run_unref(ch);
-        }
-    }
+    exec_broker_publish_text(r, event, text, dlen);
     free(text);
 }
 

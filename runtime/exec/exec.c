@@ -47,6 +47,7 @@
 #include "graph/engine.h"
 #include "graph/graph.h"
 #include "util/jsoncopy.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "util/uuid.h"
@@ -299,6 +300,34 @@ static void complete_streamed(exec_run_t *r, const json_t *ns, const json_t *upd
     }
 }
 
+/* Publishes a messages-tuple event [chunk, metadata] (`data` borrowed). A node's chunks share
+ * one metadata object, which the engine never changes once streamed (engine.h), so its text is
+ * written once and reused while the same object comes back. */
+static void publish_tuple(exec_run_t *r, const char *name, const json_t *data)
+{
+    const json_t *meta = json_array_get(data, 1);
+    jsonw_buf_t b = {0};
+
+    if (json_array_size(data) != 2 || !json_is_object(meta)) {
+        exec_broker_publish(r, name, data);
+        return;
+    }
+    if (meta != r->tuple_meta) {
+        free(r->tuple_meta_text);
+        json_decref(r->tuple_meta);
+        r->tuple_meta = json_incref((json_t *)meta);
+        r->tuple_meta_text = jsonw_dumps(meta, &r->tuple_meta_len);
+    }
+    if (r->tuple_meta_text == NULL || jsonw_append_raw(&b, "[", 1) != 0 ||
+        jsonw_append(&b, json_array_get(data, 0)) != 0 || jsonw_append_raw(&b, ",", 1) != 0 ||
+        jsonw_append_raw(&b, r->tuple_meta_text, r->tuple_meta_len) != 0 ||
+        jsonw_append_raw(&b, "]", 1) != 0)
+        exec_broker_publish(r, name, data); /* says why it failed */
+    else
+        exec_broker_publish_text(r, name, b.data, b.len);
+    jsonw_buf_free(&b);
+}
+
 /* The engine's on_event: maps engine modes onto wire events (file comment of exec.h). */
 static void on_event(void *user, const char *mode, const json_t *ns, json_t *data)
 {
@@ -316,7 +345,7 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
         return;
     }
     if ((r->modes & EXEC_WIRE_MESSAGES_TUPLE) && event_name(r, "messages", ns, name, sizeof(name)) == 0)
-        exec_broker_publish(r, name, data);
+        publish_tuple(r, name, data);
     if (r->modes & EXEC_WIRE_MESSAGES_FULL) {
         json_t *msg = json_array_get(data, 0), *meta = json_array_get(data, 1), *acc, *out;
         const char *id = json_string_value(json_object_get(msg, "id"));
@@ -1055,7 +1084,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     const char *on_completion = json_string_value(json_object_get(body, "on_completion"));
     json_t *assistant = NULL, *thread = NULL, *active = NULL, *in = NULL, *config = NULL, *meta = NULL, *tin = NULL;
     double after = json_number_value(json_object_get(body, "after_seconds"));
-    int temporary = 0, rc = -1, locked = 0;
+    int temporary = 0, rc = -1, locked = 0, own_defer;
     exec_run_t *r = NULL;
     const char *graph_id;
     int64_t not_before = 0;
@@ -1067,6 +1096,12 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 503, "the run executor is not running");
         return -1;
     }
+    /* the writes below (thread, busy mark, run) share one sync, waited for at the end; the
+     * worker may start meanwhile: nothing of the run is visible before its own, later writes
+     * are durable. A caller that defers already (a parked response) waits for them itself. */
+    own_defer = !store_defer_active();
+    if (own_defer)
+        store_defer_begin();
     if (assistant_id == NULL || ex.ops->assistant_get(ex.s, assistant_id, owner, &assistant) != STORE_OK) {
         set_err(err, 404,
                 "No assistant found for \"%s\". Make sure the assistant ID is for a valid assistant or a valid graph ID.",
@@ -1197,6 +1232,12 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
 Exit:
     if (locked)
         pthread_mutex_unlock(&ex.create_mu[stripe]);
+    if (own_defer && store_wait_durable(ex.ops, ex.s, store_defer_end()) != STORE_OK && rc == 0) {
+        set_err(err, 500, "the run could not be made durable: %s", store_last_error());
+        json_decref(*run);
+        *run = NULL;
+        rc = -1;
+    }
     exec_run_unref(r);
     json_decref(assistant);
     json_decref(thread);

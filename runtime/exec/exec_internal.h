@@ -69,6 +69,11 @@ typedef struct exec_run {
     unsigned modes;           /* GRAPH_STREAM_* | EXEC_WIRE_* */
     int subgraphs;
     json_t *msg_seen;         /* messages mode: id -> accumulated message (worker thread only) */
+    json_t *tuple_meta;       /* messages-tuple: the metadata last serialised (a reference held so
+                                 the pointer stays its identity) and its text (malloc'd), reused
+                                 while chunks carry the same object (worker thread only) */
+    char *tuple_meta_text;
+    size_t tuple_meta_len;
     /* execution */
     atomic_int cancel;        /* handed to graph_invoke */
     atomic_int cancel_why;    /* exec_cancel_why_t */
@@ -108,6 +113,9 @@ void exec_run_unref(exec_run_t *r);
 /* Appends event `event` with `data` (borrowed; serialised once) and wakes the subscribers.
  * Ignored once the run ended. */
 void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data);
+/* exec_broker_publish with the data already serialised: `len` bytes of compact JSON `text`
+ * (borrowed). */
+void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text, size_t len);
 /* Ends the run's stream with `status` (static) and `result` (stolen; may be NULL); wakes the
  * subscribers. Only the first call counts. */
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result);

@@ -60,7 +60,9 @@
  * id map) handed down as its command.
  *
  * Streaming: for each mode in opts.stream_modes the engine calls opts.on_event(user, mode, ns,
- * data) on the run's thread, synchronously, in order; `data` is borrowed for the call; `ns` is
+ * data) on the run's thread, synchronously, in order; `data` is borrowed for the call (the
+ * metadata object of a messages event is never changed afterwards, so a consumer holding a
+ * reference may key what it derived from it on its address); `ns` is
  * NULL at the root and an array of "node:task_id" strings inside subgraphs. Modes:
  *   values       the full state after every step (not after the input checkpoint), and
  *                first the current state when a run continues pending tasks

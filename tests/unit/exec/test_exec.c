@@ -475,7 +475,11 @@ static void test_message_modes(void **state)
         if (strcmp(name, "messages") == 0) {
             ++tuples;
             assert_int_equal(json_array_size(d), 2);
+            /* each chunk with the same metadata (written once, reused for the second) */
+            assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "content")),
+                                tuples == 1 ? "Hello " : "world");
             assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "langgraph_node")), "echo");
+            assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 1), "langgraph_step")), 1);
         } else if (strcmp(name, "messages/metadata") == 0) {
             ++meta;
             assert_non_null(json_object_get(json_object_get(d, "m1"), "metadata"));
