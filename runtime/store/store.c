@@ -67,7 +67,11 @@ store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos)
 {
     durable_wait_t dw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, STORE_OK};
 
-    if (pos == 0 || ops->when_durable == NULL)
+    if (pos == 0)
+        return STORE_OK;
+    if (ops->wait_durable != NULL)
+        return ops->wait_durable(s, pos);
+    if (ops->when_durable == NULL)
         return STORE_OK;
     ops->when_durable(s, pos, on_durable_wake, &dw);
     pthread_mutex_lock(&dw.mu);

@@ -359,6 +359,11 @@ typedef struct store_ops {
      * once. NULL for a backend whose writes are always durable on return (it ignores
      * deferral, store_defer_end() returns 0). */
     void (*when_durable)(store_t *s, uint64_t pos, store_on_durable_fn on_durable, void *user);
+
+    /* Blocks until everything written up to `pos` (a store_defer_end() result) is durable,
+     * doing the sync on the calling thread when none is running (no hand-off to a backend
+     * thread). STORE_OK or STORE_IO. NULL: store_wait_durable goes through when_durable. */
+    store_rc_t (*wait_durable)(store_t *s, uint64_t pos);
 } store_ops_t;
 
 /* The embedded backend (store_mem.c). */
@@ -386,8 +391,9 @@ uint64_t store_defer_end(void);
 int store_defer_active(void);
 void store_defer_note(uint64_t pos);
 
-/* Blocks until everything up to `pos` is durable, through ops->when_durable (returns STORE_OK
- * at once for pos 0 or a backend without it). STORE_OK or STORE_IO. */
+/* Blocks until everything up to `pos` is durable, through ops->wait_durable, else
+ * ops->when_durable (returns STORE_OK at once for pos 0 or a backend without either). STORE_OK
+ * or STORE_IO. */
 store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos);
 
 /* The name of a return code ("not found", ...). Static string. */

@@ -2972,6 +2972,12 @@ static void mem_when_durable(store_t *s, uint64_t pos, store_on_durable_fn on_du
     store_wal_when_durable(s->wal, pos, on_durable, user);
 }
 
+/* ops->wait_durable: this thread syncs the log (or joins the sync running). */
+static store_rc_t mem_wait_durable(store_t *s, uint64_t pos)
+{
+    return store_wal_sync_to(s->wal, pos);
+}
+
 static const store_ops_t mem_ops = {
     .name = "mem",
     .open = mem_open,
@@ -3021,6 +3027,7 @@ static const store_ops_t mem_ops = {
     .cron_count = mem_cron_count,
     .cron_due = mem_cron_due,
     .when_durable = mem_when_durable,
+    .wait_durable = mem_wait_durable,
 };
 
 const store_ops_t *store_mem_ops(void)

@@ -341,14 +341,20 @@ static void wait_durable(store_wal_t *w, uint64_t lsn)
 
 store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn)
 {
+    store_rc_t rc = store_wal_sync_to(w, lsn);
+
+    store_wal_nowait(w);
+    return rc;
+}
+
+store_rc_t store_wal_sync_to(store_wal_t *w, uint64_t lsn)
+{
     store_rc_t rc = STORE_OK;
 
     pthread_mutex_lock(&w->mu);
     wait_durable(w, lsn);
     if (w->durable_lsn < lsn)
         rc = store_fail(STORE_IO, "writing the log in %s failed", w->dir);
-    if (w->inflight > 0)
-        w->inflight--;
     pthread_mutex_unlock(&w->mu);
     return rc;
 }

@@ -62,6 +62,11 @@ store_rc_t store_wal_append(store_wal_t *w, int type, const json_t *payload, uin
 /* Blocks until everything up to `lsn` is on disk. STORE_OK or STORE_IO. */
 store_rc_t store_wal_wait(store_wal_t *w, uint64_t lsn);
 
+/* Blocks until everything up to `lsn` is on disk, as store_wal_wait does (this thread leads or
+ * joins the group commit itself, no hand-off to the flusher), for positions of appends whose
+ * writers already called store_wal_nowait. STORE_OK or STORE_IO. */
+store_rc_t store_wal_sync_to(store_wal_t *w, uint64_t lsn);
+
 /* Says that the writer of one append will not call store_wal_wait (it defers to
  * store_wal_when_durable): it stops counting as a writer in flight that a batch sync lingers
  * for. */
