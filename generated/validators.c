@@ -429,11 +429,11 @@ static int params_key_namespace_refresh_ttl(json_t *v, const char *p, valid_erro
 static int params_thread_id_subgraphs(json_t *v, const char *p, valid_error_t *err);
 static int params_thread_id_limit_before(json_t *v, const char *p, valid_error_t *err);
 static int params_thread_id_checkpoint_id_subgraphs(json_t *v, const char *p, valid_error_t *err);
+static int check_params_thread_id_include_include(json_t *v, const char *p, valid_error_t *err);
 static int params_thread_id_include(json_t *v, const char *p, valid_error_t *err);
 static int check_params_check_db_check_db(json_t *v, const char *p, valid_error_t *err);
 static int params_check_db(json_t *v, const char *p, valid_error_t *err);
 static int params_thread_id_run_id_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err);
-static int check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode(json_t *v, const char *p, valid_error_t *err);
 static int params_run_id_last_event_id_stream_mode_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err);
 static int check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_0(json_t *v, const char *p, valid_error_t *err);
 static int check_params_thread_id_last_event_id_stream_modes_stream_mode_stream_modes_1(json_t *v, const char *p, valid_error_t *err);
@@ -1071,11 +1071,15 @@ static const char *const required_thread_id_checkpoint_id[] = {"thread_id", "che
 static const vh_object_t object_params_thread_id_checkpoint_id_subgraphs = {props_params_thread_id_checkpoint_id_subgraphs, 3, required_thread_id_checkpoint_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_thread_id_include[] = {
     {"thread_id", VALID_IN_PATH, VALID_T_STRING, VALID_T_ANY, 1, 0},
-    {"include", VALID_IN_QUERY, VALID_T_STRING, VALID_T_ANY, 0, 0},
+    {"include", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
+};
+static const vh_branch_t branches_params_thread_id_include_include[] = {
+    {is_string, T_STRING, 0},
+    {is_array_of_string, T_ARRAY, 0},
 };
 static const vh_prop_t props_params_thread_id_include[] = {
     {"thread_id", is_string_uuid, NULL, NULL},
-    {"include", is_string, NULL, NULL},
+    {"include", check_params_thread_id_include_include, NULL, NULL},
 };
 static const vh_object_t object_params_thread_id_include = {props_params_thread_id_include, 2, required_thread_id, VH_EXTRA_ALLOW, NULL, 0, -1};
 static const valid_param_t param_table_check_db[] = {
@@ -1102,14 +1106,10 @@ static const valid_param_t param_table_run_id_last_event_id_stream_mode_cancel_o
     {"stream_mode", VALID_IN_QUERY, VALID_T_ARRAY, VALID_T_STRING, 0, ','},
     {"cancel_on_disconnect", VALID_IN_QUERY, VALID_T_BOOLEAN, VALID_T_ANY, 0, 0},
 };
-static const vh_branch_t branches_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode[] = {
-    {is_string, T_STRING, 0},
-    {is_array_of_string, T_ARRAY, 0},
-};
 static const vh_prop_t props_params_run_id_last_event_id_stream_mode_cancel_on_disconnect[] = {
     {"run_id", is_string_uuid, NULL, NULL},
     {"Last-Event-ID", is_string, NULL, NULL},
-    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL, NULL},
+    {"stream_mode", check_params_thread_id_include_include, NULL, NULL},
     {"cancel_on_disconnect", is_boolean, "false", &dflt_value_5},
 };
 static const char *const required_run_id[] = {"run_id", NULL};
@@ -1190,7 +1190,7 @@ static const vh_prop_t props_params_thread_id_run_id_last_event_id_stream_mode_c
     {"thread_id", is_string_uuid, NULL, NULL},
     {"run_id", is_string_uuid, NULL, NULL},
     {"Last-Event-ID", is_string, NULL, NULL},
-    {"stream_mode", check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, NULL, NULL},
+    {"stream_mode", check_params_thread_id_include_include, NULL, NULL},
     {"cancel_on_disconnect", is_boolean, "false", &dflt_value_5},
 };
 static const vh_object_t object_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect = {props_params_thread_id_run_id_last_event_id_stream_mode_cancel_on_disconnect, 5, required_thread_id_run_id, VH_EXTRA_ALLOW, NULL, 0, -1};
@@ -2233,6 +2233,11 @@ static int params_thread_id_checkpoint_id_subgraphs(json_t *v, const char *p, va
     return vh_object(v, p, err, &object_params_thread_id_checkpoint_id_subgraphs);
 }
 
+static int check_params_thread_id_include_include(json_t *v, const char *p, valid_error_t *err)
+{
+    return vh_any_of(v, p, err, branches_params_thread_id_include_include, 2, "array or string");
+}
+
 static int params_thread_id_include(json_t *v, const char *p, valid_error_t *err)
 {
     return vh_object(v, p, err, &object_params_thread_id_include);
@@ -2254,11 +2259,6 @@ static int params_check_db(json_t *v, const char *p, valid_error_t *err)
 static int params_thread_id_run_id_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err)
 {
     return vh_object(v, p, err, &object_params_thread_id_run_id_cancel_on_disconnect);
-}
-
-static int check_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode(json_t *v, const char *p, valid_error_t *err)
-{
-    return vh_any_of(v, p, err, branches_params_run_id_last_event_id_stream_mode_cancel_on_disconnect_stream_mode, 2, "array or string");
 }
 
 static int params_run_id_last_event_id_stream_mode_cancel_on_disconnect(json_t *v, const char *p, valid_error_t *err)

@@ -31,41 +31,18 @@ static json_t *thread_public(json_t *t, int keep_ttl)
     return t;
 }
 
-/* 1 when the `include` parameter (a comma list, or a JSON array as the JS SDK sends it) names
- * `what`. `include` may be NULL. */
-static int include_has(const char *include, const char *what)
+/* 1 when the `include` parameter names `what`: the router gathers it into a list (the Python
+ * SDK's comma list, the JS SDK's JSON array, or the key repeated). */
+static int include_has(const http_ctx_t *ctx, const char *what)
 {
-    json_t *arr, *el;
-    size_t i, n = strlen(what);
-    const char *p;
-    int found = 0;
+    const json_t *list = json_object_get(ctx->params, "include"), *el;
+    size_t i;
 
-    if (include == NULL)
-        goto Exit;
-    if (include[0] == '[' && (arr = json_loads(include, 0, NULL)) != NULL) {
-        json_array_foreach(arr, i, el)
-        {
-            if (json_is_string(el) && strcmp(json_string_value(el), what) == 0)
-                found = 1;
-        }
-        json_decref(arr);
-        goto Exit;
+    json_array_foreach(list, i, el) {
+        if (json_is_string(el) && strcmp(json_string_value(el), what) == 0)
+            return 1;
     }
-    for (p = include; *p != '\0';) {
-        const char *end = strchr(p, ',');
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && *p == ' ')
-            ++p, --len;
-        while (len > 0 && p[len - 1] == ' ')
-            --len;
-        if (len == n && strncmp(p, what, n) == 0)
-            found = 1;
-        if (end == NULL)
-            break;
-        p = end + 1;
-    }
-Exit:
-    return found;
+    return 0;
 }
 
 /*
@@ -357,7 +334,7 @@ int threads_get(http_ctx_t *ctx)
     rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &out);
     if (rc != STORE_OK)
         return api_store_error(ctx, rc, "Thread", id);
-    return http_send_json(ctx, 200, thread_public(out, include_has(http_param_str(ctx, "include"), "ttl")));
+    return http_send_json(ctx, 200, thread_public(out, include_has(ctx, "ttl")));
 }
 
 /* PATCH /threads/{thread_id}: merges metadata key by key and replaces the ttl. */

@@ -1714,7 +1714,7 @@ static const parity_case_t params_get_thread_threads__thread_id__get[] = {
     {"{\"thread_id\":\"123e4567-e89b-42d3-a456-426614174000\"}", NULL, 0, NULL},
     {"{\"include\":\"x\",\"thread_id\":\"123e4567-e89b-42d3-a456-426614174000\"}", NULL, 0, NULL},
     {"{}", "thread_id: required", 0, NULL},
-    {"{\"include\":12345,\"thread_id\":\"123e4567-e89b-42d3-a456-426614174000\"}", "include: expected string", 0, NULL},
+    {"{\"include\":12345,\"thread_id\":\"123e4567-e89b-42d3-a456-426614174000\"}", "include: expected", 1, NULL},
     {"{\"thread_id\":12345}", "thread_id: expected string", 0, NULL},
     {"{\"thread_id\":\"not-a-uuid\"}", "thread_id: expected a UUID", 0, NULL},
     {"{\"thread_id\":\"not-a-uuid\"}", "thread_id: expected a UUID", 0, NULL},

@@ -197,6 +197,14 @@ static void test_include_ttl(void **state)
     assert_true(json_is_object(json_object_get(r.json, "ttl")));
     harness_resp_free(&r);
 
+    /* a longer comma list, and the key repeated */
+    r = req("GET", path("/threads/%s?include=values,ttl", id), NULL, 200);
+    assert_true(json_is_object(json_object_get(r.json, "ttl")));
+    harness_resp_free(&r);
+    r = req("GET", path("/threads/%s?include=values&include=ttl", id), NULL, 200);
+    assert_true(json_is_object(json_object_get(r.json, "ttl")));
+    harness_resp_free(&r);
+
     r = req("GET", path("/threads/%s?include=values", id), NULL, 200);
     assert_null(json_object_get(r.json, "ttl"));
     harness_resp_free(&r);
