@@ -15,6 +15,11 @@
  * Checks of one token that arrive while it is being checked (a client firing several requests
  * at once with a new token) wait on the check under way instead of asking the server again:
  * every check queued or running is on the in-flight list, found by the token's SHA-256.
+ *
+ * Waiting is bounded: a check still queued SUPA_TIMEOUT_S seconds after it was asked for (the
+ * auth server answers slower than requests arrive) is answered 503 without asking, as is every
+ * check still queued when the mode stops, so a slow or unreachable auth server neither parks
+ * requests for longer than about twice the timeout nor holds up shutdown.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -46,7 +51,8 @@ typedef struct supa_job {
     struct supa_job *inflight; /* in the in-flight list */
     auth_async_t *a;           /* the first waiter; others chained by a->_next */
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    time_t expires; /* cache lifetime if the verdict is positive */
+    time_t expires;  /* cache lifetime if the verdict is positive */
+    time_t deadline; /* answered 503 without asking when taken off the queue after this */
 } supa_job_t;
 
 static struct {
@@ -251,6 +257,7 @@ static void answer_all(supa_job_t *job)
 static void *on_checker_thread(void *arg)
 {
     CURL *curl = curl_easy_init();
+    int late;
 
     (void)arg;
     if (curl != NULL) {
@@ -269,12 +276,14 @@ static void *on_checker_thread(void *arg)
         if ((supa.head = job->next) == NULL)
             supa.tail = NULL;
         --supa.queued;
+        late = supa.stop || time(NULL) > job->deadline;
         pthread_mutex_unlock(&supa.lock);
-        if (curl != NULL) {
+        if (curl != NULL && !late) {
             check_token(curl, job);
         } else {
             job->a->_status = 503;
-            job->a->_detail = "the authentication server could not be reached";
+            job->a->_detail =
+                late ? "the authentication server is not answering in time" : "the authentication server could not be reached";
         }
         pthread_mutex_lock(&supa.lock);
         inflight_remove(job);
@@ -380,6 +389,7 @@ int auth_supabase_check(const char *token, size_t len, auth_async_t *a, char **i
     memcpy(job->digest, digest, sizeof(digest));
     job->a = a;
     job->expires = expires;
+    job->deadline = now + SUPA_TIMEOUT_S;
     pthread_mutex_lock(&supa.lock);
     for (running = supa.inflight; running != NULL; running = running->inflight)
         if (memcmp(running->digest, digest, sizeof(digest)) == 0) {

@@ -768,6 +768,59 @@ static void test_supabase_coalesce(void **state)
     free(tok);
 }
 
+/* Checks still queued when supabase mode stops are answered 503 at once, without asking a slow
+ * auth server: only the checks already under way (one per checker thread) reach it. */
+static void test_supabase_stop_drains(void **state)
+{
+    enum { N = 16 };
+    config_t cfg;
+    char url[128], *tok[N], hdr[N][2048], more[64];
+    h2o_mem_pool_t pool;
+    auth_verdict_t v;
+    auth_async_t as[N];
+    auth_credentials_t c;
+    int i, refused = 0;
+
+    (void)state;
+    pthread_mutex_lock(&fx_http.lock);
+    fx_http.apikey = "anon-key";
+    fx_http.good_token = NULL;
+    fx_http.user_hits = 0;
+    fx_http.user_status = 0;
+    fx_http.user_delay_ms = 200;
+    pthread_mutex_unlock(&fx_http.lock);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", fx_http.port);
+    base_config(&cfg, NULL);
+    cfg.supabase_url = url;
+    cfg.supabase_key = "anon-key";
+    start(&cfg, "supabase");
+    h2o_mem_init_pool(&pool);
+    done_count = 0;
+    for (i = 0; i != N; ++i) {
+        snprintf(more, sizeof(more), ", \"n\": %d", i);
+        tok[i] = fx_mint("HS256", "{\"alg\":\"HS256\"}", claims(600, more), "drain", NULL);
+        snprintf(hdr[i], sizeof(hdr[i]), "Bearer %s", tok[i]);
+        c = (auth_credentials_t){hdr[i], strlen(hdr[i]), NULL, 0};
+        as[i] = (auth_async_t){.on_done = on_done_count};
+        assert_int_equal(auth_authenticate(&c, &pool, &v, &as[i]), AUTH_PENDING);
+    }
+    auth_stop();
+    assert_int_equal(done_count, N);
+    for (i = 0; i != N; ++i) {
+        auth_async_finish(&as[i], &pool, &v);
+        assert_int_not_equal(v.status, 0);
+        if (v.status == 503 && strstr(v.detail, "not answering in time") != NULL)
+            ++refused;
+        free(tok[i]);
+    }
+    pthread_mutex_lock(&fx_http.lock);
+    assert_true(fx_http.user_hits <= 4);
+    assert_true(refused >= N - 4);
+    fx_http.user_delay_ms = 0;
+    pthread_mutex_unlock(&fx_http.lock);
+    h2o_mem_clear_pool(&pool);
+}
+
 /* An expired token is not cached in supabase mode: each use asks the auth server. */
 static void test_supabase_cache_lifetime(void **state)
 {
@@ -832,7 +885,7 @@ int main(void)
         cmocka_unit_test(test_b64url),   cmocka_unit_test(test_hs256),    cmocka_unit_test(test_iss_aud),
         cmocka_unit_test(test_jwks_file), cmocka_unit_test(test_jwks_url), cmocka_unit_test(test_jwks_refresh), cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_supabase), cmocka_unit_test(test_supabase_cache_lifetime),
-        cmocka_unit_test(test_supabase_coalesce), cmocka_unit_test(test_seen_cache),
+        cmocka_unit_test(test_supabase_coalesce), cmocka_unit_test(test_supabase_stop_drains), cmocka_unit_test(test_seen_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
