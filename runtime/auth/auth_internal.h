@@ -46,7 +46,8 @@ int auth_jwt_peek_exp(const char *tok, size_t len, long long *exp);
 /*
  * The JWKS key set of jwt mode. auth_jwks_load parses a JWKS document (RSA keys of 2048 bits
  * or more and EC P-256 keys; others are skipped) and installs it as the current set; -1 with
- * a message in err when it is not JSON or holds no usable key (the current set stays).
+ * a message in err when it is not JSON or holds no usable key (the current set stays). The
+ * URL refresher, unlike this, installs a fetched JWKS without usable keys (auth_jwks.c).
  */
 int auth_jwks_load(const char *json, size_t len, char *err, size_t cap);
 /* Starts from `file` or `url` (one of them, borrowed for the process): loads it once now, and

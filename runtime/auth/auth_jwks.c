@@ -6,6 +6,12 @@
  * names a kid the set lacks: the
  * issuer may have rotated its keys). The event loops never wait on the network: a lookup only
  * takes the mutex around the current set and an extra reference to the key.
+ *
+ * A refresh that fails (network, HTTP status, not a JWKS document) keeps the current keys. A
+ * refreshed document that is a JWKS but holds no key this server can use (the issuer withdrew
+ * them all, or moved to a kind not supported here) replaces the set all the same: a withdrawn
+ * key must stop verifying, so tokens are then refused until usable keys are published. Only
+ * the first load, at start, insists on a usable key (a configuration error).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -135,8 +141,9 @@ Exit:
     return key;
 }
 
-/* Parses a JWKS document into a new set (caller frees), or NULL with err filled. */
-static jwks_set_t *set_parse(const char *text, size_t len, char *err, size_t cap)
+/* Parses a JWKS document into a new set (caller frees), or NULL with err filled. A document
+ * without a usable key is an error unless `allow_empty` (the set then has n == 0). */
+static jwks_set_t *set_parse(const char *text, size_t len, int allow_empty, char *err, size_t cap)
 {
     json_t *doc = json_loadb(text, len, 0, NULL), *jwk;
     jwks_set_t *set = NULL;
@@ -172,7 +179,7 @@ static jwks_set_t *set_parse(const char *text, size_t len, char *err, size_t cap
         }
         ++set->n;
     }
-    if (set->n == 0) {
+    if (set->n == 0 && !allow_empty) {
         snprintf(err, cap, "no usable key (RSA of %d bits or more for RS256, EC P-256 for ES256)", JWKS_RSA_MIN_BITS);
         set_free(set);
         set = NULL;
@@ -182,12 +189,15 @@ Exit:
     return set;
 }
 
-int auth_jwks_load(const char *json, size_t len, char *err, size_t cap)
+/* Parses `json` and installs it as the current set (see set_parse). Returns 0 or -1 + err. */
+static int install(const char *json, size_t len, int allow_empty, char *err, size_t cap)
 {
-    jwks_set_t *set = set_parse(json, len, err, cap), *old;
+    jwks_set_t *set = set_parse(json, len, allow_empty, err, cap), *old;
 
     if (set == NULL)
         return -1;
+    if (set->n == 0)
+        log_warn("auth: the refreshed JWKS holds no usable key: every token is refused until one is published");
     pthread_mutex_lock(&jwks.lock);
     old = jwks.set;
     jwks.set = set;
@@ -195,6 +205,11 @@ int auth_jwks_load(const char *json, size_t len, char *err, size_t cap)
     pthread_mutex_unlock(&jwks.lock);
     set_free(old);
     return 0;
+}
+
+int auth_jwks_load(const char *json, size_t len, char *err, size_t cap)
+{
+    return install(json, len, 0, err, cap);
 }
 
 EVP_PKEY *auth_jwks_key(const char *kid, auth_alg_t alg, const char **detail)
@@ -258,8 +273,9 @@ static size_t on_fetch_data(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
-/* Fetches the JWKS at `url` and installs it. Returns 0 or -1 + err. Blocks (never on a loop). */
-static int fetch_url(const char *url, char *err, size_t cap)
+/* Fetches the JWKS at `url` and installs it (one without usable keys too when `allow_empty`).
+ * Returns 0 or -1 + err. Blocks (never on a loop). */
+static int fetch_url(const char *url, int allow_empty, char *err, size_t cap)
 {
     CURL *curl = curl_easy_init();
     fetch_buf_t b = {0};
@@ -287,7 +303,7 @@ static int fetch_url(const char *url, char *err, size_t cap)
         snprintf(err, cap, "HTTP status %ld", status);
         goto Exit;
     }
-    rc = auth_jwks_load(b.data != NULL ? b.data : "", b.len, err, cap);
+    rc = install(b.data != NULL ? b.data : "", b.len, allow_empty, err, cap);
 Exit:
     free(b.data);
     curl_easy_cleanup(curl);
@@ -319,7 +335,7 @@ static void *on_refresh_thread(void *arg)
         jwks.want_refresh = 0;
         jwks.last_fetch = now;
         pthread_mutex_unlock(&jwks.lock);
-        failed = fetch_url(jwks.url, err, sizeof(err)) != 0;
+        failed = fetch_url(jwks.url, 1, err, sizeof(err)) != 0;
         if (failed)
             log_warn("auth: refreshing the JWKS from %s failed: %s (keeping the current keys)", jwks.url, err);
         pthread_mutex_lock(&jwks.lock);
@@ -365,7 +381,7 @@ int auth_jwks_start(const char *file, const char *url, int refresh_s, char *err,
 
     if (file != NULL)
         return load_file(file, err, cap);
-    if (fetch_url(url, why, sizeof(why)) != 0) {
+    if (fetch_url(url, 0, why, sizeof(why)) != 0) {
         snprintf(err, cap, "--jwks-url %s: %s", url, why);
         return -1;
     }

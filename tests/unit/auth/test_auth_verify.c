@@ -566,6 +566,13 @@ static void test_jwks_refresh(void **state)
     pthread_mutex_unlock(&fx_http.lock);
     sleep(2);
     expect_user(rot, "user-a", NULL);
+    /* the issuer withdraws its last key (or publishes only keys of a kind not supported here):
+     * the withdrawn key stops verifying, it is not kept as if the fetch had failed */
+    pthread_mutex_lock(&fx_http.lock);
+    fx_http.jwks = strdup("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"ed-1\",\"x\":\"AAAA\"}]}");
+    pthread_mutex_unlock(&fx_http.lock);
+    assert_true(wait_verdict(rot, 0));
+    expect_refused(rot, "kid is unknown");
     auth_stop();
     free(old);
     free(rot);
