@@ -699,7 +699,8 @@ static int list_logs(DIR *d, uint64_t from, uint64_t **gens, size_t *n)
         }
         v[(*n)++] = g;
     }
-    qsort(v, *n, sizeof(*v), cmp_u64);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), cmp_u64);
     *gens = v;
     return 0;
 }
