@@ -42,7 +42,8 @@ typedef struct run {
     const char *thread_id;
     json_t *config;       /* owned copy; object */
     json_t *base_meta;    /* run metadata shared by checkpoints and events */
-    json_t *state;        /* current values */
+    json_t *state;        /* current values: the object changes, a channel's value never does
+                             (reducers return new values), so copies of it may be shallow */
     json_t *cp;           /* the checkpoint the current tasks belong to, or NULL */
     int step;             /* step of cp (-2 before the first checkpoint) */
     task_t *tasks;
@@ -607,7 +608,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
     json_object_set_new(cp, "run_id", r->o && r->o->run_id ? json_string(r->o->run_id)
                                                            : json_null());
     json_object_set_new(cp, "created_at", now_json());
-    json_object_set_new(cp, "values", jsoncopy_containers(r->state));
+    json_object_set_new(cp, "values", json_copy(r->state));
     json_object_set_new(cp, "next", next_json(r));
     json_object_set_new(cp, "tasks", tasks_json(r));
     json_object_set(cp, "parent_results", r->at_exit ? r->exit_results : parent_results);
@@ -1281,7 +1282,7 @@ static int run_step(run_t *r)
     if (checkpoint_new(r, plan, "loop", json_incref(writes), json_incref(results)) != 0)
         goto Exit;
     if (wants(r, GRAPH_STREAM_VALUES))
-        emit(r, GRAPH_STREAM_VALUES, "values", jsoncopy_containers(r->state));
+        emit(r, GRAPH_STREAM_VALUES, "values", json_copy(r->state));
     if (after && r->ntasks > 0) {
         stop_at_listed_interrupt(r);
         goto Exit;
@@ -1455,7 +1456,7 @@ static int prepare(run_t *r, int *continuing)
     ret = r->ntasks > 0;
     /* A continuing run shows the state it resumes from first, as LangGraph does. */
     if (ret && wants(r, GRAPH_STREAM_VALUES))
-        emit(r, GRAPH_STREAM_VALUES, "values", jsoncopy_containers(r->state));
+        emit(r, GRAPH_STREAM_VALUES, "values", json_copy(r->state));
 Exit:
     json_decref(plan);
     json_decref(norm);
@@ -1604,7 +1605,7 @@ Exit:
         if (rc != STORE_OK && out->status != GRAPH_STATUS_ERROR)
             store_failed(&r, rc, "writing the run's checkpoint");
     }
-    out->values = jsoncopy_containers(r.state);
+    out->values = json_copy(r.state);
     /* a run that failed or was cancelled raised: no end event, as astream_events */
     if (wants(&r, GRAPH_STREAM_EVENTS) && o->ns == NULL && out->status != GRAPH_STATUS_ERROR &&
         out->status != GRAPH_STATUS_CANCELLED)
