@@ -487,12 +487,14 @@ Exit:
     return cfg;
 }
 
-/* Runs claimed run `run` (borrowed) to its end. Unless the run asked for durability "sync",
- * its writes (checkpoints, final status, thread patch) do not wait for the disk one by one:
- * they run under store_defer_begin and the run waits once, before any of its outcome (error
- * event, end of the stream, /wait and join answers, webhook) becomes visible. A failed wait
- * ends the run `error`. */
-static void execute(json_t *run)
+/* Runs claimed run `run` (borrowed) to its end. `claim_pos` is the log position of its claim,
+ * written deferred (0: nothing to wait for). Unless the run asked for durability "sync", its
+ * writes (checkpoints, final status, thread patch), like its claim, do not wait for the disk
+ * one by one: they run under store_defer_begin and the run waits once, before any of its
+ * outcome (error event, end of the stream, /wait and join answers, webhook) becomes visible.
+ * A "sync" run waits for its claim before its graph starts. A failed wait ends the run
+ * `error`. */
+static void execute(json_t *run, uint64_t claim_pos)
 {
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
     const char *thread_id = json_string_value(json_object_get(run, "thread_id"));
@@ -508,6 +510,7 @@ static void execute(json_t *run)
     const graph_t *g = NULL;
     char msg[512];
     store_rc_t src;
+    uint64_t end_pos;
     int why;
 
     if (r == NULL)
@@ -530,7 +533,9 @@ static void execute(json_t *run)
     pthread_mutex_unlock(&ex.mu);
     if (deferred)
         store_defer_begin();
-    if (ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
+    if (!deferred && store_wait_durable(ex.ops, ex.s, claim_pos) != STORE_OK) {
+        err_name = "StoreError", err_msg = "the run's claim could not be made durable (the disk failed)";
+    } else if (ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
         snprintf(msg, sizeof(msg), "assistant %s not found", assistant_id);
         err_name = "ValueError", err_msg = msg;
     } else if ((g = graph_find(json_string_value(json_object_get(assistant, "graph_id")))) == NULL) {
@@ -598,7 +603,8 @@ static void execute(json_t *run)
         finish_thread(thread_id, failed ? OUTCOME_FAILED : strcmp(status, "success") != 0 ? OUTCOME_CANCELLED
                                                                                           : OUTCOME_DONE);
     }
-    if (deferred && store_wait_durable(ex.ops, ex.s, store_defer_end()) != STORE_OK) {
+    end_pos = deferred ? store_defer_end() : 0;
+    if (deferred && store_wait_durable(ex.ops, ex.s, end_pos > claim_pos ? end_pos : claim_pos) != STORE_OK) {
         log_error("run %s: %s; ended as error", run_id, store_last_error());
         err_name = "StoreError", err_msg = "the run's writes could not be made durable (the disk failed)";
         status = "error";
@@ -625,7 +631,7 @@ static void *worker_main(void *arg)
     (void)arg;
     for (;;) {
         json_t *run = NULL;
-        uint64_t gen;
+        uint64_t gen, claim_pos;
         store_rc_t rc;
 
         pthread_mutex_lock(&ex.mu);
@@ -635,13 +641,17 @@ static void *worker_main(void *arg)
         }
         gen = ex.wake_gen;
         pthread_mutex_unlock(&ex.mu);
+        /* the claim reaches the disk with the run's first wait (execute), so the graph does
+         * not wait for a sync before it starts */
+        store_defer_begin();
         rc = ex.ops->run_claim(ex.s, time_now_us(), &run);
+        claim_pos = store_defer_end();
         if (rc == STORE_OK) {
             pthread_mutex_lock(&ex.mu);
             ++ex.running;
             pthread_mutex_unlock(&ex.mu);
             wake_workers(0); /* another worker may claim the next one meanwhile */
-            execute(run);
+            execute(run, claim_pos);
             json_decref(run);
             pthread_mutex_lock(&ex.mu);
             if (--ex.running == 0)

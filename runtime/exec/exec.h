@@ -9,7 +9,9 @@
  * pulls its events itself (the HTTP layer posts that wake-up to its own loop).
  *
  * Durability: a run exists once exec_run_create returned 0 (it is in the store). Its claim
- * (status `running`) is durable before the graph starts. Then the run's `durability` (as
+ * (status `running`) is written without waiting: a "sync" run waits for it before its graph
+ * starts, the others with their first wait (below); a crash before that finds the run still
+ * pending at start, and it runs again. Then the run's `durability` (as
  * LangGraph defines it) decides: "sync" makes every write (each checkpoint, the final status,
  * the thread's patch) durable before the next step; "async" (the default, as the official
  * server) and "exit" let the writes reach the disk in the background and wait once, at the
