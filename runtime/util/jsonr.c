@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 /* Far below jansson's own limit (2048): deeper texts are left to jansson. */
 #define JSONR_MAX_DEPTH 512
 /* Integers with more digits may overflow json_int_t: left to jansson. */
@@ -26,30 +28,6 @@ static void skip_ws(reader_t *r)
 {
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
         r->p++;
-}
-
-/* Length of the valid UTF-8 sequence at `p` (n bytes available, p[0] >= 0x80), or 0 when it is
- * not valid: overlong forms, surrogates and code points past U+10FFFF are refused, as jansson's
- * UTF-8 check refuses them. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    uint32_t cp;
-    size_t len, i;
-
-    if (p[0] < 0xC2 || p[0] > 0xF4)
-        return 0;
-    len = p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
-    if (n < len)
-        return 0;
-    cp = p[0] & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
 }
 
 static int hex_value(unsigned char c)
@@ -84,7 +62,7 @@ static int read_string(reader_t *r, const char **out, size_t *out_len, char **tm
         } else if (*q < 0x20) {
             return -1;
         } else if (*q >= 0x80) {
-            if ((n = utf8_len(q, (size_t)(r->end - q))) == 0)
+            if ((n = utf8_seq_len(q, (size_t)(r->end - q))) == 0)
                 return -1;
             q += n - 1;
         }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 /* Makes room for `n` more bytes plus a NUL. Returns 0 or -1. */
 static int reserve(jsonw_buf_t *b, size_t n)
 {
@@ -40,37 +42,6 @@ static int put_raw(jsonw_buf_t *b, const char *s, size_t n)
         return -1;
     put(b, s, n);
     return 0;
-}
-
-/*
- * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within `n` bytes, or 0
- * when it is not one. The rules are jansson's: no continuation byte first, no overlong forms,
- * no surrogates, nothing above U+10FFFF.
- */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2, cp = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3, cp = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /* Appends string `s` (`n` bytes) quoted and escaped. Returns 0 or -1. */
@@ -106,7 +77,7 @@ static int put_string(jsonw_buf_t *b, const char *str, size_t n)
         if (i == n)
             break;
         if (s[i] >= 0x80) {
-            size_t len = utf8_len(s + i, n - i);
+            size_t len = utf8_seq_len(s + i, n - i);
             if (len == 0)
                 return -1;
             put(b, (const char *)s + i, len);

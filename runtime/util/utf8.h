@@ -1,0 +1,42 @@
+/*
+ * runtime/util/utf8.h — UTF-8 validation by jansson's rules, shared by the JSON reader and
+ * writer (util/jsonr, util/jsonw) so that they accept exactly the strings jansson accepts.
+ * Header-only: it sits in their per-byte loops.
+ */
+#ifndef LG_UTIL_UTF8_H
+#define LG_UTIL_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within `n` bytes
+ * (borrowed), or 0 when it is not one. The rules are jansson's: no continuation byte first,
+ * no overlong forms, no surrogates, nothing above U+10FFFF.
+ */
+static inline size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        len = 2, cp = s[0] & 0x1Fu;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        len = 3, cp = s[0] & 0x0Fu;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        len = 4, cp = s[0] & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+#endif
