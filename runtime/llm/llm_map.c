@@ -499,6 +499,32 @@ static int apply_tool_deltas(llm_stream_t *s, const json_t *calls, json_t *chunk
     return 0;
 }
 
+/* {content, tool_call_chunks: [], additional_kwargs: {}, id, response_metadata:
+ * {model_provider: "openai"}, tool_calls: [], invalid_tool_calls: [], type: "ai"} with
+ * `content` (borrowed string, or anything else for "") and `id` (borrowed). New reference, or
+ * NULL when out of memory. */
+static json_t *chunk_message(const json_t *content, const char *id)
+{
+    json_t *m = json_object(), *meta = json_object();
+
+    if (m == NULL || meta == NULL ||
+        json_object_set_new(m, "content", json_is_string(content) ? json_incref((json_t *)content)
+                                                                   : json_string("")) != 0 ||
+        json_object_set_new(m, "tool_call_chunks", json_array()) != 0 ||
+        json_object_set_new(m, "additional_kwargs", json_object()) != 0 ||
+        json_object_set_new(m, "id", json_string(id)) != 0 ||
+        json_object_set_new(meta, "model_provider", json_string("openai")) != 0 ||
+        json_object_set_new(m, "response_metadata", json_incref(meta)) != 0 ||
+        json_object_set_new(m, "tool_calls", json_array()) != 0 ||
+        json_object_set_new(m, "invalid_tool_calls", json_array()) != 0 ||
+        json_object_set_new(m, "type", json_string("ai")) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
+    json_decref(meta);
+    return m;
+}
+
 int llm_stream_apply(llm_stream_t *s, const json_t *chunk, json_t **chunk_msg, const char **text,
                      size_t *text_len, char *err, size_t cap)
 {
@@ -572,13 +598,9 @@ int llm_stream_apply(llm_stream_t *s, const json_t *chunk, json_t **chunk_msg, c
         rc = 0;
         goto Exit;
     }
-    /* the LangChain chunk of this delta */
-    msg = json_pack("{s:s#, s:[], s:{}, s:s, s:{s:s}, s:[], s:[], s:s}", "content",
-                    json_is_string(content) ? json_string_value(content) : "",
-                    json_string_length(content), "tool_call_chunks",
-                    "additional_kwargs", "id", buf_str(&s->id), "response_metadata",
-                    "model_provider", "openai", "tool_calls", "invalid_tool_calls", "type", "ai");
-    if (msg == NULL)
+    /* the LangChain chunk of this delta (built directly: json_pack parses its format per
+     * token) */
+    if ((msg = chunk_message(content, buf_str(&s->id))) == NULL)
         goto Oom;
     if (tcc != NULL) {
         json_object_set(msg, "tool_call_chunks", tcc);
