@@ -464,6 +464,35 @@ void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
     exec_run_unref(ch);
 }
 
+void exec_broker_thread_gone(const char *thread_id)
+{
+    exec_run_t *ch;
+    char key[48];
+    int was;
+
+    if (thread_id == NULL || atomic_load(&thread_channels) == 0)
+        return;
+    snprintf(key, sizeof(key), "thread:%s", thread_id);
+    if ((ch = exec_run_find(key)) == NULL)
+        return;
+    pthread_mutex_lock(&registry_mu);
+    was = unlink_locked(ch);
+    if (was)
+        atomic_fetch_sub(&thread_channels, 1);
+    pthread_mutex_unlock(&registry_mu);
+    if (was)
+        exec_run_unref(ch); /* the registry's reference */
+    pthread_mutex_lock(&ch->mu);
+    if (!ch->ended) {
+        ch->ended = 1;
+        ch->status = "success";
+        ch->ended_mono_us = time_mono_us();
+        wake_locked(ch);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    exec_run_unref(ch);
+}
+
 void exec_thread_publish(const char *thread_id, const char *event, const json_t *data)
 {
     exec_run_t *ch;

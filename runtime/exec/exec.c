@@ -975,7 +975,8 @@ store_rc_t exec_thread_delete(const char *thread_id, const char *owner)
         (rc = ex.ops->run_active(ex.s, thread_id, &active)) != STORE_OK)
         goto Exit;
     json_array_foreach(active, i, run) cancel_run_obj(run, EXEC_CANCEL_INTERRUPT, 1);
-    rc = ex.ops->thread_delete(ex.s, thread_id, owner);
+    if ((rc = ex.ops->thread_delete(ex.s, thread_id, owner)) == STORE_OK)
+        exec_broker_thread_gone(thread_id);
 Exit:
     pthread_mutex_unlock(mu);
     json_decref(thread);

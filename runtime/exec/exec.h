@@ -145,7 +145,7 @@ int exec_thread_cancel(const char *thread_id, const char *action, const char *ow
  * Deletes thread `thread_id` (visible to `owner`) with its runs and checkpoints, as the
  * official servers do, after cancelling its pending and running runs (action interrupt): a
  * pending run never starts, a running one stops at its next step and its writes after that
- * find nothing to change; the streams following any of them end. Holds the thread's create
+ * find nothing to change; the streams following any of them, or the thread, end. Holds the thread's create
  * stripe throughout, so no run is created on the thread in between. Returns the store's code
  * (STORE_NOT_FOUND when missing or not visible; STORE_UNSUPPORTED when exec is not started).
  */
@@ -190,8 +190,9 @@ exec_sub_t *exec_subscribe(const char *thread_id, const char *run_id, uint64_t a
  * 1, 2, 3... counted from the first subscription (the channel is created then, and kept while
  * followed and `retention_s` after; nothing is recorded for a thread nobody follows). The
  * subscriber filters by thread stream mode (run_modes, lifecycle, state_update). after_id
- * resumes as for runs; 0 follows from now on (no replay, as the official server). The subscription never ends by itself (poll never sets *ended): the
- * client leaves. Returns NULL with `err` 404 when the thread is missing or not visible to
+ * resumes as for runs; 0 follows from now on (no replay, as the official server). The
+ * subscription ends only when the thread is deleted (exec_thread_delete); otherwise the client
+ * leaves. Returns NULL with `err` 404 when the thread is missing or not visible to
  * `owner`. Release with exec_unsubscribe (cancel_run is ignored).
  */
 exec_sub_t *exec_thread_subscribe(const char *thread_id, uint64_t after_id, const char *owner,

@@ -80,7 +80,8 @@ typedef struct exec_run {
     atomic_int running;       /* a worker is executing it */
     atomic_llong started_mono_us;
     int events_dropped;       /* the log was freed after the end (non-resumable run) */
-    int is_thread;            /* a thread channel: every event of the thread's runs; never ends */
+    int is_thread;            /* a thread channel: every event of the thread's runs; ends only
+                                 when the thread is deleted */
     int64_t touched_mono_us;  /* thread channel: last publish or unsubscribe (under mu) */
     int registered;           /* in the registry (under the registry lock) */
     struct exec_run *hnext;   /* registry chain */
@@ -119,6 +120,11 @@ void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text
 /* Ends the run's stream with `status` (static) and `result` (stolen; may be NULL); wakes the
  * subscribers. Only the first call counts. */
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result);
+
+/* Ends the channel of thread `thread_id`, deleted (exec_thread_delete): its followers' streams
+ * end once they took what was published, and the channel leaves the registry, so a thread
+ * created later with the same id starts a fresh one. No-op when nobody follows the thread. */
+void exec_broker_thread_gone(const char *thread_id);
 /* Calls `fn` on every registered record under the registry lock (fn must not take it). */
 void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user);
 /* Ages finished records (monotonic `now_mono_us`): a record without subscribers is dropped

@@ -469,17 +469,18 @@ static int stream_open(const char *path)
     return fd;
 }
 
-/* Reads the answer on `fd` until the server closes it (asserting it does before the receive
- * timeout), closes `fd` and returns how many `event: <name>` frames it held. */
+/* Reads the answer on `fd` until the server closes it (asserting it does within 30 s, heartbeats
+ * or not), closes `fd` and returns how many `event: <name>` frames it held. */
 static size_t stream_finish(int fd, const char *name)
 {
     static char body[1 << 20];
+    time_t deadline = time(NULL) + 30;
     size_t len = 0, n = 0;
     char needle[80];
     const char *p;
-    ssize_t got;
+    ssize_t got = -1;
 
-    while (len < sizeof(body) - 1 && (got = read(fd, body + len, sizeof(body) - 1 - len)) > 0)
+    while (len < sizeof(body) - 1 && time(NULL) < deadline && (got = read(fd, body + len, sizeof(body) - 1 - len)) > 0)
         len += (size_t)got;
     assert_true(got == 0); /* closed by the server: the stream ended */
     close(fd);
@@ -495,14 +496,15 @@ static size_t stream_finish(int fd, const char *name)
  * Deletes a thread while it has a running and a queued run, with DELETE /threads/{id} or (when
  * `prune`) POST /threads/prune (as the official servers, the runs go with the thread): the
  * running run is stopped (its stream ends long before its 150-word answer), the queued one
- * never starts (its stream ends with no message), the streams following either end, and the
- * thread, its runs and its state stay gone (nothing the stopped run writes brings them back).
+ * never starts (its stream ends with no message), the streams following either end (and, on
+ * DELETE, the thread's own stream), and the thread, its runs and its state stay gone (nothing
+ * the stopped run writes brings them back).
  */
 static void delete_busy_thread(int prune)
 {
     char tid[37], running[37], queued[37], slow[512], body[1024];
     harness_resp_t r;
-    int fd_running, fd_queued, i;
+    int fd_running, fd_queued, fd_thread, i;
     snprintf(slow, sizeof(slow),
              "\"stream_mode\": \"messages-tuple\", \"config\": {\"configurable\": {\"base_url\": \"%s\", "
              "\"model_name\": \"openai:mock-words-150\"}}",
@@ -522,6 +524,7 @@ static void delete_busy_thread(int prune)
     assert_string_equal(run_status(tid, queued), "pending");
     fd_running = stream_open(fmt("/threads/%s/runs/%s/stream", tid, running));
     fd_queued = stream_open(fmt("/threads/%s/runs/%s/stream", tid, queued));
+    fd_thread = prune ? -1 : stream_open(fmt("/threads/%s/stream", tid));
     usleep(300000);
 
     if (prune) {
@@ -533,6 +536,8 @@ static void delete_busy_thread(int prune)
     harness_resp_free(&r);
     assert_true(stream_finish(fd_running, "messages") < 100);
     assert_int_equal(stream_finish(fd_queued, "messages"), 0);
+    if (fd_thread >= 0) /* the thread's own stream ends too, after the runs' events */
+        assert_true(stream_finish(fd_thread, "messages") > 0);
     expect_error("GET", fmt("/threads/%s", tid), NULL, 404, tid);
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, running), NULL, 404, NULL);
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, queued), NULL, 404, NULL);
