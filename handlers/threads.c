@@ -447,27 +447,32 @@ int threads_copy(http_ctx_t *ctx)
     return http_send_json(ctx, 200, thread_public(out, 0));
 }
 
-/* POST /threads/prune: deletes the listed threads (their pending and running runs cancelled
- * first, as DELETE /threads/{thread_id} does), or trims each to its latest checkpoint. */
+/* POST /threads/prune: deletes the listed threads as DELETE /threads/{thread_id} does
+ * (exec_thread_delete: their runs cancelled first, their streams ended; missing ids or another
+ * owner's are skipped), or trims each to its latest checkpoint. */
 int threads_prune(http_ctx_t *ctx)
 {
     const char *strategy = json_string_value(json_object_get(ctx->body, "strategy"));
     const json_t *ids = json_object_get(ctx->body, "thread_ids"), *id;
     int64_t pruned = 0;
-    exec_error_t err;
     store_rc_t rc;
     size_t i;
 
-    if (strategy == NULL || strcmp(strategy, "delete") == 0) {
-        /* an id missing or not the caller's fails here (404) and the prune skips it too */
-        json_array_foreach(ids, i, id) {
-            if (json_is_string(id))
-                exec_thread_cancel(json_string_value(id), NULL, api_owner(ctx), &err);
-        }
+    if (strategy != NULL && strcmp(strategy, "delete") != 0) {
+        rc = api_ops()->thread_prune(api_store(), ids, strategy, api_owner(ctx), &pruned);
+        if (rc != STORE_OK)
+            return api_store_error(ctx, rc, "Thread", NULL);
+        return http_send_json(ctx, 200, json_pack("{s:I}", "pruned_count", (json_int_t)pruned));
     }
-    rc = api_ops()->thread_prune(api_store(), ids, strategy != NULL ? strategy : "delete", api_owner(ctx), &pruned);
-    if (rc != STORE_OK)
-        return api_store_error(ctx, rc, "Thread", NULL);
+    json_array_foreach(ids, i, id) {
+        if (!json_is_string(id))
+            continue;
+        rc = exec_thread_delete(json_string_value(id), api_owner(ctx));
+        if (rc == STORE_OK)
+            ++pruned;
+        else if (rc != STORE_NOT_FOUND && rc != STORE_INVALID)
+            return api_store_error(ctx, rc, "Thread", json_string_value(id));
+    }
     return http_send_json(ctx, 200, json_pack("{s:I}", "pruned_count", (json_int_t)pruned));
 }
 

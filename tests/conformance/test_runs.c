@@ -496,9 +496,9 @@ static size_t stream_finish(int fd, const char *name)
  * Deletes a thread while it has a running and a queued run, with DELETE /threads/{id} or (when
  * `prune`) POST /threads/prune (as the official servers, the runs go with the thread): the
  * running run is stopped (its stream ends long before its 150-word answer), the queued one
- * never starts (its stream ends with no message), the streams following either end (and, on
- * DELETE, the thread's own stream), and the thread, its runs and its state stay gone (nothing
- * the stopped run writes brings them back).
+ * never starts (its stream ends with no message), the streams following either end and so does
+ * the thread's own stream, and the thread, its runs and its state stay gone (nothing the
+ * stopped run writes brings them back).
  */
 static void delete_busy_thread(int prune)
 {
@@ -524,7 +524,7 @@ static void delete_busy_thread(int prune)
     assert_string_equal(run_status(tid, queued), "pending");
     fd_running = stream_open(fmt("/threads/%s/runs/%s/stream", tid, running));
     fd_queued = stream_open(fmt("/threads/%s/runs/%s/stream", tid, queued));
-    fd_thread = prune ? -1 : stream_open(fmt("/threads/%s/stream", tid));
+    fd_thread = stream_open(fmt("/threads/%s/stream", tid));
     usleep(300000);
 
     if (prune) {
@@ -536,8 +536,7 @@ static void delete_busy_thread(int prune)
     harness_resp_free(&r);
     assert_true(stream_finish(fd_running, "messages") < 100);
     assert_int_equal(stream_finish(fd_queued, "messages"), 0);
-    if (fd_thread >= 0) /* the thread's own stream ends too, after the runs' events */
-        assert_true(stream_finish(fd_thread, "messages") > 0);
+    assert_true(stream_finish(fd_thread, "messages") > 0); /* the thread's own stream ends too */
     expect_error("GET", fmt("/threads/%s", tid), NULL, 404, tid);
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, running), NULL, 404, NULL);
     expect_error("GET", fmt("/threads/%s/runs/%s", tid, queued), NULL, 404, NULL);
