@@ -491,6 +491,49 @@ static void test_b_on_a_threads_and_runs(void **state)
     harness_resp_free(&hist_before), harness_resp_free(&hist_after);
 }
 
+/* B names A's checkpoint on B's own thread: a checkpoint id selects only within the thread of
+ * the path, so every view answers exactly as for an id that was never used (no value, task or
+ * metadata of A's), and nothing of A's changes. */
+static void test_b_own_thread_a_checkpoint(void **state)
+{
+    static const char *const views[] = {"values", "next", "tasks", "metadata", "parent_checkpoint", "interrupts"};
+    static const char never[] = "00000000-0000-0000-0000-000000000000";
+    harness_resp_t theirs, none, hist_before, hist_after;
+    char tid[37];
+    size_t i;
+
+    (void)state;
+    assert_true(a_checkpoint[0] != '\0');
+    hist_before = call(ALICE, "GET", fmt("/threads/%s/history?limit=100", a_thread), NULL, 200);
+    new_thread(BOB, "{\"suite\": \"cp\"}", tid);
+    theirs = call(BOB, "GET", fmt("/threads/%s/state/%s", tid, a_checkpoint), NULL, 200);
+    none = call(BOB, "GET", fmt("/threads/%s/state/%s", tid, never), NULL, 200);
+    for (i = 0; i != sizeof(views) / sizeof(views[0]); ++i)
+        assert_true(json_equal(json_object_get(theirs.json, views[i]), json_object_get(none.json, views[i])));
+    harness_resp_free(&theirs);
+    harness_resp_free(&none);
+    theirs = call(BOB, "POST", fmt("/threads/%s/state/checkpoint", tid),
+                  fmt("{\"checkpoint\": {\"checkpoint_id\": \"%s\"}}", a_checkpoint), 200);
+    none = call(BOB, "POST", fmt("/threads/%s/state/checkpoint", tid), fmt("{\"checkpoint\": {\"checkpoint_id\": \"%s\"}}", never),
+                200);
+    for (i = 0; i != sizeof(views) / sizeof(views[0]); ++i)
+        assert_true(json_equal(json_object_get(theirs.json, views[i]), json_object_get(none.json, views[i])));
+    harness_resp_free(&theirs);
+    harness_resp_free(&none);
+    expect(BOB, "POST", fmt("/threads/%s/history", tid),
+           fmt("{\"before\": {\"configurable\": {\"checkpoint_id\": \"%s\"}}}", a_checkpoint), 404);
+    theirs = send_as(BOB, "POST", fmt("/threads/%s/state", tid), fmt("{\"values\": {}, \"checkpoint_id\": \"%s\"}", a_checkpoint),
+                     NULL);
+    none = send_as(BOB, "POST", fmt("/threads/%s/state", tid), fmt("{\"values\": {}, \"checkpoint_id\": \"%s\"}", never), NULL);
+    assert_true(theirs.status >= 400 && theirs.status == none.status);
+    harness_resp_free(&theirs);
+    harness_resp_free(&none);
+    hist_after = call(ALICE, "GET", fmt("/threads/%s/history?limit=100", a_thread), NULL, 200);
+    assert_true(json_equal(hist_before.json, hist_after.json));
+    harness_resp_free(&hist_before);
+    harness_resp_free(&hist_after);
+}
+
 /* Create with a client-chosen id that is someone else's: 409 with the very wording the owner
  * gets for its own id, for both if_exists modes; nothing of A's is returned or changed. */
 static void test_client_chosen_ids(void **state)
@@ -730,6 +773,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_owner_is_stamped),
         cmocka_unit_test(test_run_as_a),
         cmocka_unit_test(test_b_on_a_threads_and_runs),
+        cmocka_unit_test(test_b_own_thread_a_checkpoint),
         cmocka_unit_test(test_client_chosen_ids),
         cmocka_unit_test(test_b_on_a_assistant),
         cmocka_unit_test(test_system_assistant),
