@@ -711,7 +711,11 @@ static void test_stateless(void **state)
 /* The store: each user's items in its own scope, namespaces exactly as written. */
 static void test_store_scopes(void **state)
 {
+    /* namespace listings of every shape: A's namespace matches each, B's scope has none */
+    static const char *const ns_queries[] = {"{\"max_depth\": 1}", "{\"suffix\": [\"ui\"]}", "{\"prefix\": [\"prefs\"], \"max_depth\": 2}",
+                                             "{\"prefix\": [\"prefs\"], \"suffix\": [\"ui\"]}"};
     harness_resp_t r;
+    size_t i;
 
     (void)state;
     expect(ALICE, "PUT", "/store/items", "{\"namespace\": [\"prefs\", \"ui\"], \"key\": \"k\", \"value\": {\"v\": \"a\"}}", 204);
@@ -723,6 +727,17 @@ static void test_store_scopes(void **state)
     harness_resp_free(&r);
     r = call(BOB, "POST", "/store/namespaces", "{}", 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "namespaces")), 0);
+    harness_resp_free(&r);
+    for (i = 0; i != sizeof(ns_queries) / sizeof(ns_queries[0]); ++i) {
+        r = call(BOB, "POST", "/store/namespaces", ns_queries[i], 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "namespaces")), 0);
+        harness_resp_free(&r);
+        r = call(ALICE, "POST", "/store/namespaces", ns_queries[i], 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "namespaces")), 1);
+        harness_resp_free(&r);
+    }
+    r = call(BOB, "POST", "/store/items/search", "{\"namespace_prefix\": [\"prefs\", \"ui\"], \"filter\": {\"v\": \"a\"}}", 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
     harness_resp_free(&r);
     expect(BOB, "DELETE", "/store/items", "{\"namespace\": [\"prefs\", \"ui\"], \"key\": \"k\"}", 204);
     expect(BOB, "PUT", "/store/items", "{\"namespace\": [\"prefs\", \"ui\"], \"key\": \"k\", \"value\": {\"v\": \"b\"}}", 204);
