@@ -552,6 +552,14 @@ static void test_client_chosen_ids(void **state)
     assert_string_equal(harness_detail(&mine), harness_detail(&theirs));
     assert_null(json_object_get(theirs.json, "thread_id"));
     harness_resp_free(&theirs);
+    /* supersteps on A's id: refused before any checkpoint is written */
+    theirs = call(BOB, "POST", "/threads",
+                  fmt("{\"thread_id\": \"%s\", \"metadata\": {\"graph_id\": \"agent\"}, \"supersteps\": [{\"updates\": "
+                      "[{\"values\": {\"messages\": [{\"role\": \"user\", \"content\": \"planted\"}]}, \"as_node\": \"agent\"}]}]}",
+                      tid),
+                  409);
+    assert_string_equal(harness_detail(&mine), harness_detail(&theirs));
+    harness_resp_free(&theirs);
     harness_resp_free(&mine);
     /* a run with if_not_exists=create on A's thread id cannot create, reveal or change it: it
      * answers what a run on a missing thread without if_not_exists answers */
@@ -564,6 +572,9 @@ static void test_client_chosen_ids(void **state)
     assert_true(json_equal(keep.json, r.json));
     harness_resp_free(&r);
     harness_resp_free(&keep);
+    r = call(ALICE, "GET", fmt("/threads/%s/history", tid), NULL, 200);
+    assert_int_equal(json_array_size(r.json), 0);
+    harness_resp_free(&r);
 
     r = call(ALICE, "POST", "/assistants", "{\"graph_id\": \"agent\", \"name\": \"keep\", \"metadata\": {\"suite\": \"ids\"}}",
              200);
