@@ -88,7 +88,7 @@ int main(int argc, char **argv)
         goto Exit;
     if (server_start(&cfg) != 0)
         goto Exit;
-    if (sweeper_start(ops, store, cfg.sweep_interval) != 0) {
+    if (sweeper_start(ops, store, exec_thread_delete, cfg.sweep_interval) != 0) {
         log_error("cannot start the TTL sweeper");
         goto Exit;
     }

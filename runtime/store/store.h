@@ -255,8 +255,8 @@ typedef struct store_ops {
     store_rc_t (*thread_prune)(store_t *s, const json_t *ids, const char *strategy,
                                const char *owner, int64_t *pruned);
     /* Threads whose ttl.expires_at is at or before `before_us`, oldest expiry first, at most
-     * `limit` (<= 0: all): an array of {thread_id, strategy}. The sweeper deletes or prunes
-     * each (and cancels its runs) through the calls above. */
+     * `limit` (<= 0: all): an array of {thread_id, strategy}. The sweeper deletes each through
+     * the run executor (its runs cancelled first) or prunes it with thread_prune. */
     store_rc_t (*thread_expired)(store_t *s, int64_t before_us, int64_t limit, json_t **out);
 
     /* ---- runs ---- */

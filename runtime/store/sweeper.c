@@ -17,10 +17,11 @@ static struct {
     int running, stop, interval_s;
     const store_ops_t *ops;
     store_t *s;
+    sweeper_delete_fn delete_thread;
 } sweeper = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-store_rc_t sweeper_run_once(const store_ops_t *ops, store_t *s, int64_t now_us, int64_t *items,
-                            int64_t *threads)
+store_rc_t sweeper_run_once(const store_ops_t *ops, store_t *s, sweeper_delete_fn delete_thread, int64_t now_us,
+                            int64_t *items, int64_t *threads)
 {
     json_t *expired = NULL, *one;
     int64_t n_items = 0, n_threads = 0, pruned;
@@ -37,8 +38,20 @@ store_rc_t sweeper_run_once(const store_ops_t *ops, store_t *s, int64_t now_us, 
     {
         const char *id = json_string_value(json_object_get(one, "thread_id"));
         const char *strategy = json_string_value(json_object_get(one, "strategy"));
-        json_t *ids = json_pack("[s]", id != NULL ? id : "");
-        if (ids == NULL) {
+        json_t *ids;
+        if (id == NULL)
+            continue;
+        if (delete_thread != NULL && (strategy == NULL || strcmp(strategy, "delete") == 0)) {
+            rc = delete_thread(id, NULL);
+            if (rc == STORE_NOT_FOUND) /* deleted meanwhile */
+                rc = STORE_OK;
+            else if (rc == STORE_OK)
+                ++n_threads;
+            else
+                goto Exit;
+            continue;
+        }
+        if ((ids = json_pack("[s]", id)) == NULL) {
             rc = STORE_NOMEM;
             goto Exit;
         }
@@ -71,7 +84,7 @@ static void *sweeper_main(void *arg)
             break;
         pthread_mutex_unlock(&sweeper.mu);
         int64_t items = 0, threads = 0;
-        store_rc_t rc = sweeper_run_once(sweeper.ops, sweeper.s, time_now_us(), &items, &threads);
+        store_rc_t rc = sweeper_run_once(sweeper.ops, sweeper.s, sweeper.delete_thread, time_now_us(), &items, &threads);
         if (rc != STORE_OK)
             log_warn("ttl sweep failed: %s", store_last_error());
         else if (items > 0 || threads > 0)
@@ -82,10 +95,11 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
-int sweeper_start(const store_ops_t *ops, store_t *s, int interval_s)
+int sweeper_start(const store_ops_t *ops, store_t *s, sweeper_delete_fn delete_thread, int interval_s)
 {
     sweeper.ops = ops;
     sweeper.s = s;
+    sweeper.delete_thread = delete_thread;
     sweeper.interval_s = interval_s < 1 ? 1 : interval_s;
     sweeper.stop = 0;
     if (pthread_create(&sweeper.thread, NULL, sweeper_main, NULL) != 0)

@@ -165,7 +165,8 @@ static int group_setup(void **state)
     if (mock_start(&fast_mock, NULL) != 0 || mock_start(&slow_mock, "100") != 0)
         return -1;
     snprintf(env_url, sizeof(env_url), "OPENAI_BASE_URL=%s", fast_mock.url);
-    if (harness_start(&srv, NULL, env) != 0)
+    static const char *const args[] = {"--sweep-interval", "1", NULL};
+    if (harness_start(&srv, args, env) != 0)
         return -1;
     /* probe: the agent node must answer through the LLM for these tests to mean anything */
     static const char probe[] = "{\"assistant_id\": \"agent\", \"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"probe\"}]}}";
@@ -493,14 +494,17 @@ static size_t stream_finish(int fd, const char *name)
 }
 
 /*
- * Deletes a thread while it has a running and a queued run, with DELETE /threads/{id} or (when
- * `prune`) POST /threads/prune (as the official servers, the runs go with the thread): the
+ * Deletes a thread while it has a running and a queued run, with DELETE /threads/{id}, POST
+ * /threads/prune, or by letting its TTL (strategy delete) run out under the sweeper (the server
+ * sweeps every second); as the official servers, the runs go with the thread: the
  * running run is stopped (its stream ends long before its 150-word answer), the queued one
  * never starts (its stream ends with no message), the streams following either end and so does
  * the thread's own stream, and the thread, its runs and its state stay gone (nothing the
  * stopped run writes brings them back).
  */
-static void delete_busy_thread(int prune)
+enum delete_how { BY_DELETE, BY_PRUNE, BY_TTL };
+
+static void delete_busy_thread(enum delete_how how)
 {
     char tid[37], running[37], queued[37], slow[512], body[1024];
     harness_resp_t r;
@@ -509,7 +513,13 @@ static void delete_busy_thread(int prune)
              "\"stream_mode\": \"messages-tuple\", \"config\": {\"configurable\": {\"base_url\": \"%s\", "
              "\"model_name\": \"openai:mock-words-150\"}}",
              slow_mock.url);
-    create_thread(tid);
+    if (how == BY_TTL) { /* ttl in minutes: 0.03 = 1.8 s, long enough to see both runs queued */
+        r = req("POST", "/threads", "{\"ttl\": {\"strategy\": \"delete\", \"ttl\": 0.03}}", 200);
+        memcpy(tid, json_string_value(json_object_get(r.json, "thread_id")), 37);
+        harness_resp_free(&r);
+    } else {
+        create_thread(tid);
+    }
     snprintf(body, sizeof(body), "%s", run_body("first", slow));
     r = req("POST", fmt("/threads/%s/runs", tid), body, 200);
     memcpy(running, json_string_value(json_object_get(r.json, "run_id")), 37);
@@ -527,13 +537,14 @@ static void delete_busy_thread(int prune)
     fd_thread = stream_open(fmt("/threads/%s/stream", tid));
     usleep(300000);
 
-    if (prune) {
+    if (how == BY_PRUNE) {
         r = req("POST", "/threads/prune", fmt("{\"thread_ids\": [\"%s\"]}", tid), 200);
         assert_int_equal(json_integer_value(json_object_get(r.json, "pruned_count")), 1);
-    } else {
+        harness_resp_free(&r);
+    } else if (how == BY_DELETE) {
         r = req("DELETE", fmt("/threads/%s", tid), NULL, 204);
+        harness_resp_free(&r);
     }
-    harness_resp_free(&r);
     assert_true(stream_finish(fd_running, "messages") < 100);
     assert_int_equal(stream_finish(fd_queued, "messages"), 0);
     assert_true(stream_finish(fd_thread, "messages") > 0); /* the thread's own stream ends too */
@@ -554,8 +565,9 @@ static void test_delete_busy_thread(void **state)
 {
     (void)state;
     SKIP_WITHOUT_AGENT();
-    delete_busy_thread(0);
-    delete_busy_thread(1);
+    delete_busy_thread(BY_DELETE);
+    delete_busy_thread(BY_PRUNE);
+    delete_busy_thread(BY_TTL);
 }
 
 static void test_headers_in_configurable(void **state)
