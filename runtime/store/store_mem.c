@@ -2219,7 +2219,7 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
         *out = NULL;
     if (!json_is_object(cp) || thread_id == NULL || canon_id(thread_id, tid) != 0)
         return store_fail(STORE_INVALID, "checkpoint: thread_id (UUID) required");
-    c = jsoncopy_containers(cp);
+    c = json_copy((json_t *)cp); /* its members are the caller's, never to change (store.h) */
     json_object_set_new(c, "thread_id", json_string(tid));
     v = json_object_get(c, "checkpoint_id");
     if (v == NULL || json_is_null(v)) {

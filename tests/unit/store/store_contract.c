@@ -1062,6 +1062,17 @@ static void test_checkpoints(void **state)
     cp = J("{\"checkpoint_id\":\"x\"}");
     RC(f->o->checkpoint_put(f->s, cp, &out), STORE_INVALID);
     json_decref(cp);
+
+    /* the stored checkpoint has its own top level: the caller may change cp's members after */
+    cp = json_pack("{ss ss s{ss}}", "thread_id", t, "checkpoint_id", "c9", "metadata", "source", "loop");
+    OK(f->o->checkpoint_put(f->s, cp, NULL));
+    json_object_set_new(cp, "metadata", J("{\"source\":\"changed\"}"));
+    json_object_set_new(cp, "checkpoint_id", json_string("other"));
+    OK(f->o->checkpoint_get(f->s, t, "", "c9", &out));
+    assert_string_equal(S(json_object_get(out, "metadata"), "source"), "loop");
+    assert_string_equal(S(out, "checkpoint_id"), "c9");
+    json_decref(out);
+    json_decref(cp);
 }
 
 static void test_checkpoint_delete_copy(void **state)
