@@ -326,7 +326,8 @@ int graph_node_goto(graph_node_ctx_t *ctx, const char *node, const json_t *arg);
  *    result?}], metadata, created_at, checkpoint: {thread_id, checkpoint_ns, checkpoint_id,
  *    checkpoint_map: null}, parent_checkpoint: same shape | null, interrupts: [{value, id}]}
  * `child` (borrowed, may be NULL) is the checkpoint written after `cp`: its parent_results give
- * the tasks their `result`. Returns a new reference (NULL only when out of memory).
+ * the tasks their `result`. Returns a new reference (NULL only when out of memory) that shares
+ * values, next, metadata and the tasks' results with `cp`: change only its own members.
  */
 json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child);
 

@@ -28,9 +28,9 @@ json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child)
     size_t i;
 
     v = json_object_get(cp, "values");
-    json_object_set_new(st, "values", json_is_object(v) ? jsoncopy_containers(v) : json_object());
+    json_object_set_new(st, "values", json_is_object(v) ? json_incref((json_t *)v) : json_object());
     v = json_object_get(cp, "next");
-    json_object_set_new(st, "next", json_is_array(v) ? jsoncopy_containers(v) : json_array());
+    json_object_set_new(st, "next", json_is_array(v) ? json_incref((json_t *)v) : json_array());
     json_array_foreach(tasks, i, t) {
         const json_t *in = json_object_get(t, "interrupts");
         const json_t *err = json_object_get(t, "error");
@@ -53,9 +53,9 @@ json_t *graph_state_from_checkpoint(const json_t *cp, const json_t *child)
     }
     json_object_set_new(st, "tasks", out_tasks);
     v = json_object_get(cp, "metadata");
-    json_object_set_new(st, "metadata", json_is_object(v) ? jsoncopy_containers(v) : json_object());
+    json_object_set_new(st, "metadata", json_is_object(v) ? json_incref((json_t *)v) : json_object());
     v = json_object_get(cp, "created_at");
-    json_object_set_new(st, "created_at", v ? jsoncopy_containers(v) : json_null());
+    json_object_set_new(st, "created_at", v ? json_incref((json_t *)v) : json_null());
     json_object_set_new(st, "checkpoint",
                         checkpoint_config(cp, json_object_get(cp, "checkpoint_id")));
     json_object_set_new(st, "parent_checkpoint",

@@ -19,7 +19,7 @@ static int reserve(jsonw_buf_t *b, size_t n)
 
     if (need <= b->cap)
         return 0;
-    cap = b->cap > 0 ? b->cap : 256;
+    cap = b->cap > 0 ? b->cap : 2048; /* most event and record texts fit: no realloc chain */
     while (cap < need)
         cap *= 2;
     if ((d = realloc(b->data, cap)) == NULL)
