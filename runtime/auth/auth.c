@@ -244,14 +244,14 @@ static const char *pool_str(h2o_mem_pool_t *pool, const char *s, size_t len)
     return d;
 }
 
-/* Fills `v` with an authenticated user: id, token and email (may be NULL) copied into `pool`. */
+/* Fills `v` with an authenticated user: id, token and email (both may be NULL) copied into `pool`. */
 static auth_rc_t accept_user(auth_verdict_t *v, h2o_mem_pool_t *pool, const char *id, const char *token, size_t token_len,
                              const char *email)
 {
     auth_user_t *u = h2o_mem_alloc_pool(pool, sizeof(*u));
 
     u->id = pool_str(pool, id, strlen(id));
-    u->token = pool_str(pool, token, token_len);
+    u->token = token != NULL ? pool_str(pool, token, token_len) : NULL;
     u->email = email != NULL ? pool_str(pool, email, strlen(email)) : NULL;
     v->status = 0;
     v->error = v->detail = NULL;
@@ -318,7 +318,7 @@ static auth_rc_t check_api_key(const auth_credentials_t *c, h2o_mem_pool_t *pool
             user = auth_state.keys[i].user;
     if (user == NULL)
         return refuse(v, 401, "invalid_token", "Invalid API key");
-    return accept_user(v, pool, user, key, len, NULL);
+    return accept_user(v, pool, user, NULL, 0, NULL);
 }
 
 /* The fast path of a token this thread verified before: when the Authorization header of `c` is

@@ -25,7 +25,9 @@ struct st_h2o_mem_pool_t;
 /* An authenticated caller. Strings are NUL-terminated and live in the request pool. */
 typedef struct auth_user {
     const char *id;    /* the owner scope: the JWT `sub`, or the user an API key maps to */
-    const char *token; /* the caller's bearer credential as sent (never persisted or logged) */
+    const char *token; /* the caller's bearer token as sent (never persisted or logged); NULL in
+                          api-key mode: a key of the server's is never handed to graphs (nor,
+                          through them, to the tool servers they call) */
     const char *email; /* the `email` claim when the credential carries one, else NULL */
 } auth_user_t;
 
