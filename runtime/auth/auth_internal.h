@@ -20,6 +20,16 @@ typedef enum auth_alg { AUTH_ALG_HS256, AUTH_ALG_RS256, AUTH_ALG_ES256 } auth_al
  */
 long auth_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
+/* A response body libcurl collects for auth (JWKS fetches, supabase checks): `data` malloc'd
+ * (the caller frees it), at most `max` bytes — a longer body fails the transfer. */
+typedef struct auth_body {
+    char *data;
+    size_t len, max;
+} auth_body_t;
+
+/* CURLOPT_WRITEFUNCTION appending to the auth_body_t given as CURLOPT_WRITEDATA. */
+size_t auth_body_write(char *ptr, size_t size, size_t nmemb, void *user);
+
 /* What jwt mode checks, besides the signature (all borrowed). */
 typedef struct auth_jwt_policy {
     const unsigned char *secret; /* HS256 key, NULL when HS256 is not configured */

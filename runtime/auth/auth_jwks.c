@@ -254,18 +254,13 @@ Exit:
     return key;
 }
 
-typedef struct fetch_buf {
-    char *data;
-    size_t len;
-} fetch_buf_t;
-
-static size_t on_fetch_data(char *ptr, size_t size, size_t nmemb, void *user)
+size_t auth_body_write(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    fetch_buf_t *b = user;
+    auth_body_t *b = user;
     size_t n = size * nmemb;
     char *grown;
 
-    if (n > JWKS_MAX_BYTES - b->len || (grown = realloc(b->data, b->len + n)) == NULL)
+    if (n > b->max - b->len || (grown = realloc(b->data, b->len + n)) == NULL)
         return 0;
     memcpy(grown + b->len, ptr, n);
     b->data = grown;
@@ -278,7 +273,7 @@ static size_t on_fetch_data(char *ptr, size_t size, size_t nmemb, void *user)
 static int fetch_url(const char *url, int allow_empty, char *err, size_t cap)
 {
     CURL *curl = curl_easy_init();
-    fetch_buf_t b = {0};
+    auth_body_t b = {.max = JWKS_MAX_BYTES};
     char cerr[CURL_ERROR_SIZE] = "";
     long status = 0;
     int rc = -1;
@@ -292,7 +287,7 @@ static int fetch_url(const char *url, int allow_empty, char *err, size_t cap)
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, JWKS_FETCH_TIMEOUT_S);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_fetch_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, auth_body_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
     if (curl_easy_perform(curl) != CURLE_OK) {
         snprintf(err, cap, "%s", cerr[0] != '\0' ? cerr : "transfer failed");

@@ -130,32 +130,13 @@ Fail:
     free(email_copy);
 }
 
-typedef struct supa_body {
-    char *data;
-    size_t len;
-} supa_body_t;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
-{
-    supa_body_t *b = user;
-    size_t n = size * nmemb;
-    char *grown;
-
-    if (n > SUPA_BODY_MAX - b->len || (grown = realloc(b->data, b->len + n)) == NULL)
-        return 0;
-    memcpy(grown + b->len, ptr, n);
-    b->data = grown;
-    b->len += n;
-    return n;
-}
-
 /* Asks the auth server about job->a->_token with `curl` and fills the verdict in job->a
  * (id and email malloc'd into it); a positive verdict also goes into the cache. */
 static void check_token(CURL *curl, supa_job_t *job)
 {
     auth_async_t *a = job->a;
     struct curl_slist *headers = NULL, *with_key;
-    supa_body_t body = {0};
+    auth_body_t body = {.max = SUPA_BODY_MAX};
     json_t *user = NULL;
     const char *id, *email;
     char *bearer = NULL;
@@ -264,7 +245,7 @@ static void *on_checker_thread(void *arg)
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT, SUPA_TIMEOUT_S);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, auth_body_write);
     }
     pthread_mutex_lock(&supa.lock);
     for (;;) {
