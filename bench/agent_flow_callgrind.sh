@@ -23,7 +23,8 @@ mp=$!
 for _ in $(seq 50); do [ -s "$work/mock.port" ] && break; sleep 0.1; done
 mock="http://127.0.0.1:$(cat "$work/mock.port")"
 port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-OPENAI_BASE_URL="$mock/v1" valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
+# lgserve sets this itself by executing itself again, which would leave valgrind: set it here
+OPENAI_BASE_URL="$mock/v1" GLIBC_TUNABLES=glibc.malloc.tcache_count=256 valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
   "$build/lgserve" --port "$port" --data-dir "$work/data" --workers 1 --run-workers 2 \
   --log-level warn >"$work/log" 2>&1 &
 vp=$!

@@ -112,7 +112,7 @@ if [ "$what" = callgrind ] || [ "$what" = both ]; then
   declare -A ir=()
   for mode in none jwt; do
     for n in "$cg_n" "$((3 * cg_n))"; do
-      start "$mode" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$mode.$n" --dump-instr=no
+      start "$mode" env GLIBC_TUNABLES=glibc.malloc.tcache_count=256 valgrind --tool=callgrind --callgrind-out-file="$work/cg.$mode.$n" --dump-instr=no
       : >"$work/curl.cfg"
       for ((i = 0; i < n; i++)); do printf 'url = "%s"\noutput = /dev/null\n' "$url$path" >>"$work/curl.cfg"; done
       curl -s "${hdr[@]}" -K "$work/curl.cfg"

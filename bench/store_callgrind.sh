@@ -50,7 +50,8 @@ sys.exit(1 if bad else 0)
 PY
 
 port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$bin" --host 127.0.0.1 --port "$port" \
+# lgserve sets this itself by executing itself again, which would leave valgrind: set it here
+GLIBC_TUNABLES=glibc.malloc.tcache_count=256 valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$bin" --host 127.0.0.1 --port "$port" \
   --data-dir "$work/data" --workers 1 --fsync batch --run-workers 1 >"$work/log" 2>&1 &
 vp=$!
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/ok" >/dev/null && break; sleep 0.2; done
