@@ -49,6 +49,21 @@ static void test_v4_bits_and_uniqueness(void **state)
     assert_memory_not_equal(a.b, b.b, 16);
 }
 
+/* 100 v4 UUIDs draw 1,600 random bytes: several refills of the per-thread pool; none repeats. */
+static void test_v4_distinct_across_refills(void **state)
+{
+    uuid_bytes_t u[100];
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i != 100; ++i) {
+        assert_int_equal(uuid_v4(&u[i]), 0);
+        assert_int_equal(uuid_version(&u[i]), 4);
+        for (j = 0; j != i; ++j)
+            assert_memory_not_equal(u[i].b, u[j].b, 16);
+    }
+}
+
 static void test_v7_ordered(void **state)
 {
     char prev[UUID_STR_SIZE], cur[UUID_STR_SIZE];
@@ -133,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v5_known_values),
         cmocka_unit_test(test_v4_bits_and_uniqueness),
+        cmocka_unit_test(test_v4_distinct_across_refills),
         cmocka_unit_test(test_v7_ordered),
         cmocka_unit_test(test_v7_unique_across_threads),
         cmocka_unit_test(test_parse_format),
