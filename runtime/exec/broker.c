@@ -234,6 +234,8 @@ static void drop_events_locked(exec_run_t *r)
     r->events = NULL;
     r->n_events = r->cap_events = 0;
     r->first_id = r->next_id;
+    json_decref(r->result);
+    r->result = NULL;
     r->events_dropped = 1;
 }
 
@@ -267,7 +269,7 @@ static void registry_drop(int (*keep)(exec_run_t *r, int64_t now, int64_t ret), 
 static int64_t reap_grace_us;
 
 /* Keeps a record while its run goes on, while someone follows it, and for `ret` after the
- * end; frees the log of a non-resumable run after the grace. */
+ * end; frees the log and result of a non-resumable run after the grace. */
 static int keep_fresh(exec_run_t *r, int64_t now, int64_t ret)
 {
     int keep;

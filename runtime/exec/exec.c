@@ -300,6 +300,19 @@ static void complete_streamed(exec_run_t *r, const json_t *ns, const json_t *upd
     }
 }
 
+/* Frees what only the worker uses while the graph streams (the messages accumulated for
+ * messages mode, the serialised tuple metadata) once the graph returned: the record itself
+ * stays for the retention window, and these would hold a copy of every message meanwhile. */
+static void release_stream_state(exec_run_t *r)
+{
+    json_decref(r->msg_seen);
+    r->msg_seen = NULL;
+    json_decref(r->tuple_meta);
+    r->tuple_meta = NULL;
+    free(r->tuple_meta_text);
+    r->tuple_meta_text = NULL;
+}
+
 /* Publishes a messages-tuple event [chunk, metadata] (`data` borrowed). A node's chunks share
  * one metadata object, which the engine never changes once streamed (engine.h), so its text is
  * written once and reused while the same object comes back. */
@@ -619,6 +632,7 @@ static void execute(json_t *run, uint64_t claim_pos)
     if (webhook != NULL && !deleted)
         post_webhook(run, webhook, status, started_us, res.values, err_msg);
     atomic_store(&r->running, 0);
+    release_stream_state(r);
     exec_broker_end(r, status, result);
     exec_run_unref(r);
     graph_result_clear(&res);
@@ -1276,8 +1290,11 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
     if (r != NULL) {
         int visible = !r->is_thread && (thread_id == NULL || strcmp(thread_id, r->thread_id) == 0) &&
                       (owner == NULL || (r->owner != NULL && strcmp(owner, r->owner) == 0));
+        int ended, dropped;
         pthread_mutex_lock(&r->mu);
-        if (visible && r->ended)
+        ended = r->ended;
+        dropped = r->events_dropped;
+        if (visible && ended && !dropped)
             *out = r->result != NULL ? jsoncopy_containers(r->result) : json_object();
         pthread_mutex_unlock(&r->mu);
         exec_run_unref(r);
@@ -1287,10 +1304,13 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
             set_err(err, 404, "Run not found");
             return -1;
         }
-        /* still running, or waiting for its writes to be durable: the store may already show
-         * the final status, but nothing is answered before the run's record ended */
-        set_err(err, 409, "Run %s has not finished", run_id);
-        return -1;
+        if (!ended) {
+            /* still running, or waiting for its writes to be durable: the store may already
+             * show the final status, but nothing is answered before the run's record ended */
+            set_err(err, 409, "Run %s has not finished", run_id);
+            return -1;
+        }
+        /* its result was freed after the grace: answered as once the record left memory */
     }
     if (ex.ops == NULL || run_id == NULL || ex.ops->run_get(ex.s, thread_id, run_id, owner, &run) != STORE_OK) {
         set_err(err, 404, "Run not found");

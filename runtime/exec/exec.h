@@ -58,11 +58,11 @@
 typedef struct exec_config {
     int workers;              /* graph-executing threads; 0 = 10 per core (runs mostly wait on
                                  LLM and tool calls) */
-    int retention_s;          /* how long a finished run stays in memory (outcome, and events
-                                 of stream_resumable runs); 0 = 300. Events of other runs stay
-                                 replayable min(retention_s, 10) s after the end (the official
-                                 server keeps only resumable streams); nothing is dropped while
-                                 a subscriber follows the run */
+    int retention_s;          /* how long a finished stream_resumable run stays in memory
+                                 (events and outcome); 0 = 300. Other runs keep theirs
+                                 min(retention_s, 10) s after the end (the official server keeps
+                                 only resumable streams), then only a small record for the rest
+                                 of the window; nothing is dropped while a subscriber follows */
     size_t retention_events;  /* max events kept per run; when full the oldest quarter is
                                  dropped; 0 = 10000 */
     int webhook_timeout_s;    /* per attempt; 0 = 10 */

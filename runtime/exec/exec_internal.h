@@ -79,7 +79,9 @@ typedef struct exec_run {
     atomic_int cancel_why;    /* exec_cancel_why_t */
     atomic_int running;       /* a worker is executing it */
     atomic_llong started_mono_us;
-    int events_dropped;       /* the log was freed after the end (non-resumable run) */
+    int events_dropped;       /* the log and the result were freed after the end (non-resumable
+                                 run): exec_run_result answers from the store, as once the record
+                                 left memory */
     int is_thread;            /* a thread channel: every event of the thread's runs; ends only
                                  when the thread is deleted */
     int64_t touched_mono_us;  /* thread channel: last publish or unsubscribe (under mu) */
@@ -128,8 +130,8 @@ void exec_broker_thread_gone(const char *thread_id);
 /* Calls `fn` on every registered record under the registry lock (fn must not take it). */
 void exec_registry_foreach(void (*fn)(exec_run_t *r, void *user), void *user);
 /* Ages finished records (monotonic `now_mono_us`): a record without subscribers is dropped
- * `retention_us` after its run ended; the event log of a run that is not resumable is freed
- * earlier, `grace_us` after the end (its outcome stays for exec_run_result). */
+ * `retention_us` after its run ended; the event log and the result of a run that is not
+ * resumable are freed earlier, `grace_us` after the end (a short record stays, for its status). */
 void exec_registry_reap(int64_t now_mono_us, int64_t retention_us, int64_t grace_us);
 /* Drops every record (at exec_stop). */
 void exec_registry_clear(void);

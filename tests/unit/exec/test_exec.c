@@ -35,6 +35,7 @@
 #include <cmocka.h>
 
 #include "exec/exec.h"
+#include "exec/exec_internal.h"
 #include "graph/engine.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -1210,6 +1211,43 @@ static void test_retention(void **state)
     json_decref(run);
 }
 
+/* Memory a finished run gives back: the worker's message state once the graph returned, and the
+ * event log and result of a run that is not resumable once the grace passed (the record stays
+ * for its status; /wait and join then answer the thread's values, as after retention). */
+static void test_finished_run_memory(void **state)
+{
+    json_t *run = create(NULL, F->echo_id, "{\"input\": {\"value\": \"m\"}, \"on_completion\": \"keep\", "
+                                           "\"stream_mode\": [\"messages-tuple\", \"messages\"]}");
+    const char *status = NULL;
+    json_t *evs = collect(NULL, id_of(run), 0, &status), *result = NULL;
+    exec_run_t *r;
+    exec_error_t err;
+
+    (void)state;
+    assert_string_equal(status, "success");
+    json_decref(evs);
+    assert_non_null(r = exec_run_find(id_of(run)));
+    pthread_mutex_lock(&r->mu);
+    assert_null(r->msg_seen);
+    assert_null(r->tuple_meta);
+    assert_null(r->tuple_meta_text);
+    assert_non_null(r->result);
+    pthread_mutex_unlock(&r->mu);
+    exec_registry_reap(time_mono_us() + 1000000, INT64_MAX / 4, 0); /* past the grace, within retention */
+    pthread_mutex_lock(&r->mu);
+    assert_true(r->events_dropped);
+    assert_null(r->result);
+    assert_int_equal(r->n_events, 0);
+    pthread_mutex_unlock(&r->mu);
+    exec_run_unref(r);
+    assert_non_null(r = exec_run_find(id_of(run))); /* still registered */
+    exec_run_unref(r);
+    assert_int_equal(exec_run_result(NULL, id_of(run), NULL, &result, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "value")), "m");
+    json_decref(result);
+    json_decref(run);
+}
+
 /* Recovery: a store holding a running and a pending run, then exec_start. */
 static void test_recovery(void **state)
 {
@@ -1421,6 +1459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook_retry, setup_retry, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup_timeout, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup_retention, teardown),
+        cmocka_unit_test_setup_teardown(test_finished_run_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_not_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_modes, setup, teardown),
