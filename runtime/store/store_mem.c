@@ -331,6 +331,15 @@ static json_t *copy_out(const json_t *o)
     return jsoncopy_containers(o);
 }
 
+/* The base of a changed object: a new top-level object whose members are shared with `o`
+ * (indexed values are never modified in place, so the change may only set or delete members
+ * of the copy; a member it changes inside, like merged metadata, it copies first). Saves
+ * copying what the change keeps, e.g. a thread's values or a run's input. */
+static json_t *shallow_copy(const json_t *o)
+{
+    return json_copy((json_t *)o);
+}
+
 static int64_t norm_offset(int64_t offset)
 {
     return offset < 0 ? 0 : offset;
@@ -1733,7 +1742,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
         goto Exit;
     }
-    t = jsoncopy_containers(e->obj);
+    t = shallow_copy(e->obj);
     if ((rc = merge_object_field(t, patch, "metadata")) != STORE_OK ||
         (rc = thread_fields(t, patch)) != STORE_OK)
         goto Exit;
@@ -2077,7 +2086,7 @@ static store_rc_t mem_run_set_status(store_t *s, const char *run_id, const char 
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
         goto Exit;
     }
-    r = jsoncopy_containers(e->obj);
+    r = shallow_copy(e->obj);
     json_object_set_new(r, "status", json_string(status));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = out != NULL ? copy_out(r) : NULL;
@@ -2158,7 +2167,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
         rc = store_fail(STORE_NOT_FOUND, "no run to claim");
         goto Exit;
     }
-    r = jsoncopy_containers(e->obj);
+    r = shallow_copy(e->obj);
     json_object_set_new(r, "status", json_string("running"));
     json_object_set_new(r, "updated_at", store_json_time(time_now_us()));
     res = out != NULL ? copy_out(r) : NULL;
