@@ -235,7 +235,10 @@ typedef struct store_ops {
     store_rc_t (*thread_get)(store_t *s, const char *id, const char *owner, json_t **out);
     /* Applies `patch` {metadata?, config?, status?, values?, interrupts?, ttl?}: metadata is
      * merged key by key, the others replace; ttl as on create (null removes it).
-     * updated_at = now; state_updated_at = now when values or interrupts are given. */
+     * updated_at = now; state_updated_at = now when values or interrupts are given. The
+     * store may keep `patch`'s values and interrupts themselves instead of copies: the caller
+     * must never change anything inside them afterwards (it may change `patch`'s own
+     * members). */
     store_rc_t (*thread_patch)(store_t *s, const char *id, const json_t *patch,
                                const char *owner, json_t **out);
     /* Deletes the thread with its runs and checkpoints. */

@@ -1621,8 +1621,9 @@ static store_rc_t make_ttl(const json_t *in, int64_t now, json_t **out)
     return *out != NULL ? STORE_OK : store_fail(STORE_NOMEM, "out of memory");
 }
 
-/* Copies the optional thread fields status/values/interrupts/config of `in` into `t`. */
-static store_rc_t thread_fields(json_t *t, const json_t *in)
+/* Copies the optional thread fields status/values/interrupts/config of `in` into `t`; with
+ * `keep`, `t` takes values and interrupts themselves (thread_patch's contract, store.h). */
+static store_rc_t thread_fields(json_t *t, const json_t *in, int keep)
 {
     json_t *v;
 
@@ -1637,9 +1638,9 @@ static store_rc_t thread_fields(json_t *t, const json_t *in)
         json_object_set_new(t, "config", jsoncopy_containers(v));
     }
     if ((v = json_object_get(in, "values")) != NULL)
-        json_object_set_new(t, "values", jsoncopy_containers(v));
+        json_object_set_new(t, "values", keep ? json_incref(v) : jsoncopy_containers(v));
     if ((v = json_object_get(in, "interrupts")) != NULL)
-        json_object_set_new(t, "interrupts", jsoncopy_containers(v));
+        json_object_set_new(t, "interrupts", keep ? json_incref(v) : jsoncopy_containers(v));
     return STORE_OK;
 }
 
@@ -1676,7 +1677,7 @@ static store_rc_t mem_thread_create(store_t *s, const json_t *in, store_if_exist
     json_object_set_new_nocheck(t, "status", json_stringn_nocheck("idle", 4));
     json_object_set_new_nocheck(t, "config", json_object());
     json_object_set_new_nocheck(t, "interrupts", json_object());
-    if ((rc = thread_fields(t, in)) != STORE_OK)
+    if ((rc = thread_fields(t, in, 0)) != STORE_OK)
         goto Exit;
     if (json_object_get(in, "ttl") != NULL && !json_is_null(json_object_get(in, "ttl"))) {
         if ((rc = make_ttl(json_object_get(in, "ttl"), now, &ttl)) != STORE_OK)
@@ -1744,7 +1745,7 @@ static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *pat
     }
     t = shallow_copy(e->obj);
     if ((rc = merge_object_field(t, patch, "metadata")) != STORE_OK ||
-        (rc = thread_fields(t, patch)) != STORE_OK)
+        (rc = thread_fields(t, patch, 1)) != STORE_OK)
         goto Exit;
     if ((v = json_object_get(patch, "ttl")) != NULL) {
         if (json_is_null(v)) {

@@ -563,6 +563,23 @@ static void test_thread_patch(void **state)
         "m1");
     json_decref(t);
 
+    /* the answer shares nothing with the store, and the patch's own members are the caller's */
+    p = J("{\"metadata\":{\"k\":{\"n\":1}},\"values\":{\"messages\":[{\"id\":\"m2\"}]}}");
+    OK(f->o->thread_patch(f->s, id, p, NULL, &t));
+    json_object_set_new(p, "values", json_object());
+    json_object_set_new(json_object_get(json_object_get(t, "metadata"), "k"), "n", json_integer(9));
+    json_array_clear(json_object_get(json_object_get(t, "values"), "messages"));
+    json_decref(t);
+    json_decref(p);
+    OK(f->o->thread_get(f->s, id, NULL, &t));
+    assert_int_equal(I(json_object_get(json_object_get(t, "metadata"), "k"), "n"), 1);
+    assert_int_equal(I(json_object_get(t, "metadata"), "a"), 1);
+    assert_string_equal(S(t, "status"), "busy");
+    assert_string_equal(
+        S(json_array_get(json_object_get(json_object_get(t, "values"), "messages"), 0), "id"),
+        "m2");
+    json_decref(t);
+
     p = J("{\"metadata\":\"x\"}");
     RC(f->o->thread_patch(f->s, id, p, NULL, &t), STORE_INVALID);
     json_decref(p);
