@@ -101,12 +101,36 @@ exec_run_t *exec_run_find(const char *run_id)
     return r;
 }
 
+/* Registers the new record `r` (two references: the registry's and the caller's) under its
+ * run_id, unless a record with that id is there already: then `r` is released and the existing
+ * one is returned (a new reference). Counts a registered thread channel. */
+static exec_run_t *registry_insert(exec_run_t *r)
+{
+    exec_run_t *old;
+    size_t b = bucket_of(r->run_id);
+
+    pthread_mutex_lock(&registry_mu);
+    if ((old = lookup_locked(r->run_id)) != NULL) {
+        exec_run_ref(old);
+        pthread_mutex_unlock(&registry_mu);
+        atomic_store(&r->refs, 1);
+        exec_run_unref(r);
+        return old;
+    }
+    r->hnext = registry[b];
+    registry[b] = r;
+    r->registered = 1;
+    if (r->is_thread)
+        atomic_fetch_add(&thread_channels, 1);
+    pthread_mutex_unlock(&registry_mu);
+    return r;
+}
+
 exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const char *owner,
                               unsigned modes, int subgraphs)
 {
     exec_run_t *r = NULL, *old;
     json_t *meta = NULL;
-    size_t b;
 
     r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -126,20 +150,8 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
     r->first_id = r->next_id = 1;
     r->modes = modes;
     r->subgraphs = subgraphs;
-    b = bucket_of(run_id);
-    pthread_mutex_lock(&registry_mu);
-    old = lookup_locked(run_id);
-    if (old != NULL) {
-        exec_run_ref(old);
-        pthread_mutex_unlock(&registry_mu);
-        atomic_store(&r->refs, 1);
-        exec_run_unref(r);
+    if ((old = registry_insert(r)) != r)
         return old;
-    }
-    r->hnext = registry[b];
-    registry[b] = r;
-    r->registered = 1;
-    pthread_mutex_unlock(&registry_mu);
     meta = json_pack("{s:s, s:i}", "run_id", run_id, "attempt", 1);
     exec_broker_publish(r, "metadata", meta);
     json_decref(meta);
@@ -150,9 +162,8 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
  * NULL when out of memory. */
 static exec_run_t *thread_channel(const char *thread_id)
 {
-    exec_run_t *r, *old;
+    exec_run_t *r;
     char key[48];
-    size_t b;
 
     snprintf(key, sizeof(key), "thread:%s", thread_id);
     if ((r = exec_run_find(key)) != NULL)
@@ -166,21 +177,7 @@ static exec_run_t *thread_channel(const char *thread_id)
     r->first_id = r->next_id = 1;
     r->is_thread = 1;
     r->touched_mono_us = time_mono_us();
-    b = bucket_of(key);
-    pthread_mutex_lock(&registry_mu);
-    if ((old = lookup_locked(key)) != NULL) {
-        exec_run_ref(old);
-        pthread_mutex_unlock(&registry_mu);
-        atomic_store(&r->refs, 1);
-        exec_run_unref(r);
-        return old;
-    }
-    r->hnext = registry[b];
-    registry[b] = r;
-    r->registered = 1;
-    atomic_fetch_add(&thread_channels, 1);
-    pthread_mutex_unlock(&registry_mu);
-    return r;
+    return registry_insert(r);
 }
 
 /* Unlinks `r`; caller holds registry_mu. Returns 1 when it was registered. */

@@ -916,6 +916,21 @@ void exec_cancel_record(exec_run_t *r, exec_cancel_why_t why)
     json_decref(run);
 }
 
+/* Reads a cancel `action` (NULL: interrupt) into *why. Returns 0, or -1 with err 422. */
+static int cancel_action(const char *action, exec_cancel_why_t *why, exec_error_t *err)
+{
+    if (action == NULL || strcmp(action, "interrupt") == 0) {
+        *why = EXEC_CANCEL_INTERRUPT;
+        return 0;
+    }
+    if (strcmp(action, "rollback") == 0) {
+        *why = EXEC_CANCEL_ROLLBACK;
+        return 0;
+    }
+    set_err(err, 422, "action: expected interrupt or rollback, got %s", action);
+    return -1;
+}
+
 int exec_run_cancel(const char *thread_id, const char *run_id, const char *action,
                     const char *owner, exec_error_t *err)
 {
@@ -926,12 +941,8 @@ int exec_run_cancel(const char *thread_id, const char *run_id, const char *actio
         set_err(err, 503, "the run executor is not running");
         return -1;
     }
-    if (action != NULL && strcmp(action, "rollback") == 0)
-        why = EXEC_CANCEL_ROLLBACK;
-    else if (action != NULL && strcmp(action, "interrupt") != 0) {
-        set_err(err, 422, "action: expected interrupt or rollback, got %s", action);
+    if (cancel_action(action, &why, err) != 0)
         return -1;
-    }
     if (run_id == NULL || ex.ops->run_get(ex.s, thread_id, run_id, owner, &run) != STORE_OK) {
         set_err(err, 404, "Run not found");
         return -1;
@@ -952,12 +963,8 @@ int exec_thread_cancel(const char *thread_id, const char *action, const char *ow
         set_err(err, 503, "the run executor is not running");
         return -1;
     }
-    if (action != NULL && strcmp(action, "rollback") == 0)
-        why = EXEC_CANCEL_ROLLBACK;
-    else if (action != NULL && strcmp(action, "interrupt") != 0) {
-        set_err(err, 422, "action: expected interrupt or rollback, got %s", action);
+    if (cancel_action(action, &why, err) != 0)
         return -1;
-    }
     if (thread_id == NULL || ex.ops->thread_get(ex.s, thread_id, owner, &thread) != STORE_OK) {
         set_err(err, 404, "Thread %s not found", thread_id != NULL ? thread_id : "(null)");
         goto Exit;
