@@ -44,7 +44,7 @@ json_t *api_owned_metadata(const http_ctx_t *ctx, const json_t *metadata)
 store_rc_t api_thread_visible(const http_ctx_t *ctx, const char *id)
 {
     json_t *t = NULL;
-    store_rc_t rc = api_ops()->thread_get(api_store(), id, api_owner(ctx), &t);
+    store_rc_t rc = store_thread_get_shared(api_ops(), api_store(), id, api_owner(ctx), &t);
 
     json_decref(t);
     return rc;

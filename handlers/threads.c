@@ -97,7 +97,7 @@ static json_t *state_from_checkpoint(const json_t *cp, int subgraphs)
             snprintf(ns, sizeof(ns), "%s|%s:%s", parent_ns, name, id);
         else
             snprintf(ns, sizeof(ns), "%s:%s", name, id);
-        if (subgraphs && api_ops()->checkpoint_get(api_store(), thread_id, ns, NULL, &scp) == STORE_OK)
+        if (subgraphs && store_checkpoint_get_shared(api_ops(), api_store(), thread_id, ns, NULL, &scp) == STORE_OK)
             sub = state_from_checkpoint(scp, subgraphs);
         else
             sub = json_pack("{s:{s:s, s:s}}", "configurable", "thread_id", thread_id, "checkpoint_ns", ns);
@@ -126,7 +126,9 @@ static int send_state(http_ctx_t *ctx, const char *thread_id, const char *ns, co
         ret = api_store_error(ctx, rc, "Thread", thread_id);
         goto Exit;
     }
-    rc = api_ops()->checkpoint_get(api_store(), thread_id, ref.ns, checkpoint_id, &cp);
+    /* read only: state_from_checkpoint builds a new state that only references cp's members,
+     * and the answer is only serialised */
+    rc = store_checkpoint_get_shared(api_ops(), api_store(), thread_id, ref.ns, checkpoint_id, &cp);
     if (rc == STORE_NOT_FOUND) {
         ret = http_send_json(ctx, 200, state_empty(&ref, checkpoint_id));
         goto Exit;

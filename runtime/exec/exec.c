@@ -418,7 +418,8 @@ static void finish_thread_locked(const char *thread_id, int outcome)
     const char *status;
     store_rc_t prc;
 
-    if (ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) != STORE_OK)
+    /* read only: its values become the thread's (thread_patch may keep them, store.h) */
+    if (store_checkpoint_get_shared(ex.ops, ex.s, thread_id, NULL, NULL, &cp) != STORE_OK)
         cp = NULL;
     intr = cp != NULL ? graph_checkpoint_interrupts(cp) : json_object();
     if (ex.ops->run_active(ex.s, thread_id, &active) == STORE_OK && json_array_size(active) > 0)
@@ -890,7 +891,7 @@ static void cancel_run_obj(const json_t *run, exec_cancel_why_t why, int locked)
             log_warn("run %s: cannot cancel it: %s", run_id, store_last_error());
         if (r != NULL && !atomic_load(&r->running)) {
             json_t *cp = NULL;
-            json_t *values = ex.ops->checkpoint_get(ex.s, thread_id, NULL, NULL, &cp) == STORE_OK &&
+            json_t *values = store_checkpoint_get_shared(ex.ops, ex.s, thread_id, NULL, NULL, &cp) == STORE_OK &&
                                      json_object_get(cp, "values") != NULL
                                  ? json_incref(json_object_get(cp, "values"))
                                  : json_object();
@@ -965,7 +966,7 @@ int exec_thread_cancel(const char *thread_id, const char *action, const char *ow
     }
     if (cancel_action(action, &why, err) != 0)
         return -1;
-    if (thread_id == NULL || ex.ops->thread_get(ex.s, thread_id, owner, &thread) != STORE_OK) {
+    if (thread_id == NULL || store_thread_get_shared(ex.ops, ex.s, thread_id, owner, &thread) != STORE_OK) {
         set_err(err, 404, "Thread %s not found", thread_id != NULL ? thread_id : "(null)");
         goto Exit;
     }
@@ -992,7 +993,7 @@ store_rc_t exec_thread_delete(const char *thread_id, const char *owner)
         return store_fail(STORE_UNSUPPORTED, "the run executor is not running");
     mu = &ex.create_mu[stripe_of(thread_id)];
     pthread_mutex_lock(mu);
-    if ((rc = ex.ops->thread_get(ex.s, thread_id, owner, &thread)) != STORE_OK ||
+    if ((rc = store_thread_get_shared(ex.ops, ex.s, thread_id, owner, &thread)) != STORE_OK ||
         (rc = ex.ops->run_active(ex.s, thread_id, &active)) != STORE_OK)
         goto Exit;
     json_array_foreach(active, i, run) cancel_run_obj(run, EXEC_CANCEL_INTERRUPT, 1);
@@ -1328,7 +1329,8 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
         set_err(err, 409, "Run %s has not finished", run_id);
         goto Exit;
     }
-    if (ex.ops->thread_get(ex.s, json_string_value(json_object_get(run, "thread_id")), NULL, &thread) == STORE_OK &&
+    if (store_thread_get_shared(ex.ops, ex.s, json_string_value(json_object_get(run, "thread_id")), NULL,
+                                &thread) == STORE_OK &&
         json_object_get(thread, "values") != NULL)
         *out = jsoncopy_containers(json_object_get(thread, "values"));
     else

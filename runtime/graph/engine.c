@@ -1075,7 +1075,7 @@ static int run_subgraph(graph_node_ctx_t *ctx, const json_t *input, json_t **upd
     parents = parents_of(ctx, 0);
     /* the same task again (a resume, a retry): the subgraph goes on from its own checkpoint,
      * with the run's resume value when this task is being resumed */
-    resuming = r->ops->checkpoint_get(r->store, r->thread_id, cns, NULL, &probe) == STORE_OK;
+    resuming = store_checkpoint_get_shared(r->ops, r->store, r->thread_id, cns, NULL, &probe) == STORE_OK;
     json_decref(probe);
     if (resuming && resume != NULL && json_array_size(t->resume) > 0)
         cmd = json_pack("{s:O}", "resume", resume);
@@ -1356,8 +1356,9 @@ static json_t *plan_of_tasks(const run_t *r)
 /* Loads the starting checkpoint. Returns 0 (r->cp may stay NULL), or -1 (run failed). */
 static int load_base(run_t *r, const char *checkpoint_id)
 {
-    json_t *cp = NULL;
-    store_rc_t rc = r->ops->checkpoint_get(r->store, r->thread_id, run_ns(r), checkpoint_id, &cp);
+    json_t *cp = NULL, *stored = NULL, *values;
+    store_rc_t rc = store_checkpoint_get_shared(r->ops, r->store, r->thread_id, run_ns(r),
+                                                checkpoint_id, &stored);
 
     if (rc == STORE_NOT_FOUND && checkpoint_id == NULL)
         return 0;
@@ -1370,10 +1371,14 @@ static int load_base(run_t *r, const char *checkpoint_id)
         store_failed(r, rc, "reading the thread's checkpoint");
         return -1;
     }
+    /* the stored checkpoint is read only: r->cp gets its own top level (checkpoint_record_tasks
+     * replaces its tasks), r->state too (a channel's value is never changed in place) */
+    cp = json_copy(stored);
+    json_decref(stored);
     r->cp = cp;
-    json_t *values = json_object_get(cp, "values");
+    values = json_object_get(cp, "values");
     json_decref(r->state);
-    r->state = json_is_object(values) ? jsoncopy_containers(values) : json_object();
+    r->state = json_is_object(values) ? json_copy(values) : json_object();
     r->step = (int)json_integer_value(json_object_get(json_object_get(cp, "metadata"), "step"));
     snprintf(r->out->checkpoint_id, sizeof(r->out->checkpoint_id), "%s",
              json_string_value(json_object_get(cp, "checkpoint_id")) ?: "");

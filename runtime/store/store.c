@@ -3,7 +3,8 @@
  * per-thread error message, return-code names, and the JSON predicates both backends must agree
  * on (jsonb-style containment, owner visibility, store item filters). store_pg expresses the
  * same predicates in SQL; the contract suite checks both against each other's behaviour.
- * Also the per-thread deferred-durability mode (store.h) and its blocking wait.
+ * Also the per-thread deferred-durability mode (store.h) and its blocking wait, and the shared
+ * reads' fallback to the copying ones.
  */
 #include "store/store.h"
 
@@ -83,6 +84,22 @@ store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos)
     if (dw.rc != STORE_OK)
         return store_fail(dw.rc, "the write could not be made durable");
     return STORE_OK;
+}
+
+store_rc_t store_thread_get_shared(const store_ops_t *ops, store_t *s, const char *id,
+                                   const char *owner, json_t **out)
+{
+    if (ops->thread_get_shared != NULL)
+        return ops->thread_get_shared(s, id, owner, out);
+    return ops->thread_get(s, id, owner, out);
+}
+
+store_rc_t store_checkpoint_get_shared(const store_ops_t *ops, store_t *s, const char *thread_id,
+                                       const char *ns, const char *checkpoint_id, json_t **out)
+{
+    if (ops->checkpoint_get_shared != NULL)
+        return ops->checkpoint_get_shared(s, thread_id, ns, checkpoint_id, out);
+    return ops->checkpoint_get(s, thread_id, ns, checkpoint_id, out);
 }
 
 const char *store_last_error(void)

@@ -29,7 +29,8 @@
  *   - Inputs (strings, json_t) are borrowed; the store copies what it keeps.
  *   - Output objects (`json_t **out`) are new references the caller owns (json_decref); they
  *     share nothing with the store. A mutation's `out` may be NULL when the caller does not
- *     want the result; a read's may not. On failure *out is left NULL.
+ *     want the result; a read's may not. On failure *out is left NULL. Exception: the
+ *     *_get_shared reads (below) answer the stored object itself.
  *   - Lists come back as a JSON array (new reference) and, where the API shows
  *     X-Pagination-Total, the number of matches before limit/offset in *total (may be NULL).
  *   - `limit` <= 0 means no limit; `offset` < 0 is treated as 0. sort_by/sort_order are the
@@ -233,6 +234,14 @@ typedef struct store_ops {
     store_rc_t (*thread_create)(store_t *s, const json_t *in, store_if_exists_t if_exists,
                                 const char *owner, json_t **out);
     store_rc_t (*thread_get)(store_t *s, const char *id, const char *owner, json_t **out);
+    /* thread_get for a reader that only reads: *out is a new reference (json_incref) to the
+     * stored thread itself, shared with the store and every other reader. The caller must not
+     * change anything in it, not even its top-level members (json_copy it first), and must
+     * never hand it to code that may (an HTTP answer being built, a webhook payload, ...). It
+     * stays valid and unchanged however long it is kept: stored objects are never modified in
+     * place, a change stores a new one. NULL when the backend cannot share: callers go through
+     * store_thread_get_shared(), which then answers a copy. */
+    store_rc_t (*thread_get_shared)(store_t *s, const char *id, const char *owner, json_t **out);
     /* Applies `patch` {metadata?, config?, status?, values?, interrupts?, ttl?}: metadata is
      * merged key by key, the others replace; ttl as on create (null removes it).
      * updated_at = now; state_updated_at = now when values or interrupts are given. The
@@ -303,6 +312,11 @@ typedef struct store_ops {
      * one stored when checkpoint_id is NULL. */
     store_rc_t (*checkpoint_get)(store_t *s, const char *thread_id, const char *ns,
                                  const char *checkpoint_id, json_t **out);
+    /* checkpoint_get answering the stored checkpoint itself, under thread_get_shared's rules
+     * (read only, never handed to code that may change it). NULL when the backend cannot
+     * share: callers go through store_checkpoint_get_shared(). */
+    store_rc_t (*checkpoint_get_shared)(store_t *s, const char *thread_id, const char *ns,
+                                        const char *checkpoint_id, json_t **out);
     /* History of a thread in namespace `ns` (NULL = ""), newest first: at most `limit`, only
      * those stored before checkpoint `before_id` (NULL = no bound), only those whose metadata
      * contains `metadata` (NULL = all). An unknown before_id is STORE_NOT_FOUND. */
@@ -401,6 +415,15 @@ void store_defer_note(uint64_t pos);
  * ops->when_durable (returns STORE_OK at once for pos 0 or a backend without either). STORE_OK
  * or STORE_IO. */
 store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos);
+
+/* ops->thread_get_shared / ops->checkpoint_get_shared, or the copying thread_get /
+ * checkpoint_get of a backend without them: either way *out is read only for the caller
+ * (store_ops_t above), so that the hot internal readers (graph engine, run executor) work
+ * with every backend. */
+store_rc_t store_thread_get_shared(const store_ops_t *ops, store_t *s, const char *id,
+                                   const char *owner, json_t **out);
+store_rc_t store_checkpoint_get_shared(const store_ops_t *ops, store_t *s, const char *thread_id,
+                                       const char *ns, const char *checkpoint_id, json_t **out);
 
 /* The name of a return code ("not found", ...). Static string. */
 const char *store_rc_name(store_rc_t rc);

@@ -20,7 +20,8 @@
  * a new log and captures references to the current objects: the snapshot is written by a
  * compactor thread afterwards, while readers and writers continue. Stored json_t values are
  * never modified once indexed (changes replace them; jansson's reference counts are atomic),
- * so results are copies made under the lock (jsoncopy: new containers, shared scalars).
+ * so results are copies made under the lock (jsoncopy: new containers, shared scalars), or,
+ * for the *_get_shared reads, references to the stored objects themselves.
  */
 #include "store/store.h"
 
@@ -1710,7 +1711,9 @@ Exit:
     return rc;
 }
 
-static store_rc_t mem_thread_get(store_t *s, const char *id, const char *owner, json_t **out)
+/* thread_get (`shared` 0: a copy) and thread_get_shared (1: the stored object). */
+static store_rc_t thread_read(store_t *s, const char *id, const char *owner, int shared,
+                              json_t **out)
 {
     store_rc_t rc = STORE_OK;
     ent_t *e;
@@ -1718,11 +1721,22 @@ static store_rc_t mem_thread_get(store_t *s, const char *id, const char *owner, 
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
     if ((e = find_visible(&s->threads, id, owner)) != NULL)
-        *out = copy_out(e->obj);
+        *out = shared ? json_incref(e->obj) : copy_out(e->obj);
     else
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
     pthread_rwlock_unlock(&s->lock);
     return rc;
+}
+
+static store_rc_t mem_thread_get(store_t *s, const char *id, const char *owner, json_t **out)
+{
+    return thread_read(s, id, owner, 0, out);
+}
+
+static store_rc_t mem_thread_get_shared(store_t *s, const char *id, const char *owner,
+                                        json_t **out)
+{
+    return thread_read(s, id, owner, 1, out);
 }
 
 static store_rc_t mem_thread_patch(store_t *s, const char *id, const json_t *patch,
@@ -2268,8 +2282,9 @@ Exit:
     return rc;
 }
 
-static store_rc_t mem_checkpoint_get(store_t *s, const char *thread_id, const char *ns,
-                                     const char *checkpoint_id, json_t **out)
+/* checkpoint_get (`shared` 0: a copy) and checkpoint_get_shared (1: the stored object). */
+static store_rc_t checkpoint_read(store_t *s, const char *thread_id, const char *ns,
+                                  const char *checkpoint_id, int shared, json_t **out)
 {
     store_rc_t rc = STORE_OK;
     ent_t *t;
@@ -2284,7 +2299,7 @@ static store_rc_t mem_checkpoint_get(store_t *s, const char *thread_id, const ch
             ent_t *c = t->ckpts[i];
             if (strcmp(ns_of(c->obj), ns) == 0 &&
                 (checkpoint_id == NULL || strcmp(c->id, checkpoint_id) == 0)) {
-                *out = copy_out(c->obj);
+                *out = shared ? json_incref(c->obj) : copy_out(c->obj);
                 break;
             }
         }
@@ -2294,6 +2309,18 @@ static store_rc_t mem_checkpoint_get(store_t *s, const char *thread_id, const ch
                         checkpoint_id ? checkpoint_id : "(latest)", thread_id);
     pthread_rwlock_unlock(&s->lock);
     return rc;
+}
+
+static store_rc_t mem_checkpoint_get(store_t *s, const char *thread_id, const char *ns,
+                                     const char *checkpoint_id, json_t **out)
+{
+    return checkpoint_read(s, thread_id, ns, checkpoint_id, 0, out);
+}
+
+static store_rc_t mem_checkpoint_get_shared(store_t *s, const char *thread_id, const char *ns,
+                                            const char *checkpoint_id, json_t **out)
+{
+    return checkpoint_read(s, thread_id, ns, checkpoint_id, 1, out);
 }
 
 static store_rc_t mem_checkpoint_list(store_t *s, const char *thread_id, const char *ns,
@@ -3005,6 +3032,7 @@ static const store_ops_t mem_ops = {
     .assistant_set_latest = mem_assistant_set_latest,
     .thread_create = mem_thread_create,
     .thread_get = mem_thread_get,
+    .thread_get_shared = mem_thread_get_shared,
     .thread_patch = mem_thread_patch,
     .thread_delete = mem_thread_delete,
     .thread_search = mem_thread_search,
@@ -3021,6 +3049,7 @@ static const store_ops_t mem_ops = {
     .run_active = mem_run_active,
     .checkpoint_put = mem_checkpoint_put,
     .checkpoint_get = mem_checkpoint_get,
+    .checkpoint_get_shared = mem_checkpoint_get_shared,
     .checkpoint_list = mem_checkpoint_list,
     .checkpoint_delete = mem_checkpoint_delete,
     .checkpoint_copy = mem_checkpoint_copy,

@@ -1092,6 +1092,73 @@ static void test_checkpoints(void **state)
     json_decref(cp);
 }
 
+/* The shared reads, through the backend's ops (`ops`: f->o, or a copy without the shared
+ * reads, which must fall back to copies): the same answers as thread_get / checkpoint_get, the
+ * same visibility, and an answer that later changes never alter. */
+static void check_shared_reads(fx_t *f, const store_ops_t *ops)
+{
+    const char *cid = "shared";
+    char t[UUID_STR_SIZE];
+    json_t *sh = NULL, *cp = NULL, *copy = NULL, *snap = NULL, *p;
+
+    mk_thread(f, "{\"metadata\":{\"owner\":\"alice\"},\"values\":{\"messages\":[{\"id\":\"m0\"}]}}", t);
+    RC(store_checkpoint_get_shared(ops, f->s, t, NULL, NULL, &sh), STORE_NOT_FOUND);
+    assert_null(sh);
+    mk_ckpt(f, t, cid, NULL, NULL, "", "{\"source\":\"loop\",\"step\":1}");
+
+    OK(store_checkpoint_get_shared(ops, f->s, t, "", NULL, &sh));
+    OK(f->o->checkpoint_get(f->s, t, "", cid, &copy));
+    assert_true(json_equal(sh, copy));
+    snap = json_deep_copy(sh);
+    json_decref(copy);
+    /* a later put of the same id replaces the checkpoint, not what the reader holds */
+    cp = json_pack("{ss ss s{s[{ss}]} s{ss}}", "thread_id", t, "checkpoint_id", cid, "values",
+                   "messages", "id", "m9", "metadata", "source", "update");
+    OK(f->o->checkpoint_put(f->s, cp, NULL));
+    json_decref(cp);
+    assert_true(json_equal(sh, snap));
+    json_decref(sh);
+    json_decref(snap);
+    OK(store_checkpoint_get_shared(ops, f->s, t, NULL, cid, &sh));
+    assert_string_equal(S(json_object_get(sh, "metadata"), "source"), "update");
+    json_decref(sh);
+    sh = NULL;
+    RC(store_checkpoint_get_shared(ops, f->s, t, "", "nope", &sh), STORE_NOT_FOUND);
+    RC(store_checkpoint_get_shared(ops, f->s, t, "child:1", NULL, &sh), STORE_NOT_FOUND);
+    assert_null(sh);
+
+    OK(store_thread_get_shared(ops, f->s, t, "alice", &sh));
+    OK(f->o->thread_get(f->s, t, "alice", &copy));
+    assert_true(json_equal(sh, copy));
+    snap = json_deep_copy(sh);
+    json_decref(copy);
+    p = J("{\"status\":\"busy\",\"metadata\":{\"k\":1},\"values\":{\"messages\":[]}}");
+    OK(f->o->thread_patch(f->s, t, p, NULL, NULL));
+    json_decref(p);
+    assert_true(json_equal(sh, snap));
+    json_decref(sh);
+    json_decref(snap);
+    OK(store_thread_get_shared(ops, f->s, t, NULL, &sh));
+    assert_string_equal(S(sh, "status"), "busy");
+    json_decref(sh);
+    sh = NULL;
+    RC(store_thread_get_shared(ops, f->s, t, "bob", &sh), STORE_NOT_FOUND);
+    RC(store_thread_get_shared(ops, f->s, "00000000-0000-4000-8000-000000000000", NULL, &sh),
+       STORE_NOT_FOUND);
+    assert_null(sh);
+}
+
+static void test_shared_reads(void **state)
+{
+    fx_t *f = *state;
+    store_ops_t copying = *f->o;
+
+    check_shared_reads(f, f->o);
+    copying.thread_get_shared = NULL;
+    copying.checkpoint_get_shared = NULL;
+    check_shared_reads(f, &copying);
+}
+
 static void test_checkpoint_delete_copy(void **state)
 {
     fx_t *f = *state;
@@ -1711,6 +1778,7 @@ int store_contract_run(const char *name, const store_contract_env_t *env)
         cmocka_unit_test_setup_teardown(test_run_claim_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_delete_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_search, setup, teardown),
