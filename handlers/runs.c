@@ -14,28 +14,21 @@
 #include "runs.h"
 
 /*
- * A copy of run-create `body` (borrowed) whose config.configurable also holds the request's
- * x-* headers (but x-api-key, x-tenant-id, x-service-key and the credential header
- * EXEC_TOKEN_KEY, which travels apart: caller_token) and user-agent, lower-cased, as the
- * official server passes them to the graph. Returns a new reference, or NULL when out of memory.
+ * The request's x-* headers (but x-api-key, x-tenant-id, x-service-key and the credential
+ * header EXEC_TOKEN_KEY, which travels apart: caller_token) and user-agent, names lower-cased,
+ * as the official server passes them to the graph in config.configurable: a new object, or
+ * NULL when there are none or memory ran out (*failed set then).
  */
-static json_t *body_with_headers(const http_ctx_t *ctx, const json_t *body)
+static json_t *header_configurable(const http_ctx_t *ctx, int *failed)
 {
     static const char *const skipped[] = {"x-api-key", "x-tenant-id", "x-service-key", EXEC_TOKEN_KEY};
     const h2o_headers_t *headers = &ctx->req->headers;
-    json_t *copy = json_deep_copy(body), *config, *conf;
+    json_t *conf = NULL;
     char name[128];
     size_t i, j;
 
-    if (copy == NULL)
-        goto Exit;
-    config = json_object_get(copy, "config");
-    if (!json_is_object(config))
-        json_object_set_new(copy, "config", config = json_object());
-    conf = json_object_get(config, "configurable");
-    if (!json_is_object(conf))
-        json_object_set_new(config, "configurable", conf = json_object());
-    for (i = 0; conf != NULL && i != headers->size; ++i) {
+    *failed = 0;
+    for (i = 0; i != headers->size; ++i) {
         const h2o_header_t *h = headers->entries + i;
         int skip = 0;
         if (h->name->len >= sizeof(name))
@@ -47,10 +40,13 @@ static json_t *body_with_headers(const http_ctx_t *ctx, const json_t *body)
             skip |= strcmp(name, skipped[j]) == 0;
         if (skip || (strncmp(name, "x-", 2) != 0 && strcmp(name, "user-agent") != 0))
             continue;
+        if (conf == NULL && (conf = json_object()) == NULL) {
+            *failed = 1;
+            break;
+        }
         json_object_set_new(conf, name, json_stringn(h->value.base, h->value.len));
     }
-Exit:
-    return copy;
+    return conf;
 }
 
 /*
@@ -74,32 +70,34 @@ static const char *caller_token(http_ctx_t *ctx, const json_t *body)
                                              EXEC_TOKEN_KEY));
 }
 
-int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, json_t **run)
+int runs_start(http_ctx_t *ctx, const char *thread_id, const json_t *body, char *run_id, json_t **run)
 {
     const char *given = json_string_value(json_object_get(body, "assistant_id"));
     char buf[37];
     const char *assistant_id = given != NULL ? api_resolve_assistant_id(given, buf) : NULL;
     exec_error_t err = {0};
-    json_t *full = NULL;
-    int rc = -1;
+    json_t *conf = NULL;
+    int rc = -1, failed;
 
-    *run = NULL;
+    if (run != NULL)
+        *run = NULL;
     if (assistant_id == NULL) {
         http_send_error(ctx, 404, "Assistant %s not found", given != NULL ? given : "(none)");
         goto Exit;
     }
-    if ((full = body_with_headers(ctx, body)) == NULL) {
+    if ((conf = header_configurable(ctx, &failed)) == NULL && failed) {
         http_send_error(ctx, 500, "out of memory");
         goto Exit;
     }
-    if (exec_run_create(thread_id, assistant_id, full, api_owner(ctx), caller_token(ctx, body), run, &err) != 0) {
+    if (exec_run_create(thread_id, assistant_id, body, conf, api_owner(ctx), caller_token(ctx, body), run_id, run,
+                        &err) != 0) {
         http_send_error(ctx, err.status != 0 ? err.status : 500, "%s",
                         err.detail[0] != '\0' ? err.detail : "cannot create the run");
         goto Exit;
     }
     rc = 0;
 Exit:
-    json_decref(full);
+    json_decref(conf);
     return rc;
 }
 
@@ -123,27 +121,14 @@ json_t *runs_mode_list(const http_ctx_t *ctx)
     return json_is_array(modes) ? json_incref(modes) : NULL;
 }
 
-/* Creates a run on the path's thread from the request body: 0 with *out (new reference), or
- * -1 once the error was answered. */
-static int create_on_thread(http_ctx_t *ctx, json_t **out)
-{
-    const char *thread_id = http_param_str(ctx, "thread_id");
-    json_t *run = NULL;
-
-    if (runs_start(ctx, thread_id, ctx->body, &run) != 0)
-        return -1;
-    *out = run;
-    return 0;
-}
-
-/* The options that follow run `run` (borrowed) as on_disconnect says. */
-static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
+/* The options that follow run `run_id` (borrowed) as on_disconnect says. */
+static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const char *run_id)
 {
     const char *on_disconnect = json_string_value(json_object_get(ctx->body, "on_disconnect"));
     http_stream_opts_t o = {0};
 
     o.thread_id = http_param_str(ctx, "thread_id");
-    o.run_id = json_string_value(json_object_get(run, "run_id"));
+    o.run_id = run_id;
     o.owner = api_owner(ctx);
     o.cancel_on_disconnect = on_disconnect != NULL && strcmp(on_disconnect, "cancel") == 0;
     o.missing_ok = 1;
@@ -153,13 +138,12 @@ static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
 /* POST /threads/{thread_id}/runs: a background run; answers the Run with Content-Location. */
 int runs_create(http_ctx_t *ctx)
 {
-    char loc[128];
+    char loc[128], run_id[UUID_STR_SIZE];
     json_t *run;
 
-    if (create_on_thread(ctx, &run) != 0)
+    if (runs_start(ctx, http_param_str(ctx, "thread_id"), ctx->body, run_id, &run) != 0)
         return 0;
-    snprintf(loc, sizeof(loc), "/threads/%s/runs/%s", http_param_str(ctx, "thread_id"),
-             json_string_value(json_object_get(run, "run_id")));
+    snprintf(loc, sizeof(loc), "/threads/%s/runs/%s", http_param_str(ctx, "thread_id"), run_id);
     http_add_header(ctx, "Content-Location", loc);
     return http_send_json(ctx, 200, run);
 }
@@ -167,32 +151,26 @@ int runs_create(http_ctx_t *ctx)
 /* POST /threads/{thread_id}/runs/stream: creates the run and streams its events as SSE. */
 int runs_stream(http_ctx_t *ctx)
 {
+    char run_id[UUID_STR_SIZE];
     http_stream_opts_t o;
-    json_t *run;
-    int rc;
 
-    if (create_on_thread(ctx, &run) != 0)
+    if (runs_start(ctx, http_param_str(ctx, "thread_id"), ctx->body, run_id, NULL) != 0)
         return 0;
-    o = follow_opts(ctx, run);
-    rc = http_stream_sse(ctx, &o);
-    json_decref(run);
-    return rc;
+    o = follow_opts(ctx, run_id);
+    return http_stream_sse(ctx, &o);
 }
 
 /* POST /threads/{thread_id}/runs/wait: creates the run and answers its outcome once it ended
  * (newline keep-alives meanwhile). */
 int runs_wait(http_ctx_t *ctx)
 {
+    char run_id[UUID_STR_SIZE];
     http_stream_opts_t o;
-    json_t *run;
-    int rc;
 
-    if (create_on_thread(ctx, &run) != 0)
+    if (runs_start(ctx, http_param_str(ctx, "thread_id"), ctx->body, run_id, NULL) != 0)
         return 0;
-    o = follow_opts(ctx, run);
-    rc = http_stream_wait(ctx, &o, 1);
-    json_decref(run);
-    return rc;
+    o = follow_opts(ctx, run_id);
+    return http_stream_wait(ctx, &o, 1);
 }
 
 /* GET /threads/{thread_id}/runs: the thread's runs, newest first (status, limit, offset, select). */

@@ -10,13 +10,13 @@
 #include "http/stream.h"
 #include "runs.h"
 
-/* The options that follow stateless run `run` (borrowed) as on_disconnect says. */
-static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
+/* The options that follow stateless run `run_id` (borrowed) as on_disconnect says. */
+static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const char *run_id)
 {
     const char *on_disconnect = json_string_value(json_object_get(ctx->body, "on_disconnect"));
     http_stream_opts_t o = {0};
 
-    o.run_id = json_string_value(json_object_get(run, "run_id"));
+    o.run_id = run_id;
     o.owner = api_owner(ctx);
     o.cancel_on_disconnect = on_disconnect != NULL && strcmp(on_disconnect, "cancel") == 0;
     o.missing_ok = 1;
@@ -26,12 +26,12 @@ static http_stream_opts_t follow_opts(const http_ctx_t *ctx, const json_t *run)
 /* POST /runs: a background run on an ephemeral thread; answers the Run with Content-Location. */
 int stateless_create(http_ctx_t *ctx)
 {
-    char loc[64];
+    char loc[64], run_id[UUID_STR_SIZE];
     json_t *run = NULL;
 
-    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+    if (runs_start(ctx, NULL, ctx->body, run_id, &run) != 0)
         return 0;
-    snprintf(loc, sizeof(loc), "/runs/%s", json_string_value(json_object_get(run, "run_id")));
+    snprintf(loc, sizeof(loc), "/runs/%s", run_id);
     http_add_header(ctx, "Content-Location", loc);
     return http_send_json(ctx, 200, run);
 }
@@ -44,7 +44,7 @@ int stateless_batch(http_ctx_t *ctx)
 
     json_array_foreach(ctx->body, i, body)
     {
-        if (runs_start(ctx, NULL, body, &run) != 0) {
+        if (runs_start(ctx, NULL, body, NULL, &run) != 0) {
             json_decref(runs);
             return 0;
         }
@@ -56,31 +56,25 @@ int stateless_batch(http_ctx_t *ctx)
 /* POST /runs/stream: creates the run and streams its events as SSE. */
 int stateless_stream(http_ctx_t *ctx)
 {
+    char run_id[UUID_STR_SIZE];
     http_stream_opts_t o;
-    json_t *run = NULL;
-    int rc;
 
-    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+    if (runs_start(ctx, NULL, ctx->body, run_id, NULL) != 0)
         return 0;
-    o = follow_opts(ctx, run);
-    rc = http_stream_sse(ctx, &o);
-    json_decref(run);
-    return rc;
+    o = follow_opts(ctx, run_id);
+    return http_stream_sse(ctx, &o);
 }
 
 /* POST /runs/wait: creates the run and answers its outcome once it ended. */
 int stateless_wait(http_ctx_t *ctx)
 {
+    char run_id[UUID_STR_SIZE];
     http_stream_opts_t o;
-    json_t *run = NULL;
-    int rc;
 
-    if (runs_start(ctx, NULL, ctx->body, &run) != 0)
+    if (runs_start(ctx, NULL, ctx->body, run_id, NULL) != 0)
         return 0;
-    o = follow_opts(ctx, run);
-    rc = http_stream_wait(ctx, &o, 1);
-    json_decref(run);
-    return rc;
+    o = follow_opts(ctx, run_id);
+    return http_stream_wait(ctx, &o, 1);
 }
 
 /* GET /runs/{run_id}/stream: the run's events after Last-Event-ID, then live. */

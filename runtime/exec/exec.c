@@ -168,13 +168,14 @@ static unsigned record_modes(const json_t *stream_mode, const json_t *resumable)
     return modes_of(stream_mode) | (json_is_true(resumable) ? EXEC_WIRE_RESUMABLE : 0u);
 }
 
-/* A stream_mode value as an array of strings (new reference; ["values"] by default). */
+/* A stream_mode value as an array of strings (new reference; ["values"] by default; a
+ * non-empty array is `sm` itself). */
 static json_t *modes_array(const json_t *sm)
 {
     if (json_is_string(sm))
         return json_pack("[O]", sm);
     if (json_is_array(sm) && json_array_size(sm) > 0)
-        return jsoncopy_containers(sm);
+        return json_incref((json_t *)sm);
     return json_pack("[s]", "values");
 }
 
@@ -1010,10 +1011,11 @@ Exit:
 /* Create                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-/* a's keys, then b's (both objects or NULL): a new object. */
+/* a's keys, then b's (both objects or NULL): a new object whose members are those of a and b
+ * (shared: the caller sets or deletes members of the result, never changes one inside). */
 static json_t *merged(const json_t *a, const json_t *b)
 {
-    json_t *o = json_is_object(a) ? jsoncopy_containers(a) : json_object();
+    json_t *o = json_is_object(a) ? json_copy((json_t *)a) : json_object();
 
     if (o != NULL && json_is_object(b))
         json_object_update(o, (json_t *)b);
@@ -1021,47 +1023,54 @@ static json_t *merged(const json_t *a, const json_t *b)
 }
 
 /* The run's config: assistant config, then the body's, configurable merged key by key, then
- * context, the run's ids and the caller (`owner`, may be NULL) in configurable; never the
- * credential key (EXEC_TOKEN_KEY). New reference. */
-static json_t *run_config(const json_t *assistant, const json_t *body, const char *run_id,
+ * the request's `extra` configurable keys (may be NULL), context, the run's ids and the caller
+ * (`owner`, may be NULL) in configurable; never the credential key (EXEC_TOKEN_KEY). New
+ * reference; its members may be shared with the assistant's and the body's. */
+static json_t *run_config(const json_t *assistant, const json_t *body, const json_t *extra, const char *run_id,
                           const char *thread_id, const char *assistant_id, const char *owner)
 {
     const json_t *acfg = json_object_get(assistant, "config"), *bcfg = json_object_get(body, "config");
     json_t *cfg = merged(acfg, bcfg);
     json_t *conf = merged(json_object_get(acfg, "configurable"), json_object_get(bcfg, "configurable"));
-    json_t *ctx = merged(json_object_get(assistant, "context"), json_object_get(body, "context"));
+    json_t *ctx = json_object_get(assistant, "context"), *bctx = json_object_get(body, "context");
 
-    if (cfg == NULL || conf == NULL || ctx == NULL)
+    if (cfg == NULL || conf == NULL)
         goto Fail;
-    json_object_update(conf, ctx);
-    json_object_set_new(conf, "run_id", json_string(run_id));
-    json_object_set_new(conf, "thread_id", json_string(thread_id));
-    json_object_set(conf, "graph_id", json_object_get(assistant, "graph_id"));
-    json_object_set_new(conf, "assistant_id", json_string(assistant_id));
+    if (json_is_object(extra))
+        json_object_update(conf, (json_t *)extra);
+    if (json_is_object(ctx))
+        json_object_update(conf, ctx);
+    if (json_is_object(bctx))
+        json_object_update(conf, (json_t *)bctx);
+    json_object_set_new_nocheck(conf, "run_id", json_stringn_nocheck(run_id, strlen(run_id)));
+    json_object_set_new_nocheck(conf, "thread_id", json_stringn_nocheck(thread_id, strlen(thread_id)));
+    json_object_set_nocheck(conf, "graph_id", json_object_get(assistant, "graph_id"));
+    json_object_set_new_nocheck(conf, "assistant_id", json_string(assistant_id));
     if (owner != NULL) {
-        json_object_set_new(conf, "langgraph_auth_user_id", json_string(owner));
-        json_object_set_new(conf, "user_id", json_string(owner));
-        json_object_set_new(conf, "owner", json_string(owner));
+        json_t *o = json_string(owner);
+        json_object_set_nocheck(conf, "langgraph_auth_user_id", o);
+        json_object_set_nocheck(conf, "user_id", o);
+        json_object_set_new_nocheck(conf, "owner", o);
     }
     json_object_del(conf, EXEC_TOKEN_KEY);
-    json_object_set_new(cfg, "configurable", conf);
-    json_decref(ctx);
+    json_object_set_new_nocheck(cfg, "configurable", conf);
     return cfg;
 Fail:
     json_decref(cfg);
     json_decref(conf);
-    json_decref(ctx);
     return NULL;
 }
 
-/* Kwargs of the run from the body (borrowed). New reference. */
+/* Kwargs of the run from the body (borrowed; the kwargs share its members, see the
+ * run_create contract in store.h); takes `config`. New reference. */
 static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
 {
     static const char *const copied[] = {"input", "command", "interrupt_before", "interrupt_after", "webhook",
                                          "feedback_keys", "checkpoint", "checkpoint_id", "after_seconds",
                                          "on_disconnect", "durability", "context", "checkpoint_during"};
     const json_t *during = json_object_get(body, "checkpoint_during");
-    json_t *kw = json_object();
+    int subgraphs = json_is_true(json_object_get(body, "stream_subgraphs"));
+    json_t *kw = json_object(), *input = NULL;
     size_t i;
 
     if (kw == NULL) {
@@ -1070,22 +1079,77 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
     }
     for (i = 0; i != sizeof(copied) / sizeof(copied[0]); ++i) {
         json_t *v = json_object_get(body, copied[i]);
-        if (v != NULL && !json_is_null(v))
-            json_object_set(kw, copied[i], v);
+        if (v != NULL && !json_is_null(v)) {
+            json_object_set_nocheck(kw, copied[i], v);
+            if (i == 0)
+                input = v;
+        }
     }
-    if (json_object_get(kw, "input") == NULL)
-        json_object_set_new(kw, "input", json_null());
+    if (input == NULL)
+        json_object_set_new_nocheck(kw, "input", json_null());
     /* the deprecated checkpoint_during maps onto durability as LangGraph maps it (true: async,
      * false: exit); an explicit durability wins */
     if (json_object_get(kw, "durability") == NULL && json_is_boolean(during))
-        json_object_set_new(kw, "durability", json_string(json_is_true(during) ? "async" : "exit"));
-    json_object_set_new(kw, "config", config);
-    json_object_set_new(kw, "stream_mode", modes_array(json_object_get(body, "stream_mode")));
-    json_object_set_new(kw, "stream_subgraphs", json_boolean(json_is_true(json_object_get(body, "stream_subgraphs"))));
-    json_object_set_new(kw, "resumable", json_boolean(json_is_true(json_object_get(body, "stream_resumable"))));
-    json_object_set_new(kw, "temporary", json_boolean(temporary));
-    json_object_set_new(kw, "subgraphs", json_boolean(json_is_true(json_object_get(body, "stream_subgraphs"))));
+        json_object_set_new_nocheck(kw, "durability", json_string(json_is_true(during) ? "async" : "exit"));
+    json_object_set_new_nocheck(kw, "config", config);
+    json_object_set_new_nocheck(kw, "stream_mode", modes_array(json_object_get(body, "stream_mode")));
+    json_object_set_new_nocheck(kw, "stream_subgraphs", json_boolean(subgraphs));
+    json_object_set_new_nocheck(kw, "resumable", json_boolean(json_is_true(json_object_get(body, "stream_resumable"))));
+    json_object_set_new_nocheck(kw, "temporary", json_boolean(temporary));
+    json_object_set_new_nocheck(kw, "subgraphs", json_boolean(subgraphs));
     return kw;
+}
+
+/* {graph_id, assistant_id} as a thread's metadata names the graph it runs (`owner`, may be
+ * NULL, added). New reference, or NULL when out of memory. */
+static json_t *graph_metadata(const char *graph_id, const char *assistant_id, const char *owner)
+{
+    json_t *m = json_object();
+
+    if (m == NULL)
+        return NULL;
+    if (graph_id != NULL)
+        json_object_set_new_nocheck(m, "graph_id", json_string(graph_id));
+    json_object_set_new_nocheck(m, "assistant_id", json_string(assistant_id));
+    if (owner != NULL)
+        json_object_set_new_nocheck(m, "owner", json_string(owner));
+    return m;
+}
+
+/* {status: "busy", metadata: `m` (stolen)}: the busy mark of a thread, or the start of a
+ * thread to create. New reference, or NULL when out of memory (m is released then). */
+static json_t *busy_with(json_t *m)
+{
+    json_t *o = m != NULL ? json_object() : NULL;
+
+    if (o == NULL) {
+        json_decref(m);
+        return NULL;
+    }
+    json_object_set_new_nocheck(o, "status", json_stringn_nocheck("busy", 4));
+    json_object_set_new_nocheck(o, "metadata", m);
+    return o;
+}
+
+/* The run_create input {run_id, thread_id, assistant_id, metadata, kwargs, multitask_strategy};
+ * takes `meta` and `kw`. New reference, or NULL when out of memory. */
+static json_t *run_input(const char *run_id, const char *tid, const char *assistant_id, json_t *meta, json_t *kw,
+                         const char *strategy)
+{
+    json_t *in = meta != NULL && kw != NULL ? json_object() : NULL;
+
+    if (in == NULL) {
+        json_decref(meta);
+        json_decref(kw);
+        return NULL;
+    }
+    json_object_set_new_nocheck(in, "run_id", json_stringn_nocheck(run_id, strlen(run_id)));
+    json_object_set_new_nocheck(in, "thread_id", json_string(tid));
+    json_object_set_new_nocheck(in, "assistant_id", json_string(assistant_id));
+    json_object_set_new_nocheck(in, "metadata", meta);
+    json_object_set_new_nocheck(in, "kwargs", kw);
+    json_object_set_new_nocheck(in, "multitask_strategy", json_string(strategy));
+    return in;
 }
 
 /* 1 when thread `t` (borrowed) is already busy and runs graph_id/assistant_id, so creating a
@@ -1109,7 +1173,8 @@ static size_t stripe_of(const char *id)
 }
 
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
-                    const char *owner, const char *token, json_t **run, exec_error_t *err)
+                    const json_t *configurable, const char *owner, const char *token, char *run_id_out,
+                    json_t **run, exec_error_t *err)
 {
     char tid[UUID_STR_SIZE], run_id[UUID_STR_SIZE];
     const char *strategy = json_string_value(json_object_get(body, "multitask_strategy")) ?: "enqueue";
@@ -1124,7 +1189,8 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     size_t stripe = 0, i;
     store_rc_t src;
 
-    *run = NULL;
+    if (run != NULL)
+        *run = NULL;
     if (ex.ops == NULL) {
         set_err(err, 503, "the run executor is not running");
         return -1;
@@ -1173,10 +1239,9 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
             set_err(err, 404, "Thread %s not found", tid);
             goto Exit;
         }
-        tin = json_pack("{s:s, s:s, s:{s:s?, s:s}}", "thread_id", tid, "status", "busy", "metadata", "graph_id",
-                        graph_id, "assistant_id", assistant_id);
-        if (tin != NULL && owner != NULL)
-            json_object_set_new(json_object_get(tin, "metadata"), "owner", json_string(owner));
+        tin = busy_with(graph_metadata(graph_id, assistant_id, owner));
+        if (tin != NULL)
+            json_object_set_new_nocheck(tin, "thread_id", json_string(tid));
         src = tin != NULL ? ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) : STORE_NOMEM;
         if (src == STORE_CONFLICT) { /* someone else's thread: it does not exist for this caller */
             set_err(err, 404, "Thread %s not found", tid);
@@ -1206,7 +1271,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                                                                                                 : EXEC_CANCEL_INTERRUPT, 1);
         }
     }
-    config = run_config(assistant, body, run_id, tid, assistant_id, owner);
+    config = run_config(assistant, body, configurable, run_id, tid, assistant_id, owner);
     /* run metadata as the official server merges it: assistant's, thread's (with the graph and
      * assistant it now runs), the body's */
     meta = merged(json_object_get(assistant, "metadata"), json_object_get(thread, "metadata"));
@@ -1214,15 +1279,14 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 500, "out of memory");
         goto Exit;
     }
-    json_object_set_new(meta, "graph_id", json_string(graph_id));
-    json_object_set_new(meta, "assistant_id", json_string(assistant_id));
+    json_object_set_new_nocheck(meta, "graph_id", json_string(graph_id));
+    json_object_set_new_nocheck(meta, "assistant_id", json_string(assistant_id));
     if (json_is_object(json_object_get(body, "metadata")))
         json_object_update(meta, json_object_get(body, "metadata"));
     if (owner != NULL)
-        json_object_set_new(meta, "owner", json_string(owner));
-    in = json_pack("{s:s, s:s, s:s, s:O, s:o, s:s}", "run_id", run_id, "thread_id", tid, "assistant_id", assistant_id,
-                   "metadata", meta, "kwargs", run_kwargs(body, config, temporary), "multitask_strategy", strategy);
-    config = NULL;
+        json_object_set_new_nocheck(meta, "owner", json_string(owner));
+    in = run_input(run_id, tid, assistant_id, meta, run_kwargs(body, config, temporary), strategy);
+    config = meta = NULL;
     if (in == NULL) {
         set_err(err, 500, "out of memory");
         goto Exit;
@@ -1242,8 +1306,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     if (after > 0)
         not_before = time_now_us() + (int64_t)(after * 1e6);
     if (thread != NULL && !thread_marked(thread, graph_id, assistant_id)) {
-        json_t *patch = json_pack("{s:s, s:{s:s?, s:s}}", "status", "busy", "metadata", "graph_id", graph_id,
-                                  "assistant_id", assistant_id);
+        json_t *patch = busy_with(graph_metadata(graph_id, assistant_id, NULL));
         if (patch == NULL || ex.ops->thread_patch(ex.s, tid, patch, NULL, NULL) != STORE_OK)
             log_warn("thread %s: cannot mark it busy: %s", tid, store_last_error());
         json_decref(patch);
@@ -1267,10 +1330,14 @@ Exit:
         pthread_mutex_unlock(&ex.create_mu[stripe]);
     if (own_defer && store_wait_durable(ex.ops, ex.s, store_defer_end()) != STORE_OK && rc == 0) {
         set_err(err, 500, "the run could not be made durable: %s", store_last_error());
-        json_decref(*run);
-        *run = NULL;
+        if (run != NULL) {
+            json_decref(*run);
+            *run = NULL;
+        }
         rc = -1;
     }
+    if (rc == 0 && run_id_out != NULL)
+        memcpy(run_id_out, run_id, UUID_STR_SIZE);
     exec_run_unref(r);
     json_decref(assistant);
     json_decref(thread);

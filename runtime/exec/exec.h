@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "store/store.h"
+#include "util/uuid.h"
 
 typedef struct exec_config {
     int workers;              /* graph-executing threads; 0 = 10 per core (runs mostly wait on
@@ -102,7 +103,11 @@ typedef struct exec_error {
  * busy; interrupt / rollback cancel the active run first; enqueue queues FIFO per thread),
  * after_seconds, webhook, on_completion, checkpoint / checkpoint_id, interrupt_before/after,
  * command, config, context, metadata, stream_mode / stream_subgraphs (what the broker records).
- * On success returns 0 and *run (new reference, the Run object as the contract shapes it).
+ * `configurable` (borrowed, may be NULL) holds keys the request adds to the body's
+ * config.configurable (the official server's x-* headers), each winning over the body's key
+ * of that name. On success returns 0, the run's id in `run_id` (UUID_STR_SIZE bytes; may be
+ * NULL) and, when `run` is not NULL, *run (new reference, the Run object as the contract
+ * shapes it); a caller that needs only the id passes NULL and saves building that copy.
  * Failures: 404 "No assistant found for ..." (unknown assistant), 404 "Thread <id> not found"
  * (if_not_exists reject), 409 "Thread is already running a task. ..." (reject while busy),
  * 422 (the assistant's graph is not registered), 500 (store), 503 (exec not started).
@@ -114,7 +119,8 @@ typedef struct exec_error {
  * checkpoint_during, context, temporary.
  */
 int exec_run_create(const char *thread_id, const char *assistant_id, const json_t *body,
-                    const char *owner, const char *token, json_t **run, exec_error_t *err);
+                    const json_t *configurable, const char *owner, const char *token, char *run_id,
+                    json_t **run, exec_error_t *err);
 
 /* The configurable key under which the graph finds the caller's credential (see
  * exec_run_create). */

@@ -276,7 +276,9 @@ typedef struct store_ops {
     /* Creates a run from `in` {run_id?, thread_id, assistant_id, metadata?, kwargs?,
      * multitask_strategy?, status?} (status default "pending"). The thread must exist
      * (STORE_NOT_FOUND). The run may not be claimed before `not_before_us` (0 = at once).
-     * Runs of one thread are claimed in creation order. */
+     * Runs of one thread are claimed in creation order. The store may keep `in`'s metadata
+     * and kwargs themselves instead of copies: the caller must never change anything inside
+     * them afterwards. */
     store_rc_t (*run_create)(store_t *s, const json_t *in, int64_t not_before_us, json_t **out);
     /* Run `run_id`; when `thread_id` is not NULL the run must belong to that thread. */
     store_rc_t (*run_get)(store_t *s, const char *thread_id, const char *run_id,

@@ -1998,9 +1998,29 @@ Exit:
 /* ------------------------------------------------------------------------------------------ */
 /* runs                                                                                       */
 
-static json_t *run_record(const json_t *run, int64_t not_before)
+/* The R_RUN_PUT payload {run, not_before} for `run` (borrowed). New reference, or NULL. */
+static json_t *run_record(json_t *run, int64_t not_before)
 {
-    return json_pack("{sOsI}", "run", run, "not_before", (json_int_t)not_before);
+    json_t *p = json_object();
+
+    if (p != NULL && (json_object_set_nocheck(p, "run", run) != 0 ||
+                      json_object_set_new_nocheck(p, "not_before", json_integer(not_before)) != 0)) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* Sets key `k` of `dst` to `in`[k] itself (run_create's contract, store.h) when present and an
+ * object, else to {}. Returns STORE_OK, or STORE_INVALID when present but not an object. */
+static store_rc_t keep_object_field(json_t *dst, const json_t *in, const char *k)
+{
+    json_t *v = json_object_get(in, k);
+
+    if (v != NULL && !json_is_null(v) && !json_is_object(v))
+        return store_fail(STORE_INVALID, "%s: expected an object", k);
+    json_object_set_new_nocheck(dst, k, v != NULL && !json_is_null(v) ? json_incref(v) : json_object());
+    return STORE_OK;
 }
 
 static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_before_us, json_t **out)
@@ -2023,14 +2043,23 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
     status = str_field(in, "status");
     mts = str_field(in, "multitask_strategy");
     ts = store_json_time(time_now_us());
-    r = json_pack("{sssssssOsOss}", "run_id", id, "thread_id", tid, "assistant_id", assistant_id,
-                  "created_at", ts, "updated_at", ts, "status", status ? status : "pending");
-    if ((rc = set_object_field(r, in, "metadata")) != STORE_OK ||
-        (rc = set_object_field(r, in, "kwargs")) != STORE_OK)
+    /* built member by member (json_pack parses its format and checks each key and string) */
+    if ((r = json_object()) == NULL) {
+        rc = store_fail(STORE_NOMEM, "out of memory");
         goto Exit;
-    json_object_set_new(r, "multitask_strategy", json_string(mts ? mts : "enqueue"));
+    }
+    json_object_set_new_nocheck(r, "run_id", json_stringn_nocheck(id, strlen(id)));
+    json_object_set_new_nocheck(r, "thread_id", json_stringn_nocheck(tid, strlen(tid)));
+    json_object_set_nocheck(r, "assistant_id", json_object_get(in, "assistant_id"));
+    json_object_set_nocheck(r, "created_at", ts);
+    json_object_set_nocheck(r, "updated_at", ts);
+    json_object_set_new_nocheck(r, "status", status != NULL ? json_string(status) : json_stringn_nocheck("pending", 7));
+    if ((rc = keep_object_field(r, in, "metadata")) != STORE_OK ||
+        (rc = keep_object_field(r, in, "kwargs")) != STORE_OK)
+        goto Exit;
+    json_object_set_new_nocheck(r, "multitask_strategy", mts != NULL ? json_string(mts) : json_stringn_nocheck("enqueue", 7));
     if ((v = json_object_get(in, "langsmith_session_name")) != NULL)
-        json_object_set_new(r, "langsmith_session_name", jsoncopy_containers(v));
+        json_object_set_new_nocheck(r, "langsmith_session_name", jsoncopy_containers(v));
 
     write_lock(s);
     if (coll_get(&s->threads, tid) == NULL)

@@ -321,7 +321,7 @@ static json_t *create(const char *thread_id, const char *assistant_id, const cha
     json_t *body = J(body_text), *run = NULL;
     exec_error_t err = {0};
 
-    if (exec_run_create(thread_id, assistant_id, body, NULL, NULL, &run, &err) != 0)
+    if (exec_run_create(thread_id, assistant_id, body, NULL, NULL, NULL, NULL, &run, &err) != 0)
         print_error("exec_run_create: %d %s\n", err.status, err.detail);
     json_decref(body);
     assert_non_null(run);
@@ -566,7 +566,7 @@ static void test_multitask_reject(void **state)
     wait_held(1);
     assert_thread_status(tid, "busy");
     body = J("{\"input\": {\"value\": \"b\"}, \"multitask_strategy\": \"reject\"}");
-    assert_int_equal(exec_run_create(tid, F->hold_id, body, NULL, NULL, &b, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->hold_id, body, NULL, NULL, NULL, NULL, &b, &err), -1);
     assert_int_equal(err.status, 409);
     assert_non_null(strstr(err.detail, "already running"));
     assert_null(b);
@@ -778,12 +778,12 @@ static void test_if_not_exists(void **state)
 
     (void)state;
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, &run, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, NULL, NULL, &run, &err), -1);
     assert_int_equal(err.status, 404);
-    assert_int_equal(exec_run_create(tid, "00000000-0000-4000-8000-000000000000", body, NULL, NULL, &run, &err), -1);
+    assert_int_equal(exec_run_create(tid, "00000000-0000-4000-8000-000000000000", body, NULL, NULL, NULL, NULL, &run, &err), -1);
     assert_int_equal(err.status, 404);
     json_object_set_new(body, "if_not_exists", json_string("create"));
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, NULL, NULL, NULL, &run, &err), 0);
     assert_string_equal(tid_of(run), tid);
     json_decref(collect(tid, id_of(run), 0, NULL));
     assert_run_status(id_of(run), "success");
@@ -917,7 +917,7 @@ static void test_owner(void **state)
 
     (void)state;
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", NULL, &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, "alice", NULL, NULL, &run, &err), 0);
     assert_string_equal(json_string_value(json_object_get(json_object_get(run, "metadata"), "owner")), "alice");
     assert_int_equal(F->ops->thread_get(F->s, tid, "alice", &t), STORE_OK);
     json_decref(t);
@@ -925,7 +925,7 @@ static void test_owner(void **state)
     assert_int_equal(err.status, 404);
     assert_int_equal(exec_run_cancel(tid, id_of(run), NULL, "bob", &err), -1);
     assert_int_equal(err.status, 404);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, "bob", NULL, &other, &err), -1);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, "bob", NULL, NULL, &other, &err), -1);
     assert_int_equal(err.status, 404);
     sub = exec_subscribe(tid, id_of(run), 0, "alice", NULL, NULL, &err);
     assert_non_null(sub);
@@ -956,7 +956,7 @@ static void test_caller_config(void **state)
 
     (void)state;
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, F->echo_id, body, "alice", "alice-secret", &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, F->echo_id, body, NULL, "alice", "alice-secret", NULL, &run, &err), 0);
     json_decref(collect(tid, id_of(run), 0, NULL));
     pthread_mutex_lock(&order_mu);
     conf = json_incref(echo_conf);
@@ -992,9 +992,9 @@ static void test_caller_config(void **state)
     assert_int_equal(F->ops->assistant_create(F->s, in, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
     json_decref(in);
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, own, body, "bob", NULL, &run, &err), -1);
+    assert_int_equal(exec_run_create(tid, own, body, NULL, "bob", NULL, NULL, &run, &err), -1);
     assert_int_equal(err.status, 404);
-    assert_int_equal(exec_run_create(tid, own, body, "alice", NULL, &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, own, body, NULL, "alice", NULL, NULL, &run, &err), 0);
     json_decref(collect(tid, id_of(run), 0, NULL));
     pthread_mutex_lock(&order_mu);
     assert_null(json_object_get(echo_conf, "x-supabase-access-token"));
@@ -1293,7 +1293,7 @@ static void test_token_not_recovered(void **state)
     char tid[UUID_STR_SIZE];
 
     uuid_v4_str(tid);
-    assert_int_equal(exec_run_create(tid, f->echo_id, body, "alice", "alice-secret", &run, &err), 0);
+    assert_int_equal(exec_run_create(tid, f->echo_id, body, NULL, "alice", "alice-secret", NULL, &run, &err), 0);
     exec_stop(0);
     pthread_mutex_lock(&order_mu);
     json_decref(echo_conf);

@@ -921,6 +921,20 @@ static void test_run_crud(void **state)
     RC(f->o->run_get(f->s, t, r[0], NULL, &out), STORE_NOT_FOUND);
     RC(f->o->run_set_status(f->s, r[0], "error", NULL, &out), STORE_NOT_FOUND);
 
+    /* the answer shares nothing with the store, and `in`'s own members are the caller's */
+    in = J("{\"assistant_id\":\"a\",\"metadata\":{\"k\":{\"n\":1}},\"kwargs\":{\"input\":{\"n\":2}}}");
+    json_object_set_new(in, "thread_id", json_string(t));
+    OK(f->o->run_create(f->s, in, 0, &out));
+    json_object_set_new(in, "kwargs", json_object());
+    json_object_set_new(json_object_get(json_object_get(out, "metadata"), "k"), "n", json_integer(9));
+    json_object_set_new(json_object_get(json_object_get(out, "kwargs"), "input"), "n", json_integer(9));
+    json_decref(in);
+    OK(f->o->run_get(f->s, t, S(out, "run_id"), NULL, &list));
+    json_decref(out);
+    assert_int_equal(I(json_object_get(json_object_get(list, "metadata"), "k"), "n"), 1);
+    assert_int_equal(I(json_object_get(json_object_get(list, "kwargs"), "input"), "n"), 2);
+    json_decref(list);
+
     in = json_pack("{ssss}", "thread_id", "00000000-0000-4000-8000-000000000000", "assistant_id",
                    "a");
     RC(f->o->run_create(f->s, in, 0, &out), STORE_NOT_FOUND);
