@@ -314,32 +314,61 @@ static void release_stream_state(exec_run_t *r)
     r->tuple_meta_text = NULL;
 }
 
-/* Publishes a messages-tuple event [chunk, metadata] (`data` borrowed). A node's chunks share
- * one metadata object, which the engine never changes once streamed (engine.h), so its text is
- * written once and reused while the same object comes back. */
-static void publish_tuple(exec_run_t *r, const char *name, const json_t *data)
+/* Publishes the messages-tuple event [chunk, metadata] of chunk text `chunk` (`len` bytes) and
+ * metadata object `meta` (borrowed). A node's chunks share one metadata object, which the
+ * engine never changes once streamed (engine.h), so its text is written once and reused while
+ * the same object comes back. Returns 0, or -1 when out of memory (nothing published). */
+static int publish_tuple_text(exec_run_t *r, const char *name, const char *chunk, size_t len,
+                              const json_t *meta)
 {
-    const json_t *meta = json_array_get(data, 1);
     jsonw_buf_t b = {0};
+    int rc = -1;
 
-    if (json_array_size(data) != 2 || !json_is_object(meta)) {
-        exec_broker_publish(r, name, data);
-        return;
-    }
     if (meta != r->tuple_meta) {
         free(r->tuple_meta_text);
         json_decref(r->tuple_meta);
         r->tuple_meta = json_incref((json_t *)meta);
         r->tuple_meta_text = jsonw_dumps(meta, &r->tuple_meta_len);
     }
-    if (r->tuple_meta_text == NULL || jsonw_append_raw(&b, "[", 1) != 0 ||
-        jsonw_append(&b, json_array_get(data, 0)) != 0 || jsonw_append_raw(&b, ",", 1) != 0 ||
-        jsonw_append_raw(&b, r->tuple_meta_text, r->tuple_meta_len) != 0 ||
-        jsonw_append_raw(&b, "]", 1) != 0)
-        exec_broker_publish(r, name, data); /* says why it failed */
-    else
+    if (r->tuple_meta_text != NULL && jsonw_append_raw(&b, "[", 1) == 0 &&
+        jsonw_append_raw(&b, chunk, len) == 0 && jsonw_append_raw(&b, ",", 1) == 0 &&
+        jsonw_append_raw(&b, r->tuple_meta_text, r->tuple_meta_len) == 0 &&
+        jsonw_append_raw(&b, "]", 1) == 0) {
         exec_broker_publish_text(r, name, b.data, b.len);
+        rc = 0;
+    }
     jsonw_buf_free(&b);
+    return rc;
+}
+
+/* Publishes a messages-tuple event [chunk, metadata] (`data` borrowed), through
+ * publish_tuple_text when it has that form. */
+static void publish_tuple(exec_run_t *r, const char *name, const json_t *data)
+{
+    const json_t *meta = json_array_get(data, 1);
+    jsonw_buf_t b = {0};
+
+    if (json_array_size(data) != 2 || !json_is_object(meta) ||
+        jsonw_append(&b, json_array_get(data, 0)) != 0 ||
+        publish_tuple_text(r, name, b.data, b.len, meta) != 0)
+        exec_broker_publish(r, name, data); /* says why it failed */
+    jsonw_buf_free(&b);
+}
+
+/* The engine's on_message_text: a messages-mode chunk as text (engine.h). Only the
+ * messages-tuple wire mode takes it as text; messages (messages/partial) accumulates objects. */
+static int on_message_text(void *user, const json_t *ns, const char *chunk, size_t len,
+                           const json_t *meta)
+{
+    exec_run_t *r = user;
+    char name[256];
+
+    if ((r->modes & EXEC_WIRE_MESSAGES_FULL) || !json_is_object(meta))
+        return -1;
+    if ((r->modes & EXEC_WIRE_MESSAGES_TUPLE) && event_name(r, "messages", ns, name, sizeof(name)) == 0 &&
+        publish_tuple_text(r, name, chunk, len, meta) != 0)
+        return -1;
+    return 0;
 }
 
 /* The engine's on_event: maps engine modes onto wire events (file comment of exec.h). */
@@ -576,6 +605,7 @@ static void execute(json_t *run, uint64_t claim_pos)
             /* messages mode also reads the nodes' writes for messages/complete */
             .stream_modes = (r->modes & 0xffffu) | (r->modes & EXEC_WIRE_MESSAGES_FULL ? GRAPH_STREAM_UPDATES : 0u),
             .on_event = on_event,
+            .on_message_text = on_message_text,
             .user = r,
             .cancel = &r->cancel,
             .checkpoint_at_exit = durability_is(kw, "exit"),

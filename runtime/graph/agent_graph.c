@@ -277,15 +277,17 @@ typedef struct agent_stream {
     json_t *extra;         /* owned: {ls_provider, ls_model_name, ...} merged into event metadata */
 } agent_stream_t;
 
-/* llm on_token: streams `chunk` (borrowed) as a messages event of the node. Never stops the
- * call (cancellation goes through on_should_cancel). */
-static int agent_on_token(void *user, const char *text, size_t len, const json_t *chunk)
+/* llm on_token: streams the token's chunk (borrowed; as text when it came as text) as a
+ * messages event of the node. Never stops the call (cancellation goes through
+ * on_should_cancel). */
+static int agent_on_token(void *user, const llm_token_t *tok)
 {
     agent_stream_t *s = user;
 
-    (void)text;
-    (void)len;
-    graph_node_emit_message(s->ctx, chunk, s->extra);
+    if (tok->chunk != NULL)
+        graph_node_emit_message(s->ctx, tok->chunk, s->extra);
+    else
+        graph_node_emit_message_text(s->ctx, tok->id, tok->json, tok->json_len, s->extra);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "graph/engine.h"
 #include "util/jsoncopy.h"
+#include "util/jsonr.h"
 #include "util/time.h"
 
 #define DEFAULT_RECURSION_LIMIT 25
@@ -829,14 +830,14 @@ static json_t *message_metadata(graph_node_ctx_t *ctx, const json_t *extra)
     return ctx->msg_meta;
 }
 
-void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra)
+/* Streams message chunk `chunk` (borrowed) of ctx: in mode messages when `messages` (and the
+ * run streams it), and in mode events. */
+static void emit_message_modes(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra,
+                               int messages)
 {
-    const char *id = json_string_value(json_object_get(chunk, "id"));
     run_t *r = ctx->run;
 
-    if (id != NULL)
-        json_object_set_new(ctx->streamed, id, json_true());
-    if (wants(r, GRAPH_STREAM_MESSAGES))
+    if (messages && wants(r, GRAPH_STREAM_MESSAGES))
         emit(r, GRAPH_STREAM_MESSAGES, "messages",
              json_pack("[O, O]", chunk, message_metadata(ctx, extra)));
     if (wants(r, GRAPH_STREAM_EVENTS)) {
@@ -847,6 +848,35 @@ void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const j
                           model ? ctx->model_meta : ctx->metadata, parents_of(ctx, model),
                           json_pack("{s:O}", "chunk", chunk)));
     }
+}
+
+void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra)
+{
+    const char *id = json_string_value(json_object_get(chunk, "id"));
+
+    if (id != NULL)
+        json_object_set_new(ctx->streamed, id, json_true());
+    emit_message_modes(ctx, chunk, extra, 1);
+}
+
+void graph_node_emit_message_text(graph_node_ctx_t *ctx, const char *id, const char *text,
+                                  size_t len, const json_t *extra)
+{
+    run_t *r = ctx->run;
+    int messages = wants(r, GRAPH_STREAM_MESSAGES);
+    json_t *chunk;
+
+    if (id != NULL)
+        json_object_set_new(ctx->streamed, id, json_true());
+    if (messages && r->o->on_message_text != NULL &&
+        r->o->on_message_text(r->o->user, r->o->ns, text, len, message_metadata(ctx, extra)) == 0)
+        messages = 0;
+    if (!messages && !wants(r, GRAPH_STREAM_EVENTS))
+        return;
+    chunk = jsonr_loadb(text, len, NULL);
+    if (chunk != NULL)
+        emit_message_modes(ctx, chunk, extra, messages);
+    json_decref(chunk);
 }
 
 /* Forgets the model call of ctx. */

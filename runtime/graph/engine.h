@@ -69,7 +69,8 @@
  *   updates      {node: writes} after each task other than __start__ (writes null when none);
  *                {"__interrupt__": [{value, id}, ...]} when a run stops at an interrupt
  *                (an empty list for interrupt_before/after)
- *   messages     [message chunk, metadata] for each graph_node_emit_message call, then, when a
+ *   messages     [message chunk, metadata] for each graph_node_emit_message(_text) call (the
+ *                latter through opts.on_message_text when set), then, when a
  *                task ends, [message, metadata] for each message it wrote to an add_messages
  *                channel whose id it did not stream. metadata = run metadata + {langgraph_step,
  *                langgraph_node, langgraph_triggers, langgraph_path, langgraph_checkpoint_ns,
@@ -177,6 +178,14 @@ unsigned graph_stream_mode_bit(const char *name);
 /* Receives every streamed event (see the file comment). `ns` and `data` are borrowed. */
 typedef void (*graph_on_event_fn)(void *user, const char *mode, const json_t *ns, json_t *data);
 
+/* Optional: receives the messages-mode event of a chunk streamed with
+ * graph_node_emit_message_text as text: the chunk's JSON text (`len` bytes at `chunk`) and the
+ * event's metadata object (the [chunk, metadata] pair's second element; never changed once
+ * streamed, as for on_event), all borrowed. Returns 0 when it took the event, or -1 to have it
+ * as the [chunk, metadata] object through on_event instead. */
+typedef int (*graph_on_message_text_fn)(void *user, const json_t *ns, const char *chunk, size_t len,
+                                        const json_t *metadata);
+
 typedef enum graph_status {
     GRAPH_STATUS_SUCCESS = 0,
     GRAPH_STATUS_ERROR,
@@ -203,7 +212,8 @@ typedef struct graph_invoke_opts {
     const json_t *interrupt_after;  /* same */
     unsigned stream_modes;          /* GRAPH_STREAM_* bits */
     graph_on_event_fn on_event;     /* may be NULL (then nothing is streamed) */
-    void *user;                     /* for on_event */
+    graph_on_message_text_fn on_message_text; /* may be NULL; only used with on_event */
+    void *user;                     /* for on_event and on_message_text */
     atomic_int *cancel;             /* non-zero = stop; may be NULL */
     void *node_user;                /* handed to nodes through graph_node_user */
     int checkpoint_at_exit;         /* durability "exit" (checkpoint_during false): the steps'
@@ -285,6 +295,14 @@ int graph_node_streams_messages(const graph_node_ctx_t *ctx);
  * (which must not change meanwhile). The chunk's id marks that message as streamed (it is not
  * re-sent when the task ends). */
 void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra);
+
+/* graph_node_emit_message for a chunk given as its compact JSON text (`len` bytes at `text`,
+ * borrowed; an object with id `id`, borrowed, may be NULL): the messages event goes to
+ * opts.on_message_text as text when it takes it, so that streaming a token builds no object;
+ * otherwise (and for mode events) the text is parsed and streamed as graph_node_emit_message
+ * does. The events are the same either way. */
+void graph_node_emit_message_text(graph_node_ctx_t *ctx, const char *id, const char *text,
+                                  size_t len, const json_t *extra);
 
 /* Announces a chat model call of the node: `name` (e.g. "ChatOpenAI"), the LangChain messages
  * it is given (`messages`, borrowed, system prompt included) and `extra` (borrowed, may be

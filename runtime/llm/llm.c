@@ -53,6 +53,7 @@ typedef struct llm_call {
     int rc;            /* LLM_OK, or the failure the callbacks hit */
     sse_parser_t parser;
     llm_stream_t acc;
+    jsonw_buf_t chunk_text; /* the text of the latest fast-path chunk, reused per chunk */
     llm_buf_t body; /* the JSON answer, or an error answer */
     int64_t last_rx_us;
     char *err;
@@ -120,6 +121,20 @@ static void call_fail(llm_call_t *c, int rc, const char *fmt, ...)
     }
 }
 
+json_t *llm_token_chunk(const llm_token_t *t)
+{
+    if (t->chunk != NULL)
+        return json_incref((json_t *)t->chunk);
+    return jsonr_loadb(t->json, t->json_len, NULL);
+}
+
+/* Hands `tok` to on_token; a non-zero answer cancels the call. */
+static void deliver(llm_call_t *c, const llm_token_t *tok)
+{
+    if (c->cb->on_token(c->user, tok) != 0)
+        call_fail(c, LLM_CANCELLED, "LLM call cancelled");
+}
+
 /* SSE callback: one `data:` event of the stream. Returns non-zero to stop the parser. */
 static int on_event(void *user, const sse_event_t *ev)
 {
@@ -127,8 +142,7 @@ static int on_event(void *user, const sse_event_t *ev)
     char msg[512];
     json_error_t jerr;
     json_t *chunk, *chunk_msg = NULL;
-    const char *text;
-    size_t text_len;
+    llm_token_t tok = {0};
     int r;
 
     if (c->done)
@@ -136,6 +150,22 @@ static int on_event(void *user, const sse_event_t *ev)
     if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0) {
         c->done = 1;
         return 0;
+    }
+    /* the common content chunk straight from its text; the rest through jansson objects */
+    r = llm_stream_apply_text(&c->acc, ev->data, ev->data_len,
+                              c->cb->on_token != NULL ? &c->chunk_text : NULL, &tok.text, &tok.len);
+    if (r < 0) {
+        call_fail(c, LLM_ERROR, "out of memory");
+        return 1;
+    }
+    if (r > 0) {
+        if (c->cb->on_token != NULL && c->chunk_text.len > 0) {
+            tok.id = c->acc.id.data;
+            tok.json = c->chunk_text.data;
+            tok.json_len = c->chunk_text.len;
+            deliver(c, &tok);
+        }
+        return c->rc != LLM_OK;
     }
     /* the fast reader for the common case; jansson decides everything else (scalars, \u0000) */
     chunk = jsonr_loadb(ev->data, ev->data_len, NULL);
@@ -149,16 +179,19 @@ static int on_event(void *user, const sse_event_t *ev)
                   ev->data_len > 0 ? ev->data : "");
         return 1;
     }
-    r = llm_stream_apply(&c->acc, chunk, c->cb->on_token != NULL ? &chunk_msg : NULL, &text,
-                         &text_len, msg, sizeof msg);
+    r = llm_stream_apply(&c->acc, chunk, c->cb->on_token != NULL ? &chunk_msg : NULL, &tok.text,
+                         &tok.len, msg, sizeof msg);
     if (r == -2)
         call_fail(c, LLM_ERROR, "LLM at %s reported an error: %.*s", c->cfg->base_url,
                   LLM_QUOTE_MAX, msg);
     else if (r != 0)
         call_fail(c, LLM_ERROR, "LLM at %s sent a malformed stream chunk: %s", c->cfg->base_url,
                   msg);
-    else if (chunk_msg != NULL && c->cb->on_token(c->user, text, text_len, chunk_msg) != 0)
-        call_fail(c, LLM_CANCELLED, "LLM call cancelled");
+    else if (chunk_msg != NULL) {
+        tok.id = c->acc.id.data;
+        tok.chunk = chunk_msg;
+        deliver(c, &tok);
+    }
     json_decref(chunk_msg);
     json_decref(chunk);
     return c->rc != LLM_OK;
@@ -497,6 +530,7 @@ Exit:
     free(url);
     free(body);
     llm_buf_free(&c.body);
+    jsonw_buf_free(&c.chunk_text);
     llm_stream_free(&c.acc);
     sse_parser_free(&c.parser);
     return c.rc;

@@ -120,18 +120,35 @@ json_t *llm_messages_to_openai(const json_t *lc_messages, const char *system_pro
 json_t *llm_completion_to_message(const json_t *completion, char *err, size_t cap);
 
 /*
+ * One streamed chunk handed to on_token: its new content and its LangChain AI message chunk
+ * {content, tool_call_chunks, additional_kwargs, id, response_metadata, tool_calls,
+ * invalid_tool_calls, usage_metadata?, type:"ai"} as a messages-tuple event carries it, either
+ * as an object (`chunk`) or, for the common content chunk, only as its compact JSON text
+ * (`json`, what jsonw writes for the object), so that a consumer that streams text does not
+ * build and serialise an object per token. Everything is borrowed, valid during the call.
+ */
+typedef struct llm_token {
+    const char *text;    /* the new content (len bytes, not NUL-terminated; len 0 for none) */
+    size_t len;
+    const char *id;      /* the message id (NUL-terminated) */
+    const json_t *chunk; /* the chunk object, or NULL when given as `json` */
+    const char *json;    /* the chunk's JSON text (json_len bytes), or NULL when given as `chunk` */
+    size_t json_len;
+} llm_token_t;
+
+/* The chunk of `t` as an object: a new reference (parsed from its text when it came as text),
+ * or NULL when out of memory. */
+json_t *llm_token_chunk(const llm_token_t *t);
+
+/*
  * Callbacks of one llm_chat; any may be NULL.
  */
 typedef struct llm_callbacks {
     /*
-     * Streaming only: a chunk with new content, tool-call pieces or usage arrived. `text`
-     * (borrowed, len bytes, not NUL-terminated; len 0 for chunks without content) is the new
-     * content; `chunk` (borrowed, valid during the call) is the LangChain AI message chunk
-     * {content, additional_kwargs, response_metadata, tool_call_chunks, tool_calls,
-     * invalid_tool_calls, usage_metadata?, id, type:"ai"} as a messages-tuple event carries it.
-     * A non-zero return stops the call (LLM_CANCELLED).
+     * Streaming only: a chunk with new content, tool-call pieces or usage arrived (`tok`,
+     * borrowed, valid during the call). A non-zero return stops the call (LLM_CANCELLED).
      */
-    int (*on_token)(void *user, const char *text, size_t len, const json_t *chunk);
+    int (*on_token)(void *user, const llm_token_t *tok);
     /* Polled about every 50 ms while waiting; non-zero stops the call (LLM_CANCELLED). */
     int (*should_cancel)(void *user);
 } llm_callbacks_t;

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "util/jsonw.h"
+
 /* Formats one line into err (cap bytes; nothing when err is NULL or cap 0). */
 void llm_set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -52,6 +54,20 @@ void llm_stream_free(llm_stream_t *s);
  */
 int llm_stream_apply(llm_stream_t *s, const json_t *chunk, json_t **chunk_msg, const char **text,
                      size_t *text_len, char *err, size_t cap);
+
+/*
+ * The fast path of llm_stream_apply for the common chunk, read from its text (`len` bytes at
+ * `data`, borrowed) without building values: a content delta and/or a finish reason, with
+ * error, usage and tool_calls absent or null. Returns 1 when it applied the chunk to `s` (as
+ * llm_stream_apply would have); then, when `chunk_text` is not NULL, it holds the chunk's
+ * LangChain AI message chunk as the JSON text jsonw writes for llm_stream_apply's *chunk_msg
+ * when the chunk carried content (len 0 otherwise), and *text / *text_len (borrowed from `s`,
+ * valid until its next change) its content delta. Returns 0 when it is not sure about the
+ * chunk (anything else, malformed text included), leaving `s` untouched: parse the text and
+ * call llm_stream_apply, which decides. Returns -1 when out of memory.
+ */
+int llm_stream_apply_text(llm_stream_t *s, const char *data, size_t len, jsonw_buf_t *chunk_text,
+                          const char **text, size_t *text_len);
 
 /*
  * Applies a whole chat.completion object (borrowed) to a freshly initialised `s`. Returns 0, or

@@ -127,8 +127,9 @@ static int read_string(reader_t *r, const char **out, size_t *out_len, char **tm
     return 0;
 }
 
-/* Reads an integer (no fraction, no exponent, at most JSONR_MAX_DIGITS digits). */
-static json_t *read_integer(reader_t *r)
+/* Scans an integer (no fraction, no exponent, at most JSONR_MAX_DIGITS digits) into *out and
+ * moves past it. Returns 0, or -1 when unsure (a real, too many digits, not a number). */
+static int scan_integer(reader_t *r, json_int_t *out)
 {
     const unsigned char *s = r->p;
     json_int_t v = 0;
@@ -139,16 +140,25 @@ static json_t *read_integer(reader_t *r)
         s++;
     }
     if (s == r->end || *s < '0' || *s > '9' || (*s == '0' && s + 1 < r->end && s[1] >= '0' && s[1] <= '9'))
-        return NULL;
+        return -1;
     while (s < r->end && *s >= '0' && *s <= '9') {
         if (++digits > JSONR_MAX_DIGITS)
-            return NULL;
+            return -1;
         v = v * 10 + (*s++ - '0');
     }
     if (s < r->end && (*s == '.' || *s == 'e' || *s == 'E'))
-        return NULL; /* a real */
+        return -1; /* a real */
     r->p = s;
-    return json_integer(neg ? -v : v);
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* Reads an integer (see scan_integer). A new reference, or NULL when unsure. */
+static json_t *read_integer(reader_t *r)
+{
+    json_int_t v;
+
+    return scan_integer(r, &v) == 0 ? json_integer(v) : NULL;
 }
 
 /* 1 when the `n`-byte word `w` is at r->p, followed by a byte that cannot continue it. */
@@ -271,6 +281,105 @@ static json_t *read_value(reader_t *r, int depth)
     default:
         return read_integer(r);
     }
+}
+
+/* Checks one value after optional whitespace as read_value would read it, building nothing.
+ * Returns 0, or -1 when unsure. */
+static int skip_value(reader_t *r, int depth)
+{
+    const char *s;
+    size_t n;
+    char *tmp = NULL;
+    json_int_t v;
+    int rc;
+
+    skip_ws(r);
+    if (r->p == r->end || depth > JSONR_MAX_DEPTH)
+        return -1;
+    switch (*r->p) {
+    case '{':
+    case '[': {
+        const unsigned char close = *r->p == '{' ? '}' : ']';
+
+        r->p++;
+        skip_ws(r);
+        if (r->p < r->end && *r->p == close) {
+            r->p++;
+            return 0;
+        }
+        for (;;) {
+            if (close == '}') {
+                if (r->p == r->end || *r->p != '"' || read_string(r, &s, &n, &tmp) != 0) {
+                    free(tmp);
+                    return -1;
+                }
+                free(tmp);
+                tmp = NULL;
+                skip_ws(r);
+                if (r->p == r->end || *r->p != ':')
+                    return -1;
+                r->p++;
+            }
+            if (skip_value(r, depth + 1) != 0)
+                return -1;
+            skip_ws(r);
+            if (r->p == r->end)
+                return -1;
+            if (*r->p == close) {
+                r->p++;
+                return 0;
+            }
+            if (*r->p != ',')
+                return -1;
+            r->p++;
+            skip_ws(r);
+        }
+    }
+    case '"':
+        rc = read_string(r, &s, &n, &tmp);
+        free(tmp);
+        return rc;
+    case 't':
+        return read_word(r, "true", 4) ? 0 : -1;
+    case 'f':
+        return read_word(r, "false", 5) ? 0 : -1;
+    case 'n':
+        return read_word(r, "null", 4) ? 0 : -1;
+    default:
+        return scan_integer(r, &v);
+    }
+}
+
+void jsonr_skip_ws(const char **p, const char *end)
+{
+    reader_t r = {(const unsigned char *)*p, (const unsigned char *)end};
+
+    skip_ws(&r);
+    *p = (const char *)r.p;
+}
+
+int jsonr_read_string(const char **p, const char *end, const char **out, size_t *out_len, char **tmp)
+{
+    reader_t r = {(const unsigned char *)*p, (const unsigned char *)end};
+
+    *tmp = NULL;
+    if (r.p == r.end || *r.p != '"' || read_string(&r, out, out_len, tmp) != 0) {
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    *p = (const char *)r.p;
+    return 0;
+}
+
+int jsonr_skip_value(const char **p, const char *end)
+{
+    reader_t r = {(const unsigned char *)*p, (const unsigned char *)end};
+
+    if (skip_value(&r, 0) != 0)
+        return -1;
+    *p = (const char *)r.p;
+    return 0;
 }
 
 json_t *jsonr_loadb(const char *buf, size_t len, json_error_t *err)

@@ -22,4 +22,24 @@
  * json_loadb fills it. */
 json_t *jsonr_loadb(const char *buf, size_t len, json_error_t *err);
 
+/*
+ * The same reader for code that picks a few fields out of a text without building values (the
+ * LLM client's stream chunks). A cursor *p moves over the text up to `end`. A function that
+ * returns 0 read something jsonr_loadb accepts as it is (with the bytes given); -1 means not
+ * sure (the text may still be valid: jsonr_loadb over the whole text then decides), *p
+ * unchanged.
+ */
+
+/* Moves *p past JSON whitespace. */
+void jsonr_skip_ws(const char **p, const char *end);
+
+/* Reads the string whose opening quote *p points at and moves past its closing quote. Its
+ * decoded bytes are *out / *out_len: in the text itself when it has no escapes (*tmp NULL),
+ * else in *tmp (malloc'd, caller frees). Returns 0 or -1 (then *tmp is NULL). */
+int jsonr_read_string(const char **p, const char *end, const char **out, size_t *out_len, char **tmp);
+
+/* Checks the value after optional whitespace at *p, building nothing, and moves past it.
+ * Returns 0 or -1. */
+int jsonr_skip_value(const char **p, const char *end);
+
 #endif

@@ -192,18 +192,29 @@ static int put_value(jsonw_buf_t *b, const json_t *v, int depth)
     return -1;
 }
 
+/* Ends an append that started at `start` with result `rc`: NUL-terminates the text, or on
+ * failure cuts it back to where it was. Returns rc. */
+static int end_append(jsonw_buf_t *b, size_t start, int rc)
+{
+    if (rc != 0)
+        b->len = start;
+    if (b->data != NULL)
+        b->data[b->len] = '\0';
+    return rc;
+}
+
 int jsonw_append(jsonw_buf_t *b, const json_t *v)
 {
     size_t start = b->len;
 
-    if (put_value(b, v, 0) != 0) {
-        b->len = start;
-        if (b->data != NULL)
-            b->data[start] = '\0';
-        return -1;
-    }
-    b->data[b->len] = '\0';
-    return 0;
+    return end_append(b, start, put_value(b, v, 0) != 0 ? -1 : 0);
+}
+
+int jsonw_append_string(jsonw_buf_t *b, const char *s, size_t n)
+{
+    size_t start = b->len;
+
+    return end_append(b, start, put_string(b, s, n));
 }
 
 int jsonw_append_raw(jsonw_buf_t *b, const char *s, size_t n)

@@ -32,6 +32,10 @@ typedef struct jsonw_buf {
  * UTF-8, NULL value, too deep) with b->len as it was before the call. */
 int jsonw_append(jsonw_buf_t *b, const json_t *v);
 
+/* Appends string `s` (`n` bytes, borrowed) quoted and escaped as jsonw_append writes a string
+ * value. Returns 0, or -1 (out of memory, invalid UTF-8) with b->len as it was. */
+int jsonw_append_string(jsonw_buf_t *b, const char *s, size_t n);
+
 /* Appends `n` raw bytes `s` (borrowed) to `b`. Returns 0, or -1 when out of memory. */
 int jsonw_append_raw(jsonw_buf_t *b, const char *s, size_t n);
 

@@ -232,6 +232,30 @@ static const graph_spec_t chat_spec = {
     .graph_id = "t_chat", .nodes = chat_nodes, .node_count = 1, .edges = chat_edges,
     .edge_count = 2, CHANNELS, SCHEMAS};
 
+/* ---- chat_text: t_chat's two chunks given as JSON text (graph_node_emit_message_text) ---- */
+static const char chat_text_c1[] = "{\"type\":\"AIMessageChunk\",\"id\":\"m1\",\"content\":\"Hel\"}";
+static const char chat_text_c2[] = "{\"type\":\"AIMessageChunk\",\"id\":\"m1\",\"content\":\"lo\"}";
+
+static int node_chat_text(graph_node_ctx_t *ctx, const json_t *state, json_t **update)
+{
+    json_t *extra = json_pack("{s:s}", "ls_provider", "openai");
+
+    (void)state;
+    graph_node_model_start(ctx, "FakeChat", json_object_get(state, "messages"), extra);
+    graph_node_emit_message_text(ctx, "m1", chat_text_c1, strlen(chat_text_c1), extra);
+    graph_node_emit_message_text(ctx, "m1", chat_text_c2, strlen(chat_text_c2), extra);
+    graph_node_model_end(ctx, NULL);
+    *update = json_pack("{s:[{s:s, s:s, s:s}]}", "messages", "type", "ai", "id", "m1", "content",
+                        "Hello");
+    json_decref(extra);
+    return GRAPH_NODE_OK;
+}
+
+static const graph_node_t chat_text_nodes[] = {{.name = "chat", .run = node_chat_text}};
+static const graph_spec_t chat_text_spec = {
+    .graph_id = "t_chat_text", .nodes = chat_text_nodes, .node_count = 1, .edges = chat_edges,
+    .edge_count = 2, CHANNELS, SCHEMAS};
+
 /* ------------------------------------------------------------------------------------------ */
 
 typedef struct fixture {
@@ -240,6 +264,8 @@ typedef struct fixture {
     const store_ops_t *ops;
     char thread_id[UUID_STR_SIZE];
     json_t *events; /* [[mode, data], ...] */
+    int text_answer; /* what on_message_text answers (0 takes the event, -1 refuses it) */
+    json_t *texts;   /* [[chunk text, metadata], ...] that on_message_text saw */
 } fixture_t;
 
 static void on_event(void *user, const char *mode, const json_t *ns, json_t *data)
@@ -250,11 +276,22 @@ static void on_event(void *user, const char *mode, const json_t *ns, json_t *dat
     json_array_append_new(f->events, json_pack("[s, O]", mode, data));
 }
 
+static int on_message_text(void *user, const json_t *ns, const char *chunk, size_t len,
+                           const json_t *metadata)
+{
+    fixture_t *f = user;
+
+    assert_null(ns);
+    json_array_append_new(f->texts, json_pack("[s#, O]", chunk, (int)len, metadata));
+    return f->text_answer;
+}
+
 static int setup(void **state)
 {
     static int registered;
     const graph_spec_t *specs[] = {&linear_spec, &loop_spec, &ask_spec, &fail_spec,
-                                   &spin_spec, &jump_spec, &chat_spec, &sloppy_spec};
+                                   &spin_spec, &jump_spec, &chat_spec, &sloppy_spec,
+                                   &chat_text_spec};
     fixture_t *f = calloc(1, sizeof(*f));
     char err[256];
     size_t i;
@@ -271,6 +308,7 @@ static int setup(void **state)
     if (test_store_thread_open(&f->dir, &f->ops, &f->s, f->thread_id) != 0)
         return -1;
     f->events = json_array();
+    f->texts = json_array();
     cancel_from_a = NULL;
     ask_runs = 0;
     *state = f;
@@ -283,6 +321,7 @@ static int teardown(void **state)
 
     test_store_thread_close(f->ops, f->s, f->dir);
     json_decref(f->events);
+    json_decref(f->texts);
     free(f);
     return 0;
 }
@@ -293,6 +332,7 @@ typedef struct run_args {
     unsigned modes;
     atomic_int *cancel;
     int at_exit;
+    int text_hook; /* set opts.on_message_text */
 } run_args_t;
 
 static void run_graph(fixture_t *f, const char *graph_id, const run_args_t *a, graph_result_t *res)
@@ -306,11 +346,12 @@ static void run_graph(fixture_t *f, const char *graph_id, const run_args_t *a, g
         .input = input, .command = command, .config = config, .metadata = meta,
         .checkpoint_id = a->checkpoint_id, .interrupt_before = before, .interrupt_after = after,
         .stream_modes = a->modes, .on_event = on_event, .user = f, .cancel = a->cancel,
-        .checkpoint_at_exit = a->at_exit};
+        .checkpoint_at_exit = a->at_exit, .on_message_text = a->text_hook ? on_message_text : NULL};
     const graph_t *g = graph_find(graph_id);
 
     assert_non_null(g);
     json_array_clear(f->events);
+    json_array_clear(f->texts);
     assert_int_equal(graph_invoke(g, &o, res), 0);
     json_decref(input);
     json_decref(command);
@@ -817,6 +858,84 @@ static void test_node_goto_and_send(void **state)
     graph_result_clear(&res);
 }
 
+/* The [chunk, metadata] messages events (new reference) among f->events, and how many events
+ * mode on_chat_model_stream records carried chunks with those contents. */
+static json_t *messages_events(const fixture_t *f, size_t *streams)
+{
+    json_t *out = json_array();
+    const json_t *ev;
+    size_t i;
+
+    *streams = 0;
+    json_array_foreach(f->events, i, ev) {
+        const char *mode = json_string_value(json_array_get(ev, 0));
+        const json_t *d = json_array_get(ev, 1);
+
+        if (strcmp(mode, "messages") == 0)
+            json_array_append(out, (json_t *)d);
+        else if (strcmp(mode, "events") == 0 && strcmp(str(d, "event"), "on_chat_model_stream") == 0) {
+            const char *c = str(json_object_get(json_object_get(d, "data"), "chunk"), "content");
+            *streams += strcmp(c, *streams == 0 ? "Hel" : "lo") == 0;
+        }
+    }
+    return out;
+}
+
+static void test_messages_as_text(void **state)
+{
+    fixture_t *f = *state;
+    graph_result_t res;
+    run_args_t a = {.input = "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                    .modes = GRAPH_STREAM_MESSAGES | GRAPH_STREAM_EVENTS};
+    json_t *msgs, *want;
+    size_t streams;
+
+    /* without the hook: the texts come back parsed, as graph_node_emit_message sends them */
+    run_graph(f, "t_chat_text", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    graph_result_clear(&res);
+    msgs = messages_events(f, &streams);
+    assert_int_equal(json_array_size(msgs), 2); /* m1 was streamed: not sent again at the end */
+    want = J(chat_text_c1);
+    assert_true(json_equal(json_array_get(json_array_get(msgs, 0), 0), want));
+    json_decref(want);
+    want = J(chat_text_c2);
+    assert_true(json_equal(json_array_get(json_array_get(msgs, 1), 0), want));
+    json_decref(want);
+    assert_string_equal(str(json_array_get(json_array_get(msgs, 0), 1), "ls_provider"), "openai");
+    assert_string_equal(str(json_array_get(json_array_get(msgs, 1), 1), "langgraph_node"), "chat");
+    assert_int_equal(streams, 2);
+    assert_int_equal(json_array_size(f->texts), 0);
+    json_decref(msgs);
+
+    /* the hook takes them as text with the same metadata object; events mode is unchanged */
+    a.text_hook = 1;
+    f->text_answer = 0;
+    run_graph(f, "t_chat_text", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    graph_result_clear(&res);
+    msgs = messages_events(f, &streams);
+    assert_int_equal(json_array_size(msgs), 0);
+    assert_int_equal(streams, 2);
+    assert_int_equal(json_array_size(f->texts), 2);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(f->texts, 0), 0)), chat_text_c1);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(f->texts, 1), 0)), chat_text_c2);
+    assert_ptr_equal(json_array_get(json_array_get(f->texts, 0), 1),
+                     json_array_get(json_array_get(f->texts, 1), 1));
+    assert_string_equal(str(json_array_get(json_array_get(f->texts, 0), 1), "ls_provider"), "openai");
+    json_decref(msgs);
+
+    /* a hook that refuses them: they come through on_event after all */
+    f->text_answer = -1;
+    run_graph(f, "t_chat_text", &a, &res);
+    assert_int_equal(res.status, GRAPH_STATUS_SUCCESS);
+    graph_result_clear(&res);
+    msgs = messages_events(f, &streams);
+    assert_int_equal(json_array_size(msgs), 2);
+    assert_int_equal(json_array_size(f->texts), 2);
+    json_decref(msgs);
+}
+
 static void test_messages_custom_and_debug(void **state)
 {
     fixture_t *f = *state;
@@ -1047,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_command_update_and_goto, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_goto_and_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages_custom_and_debug, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_messages_as_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_mode, setup, teardown),
         cmocka_unit_test(test_stream_mode_names_and_bad_args),
         cmocka_unit_test(test_agent_router),

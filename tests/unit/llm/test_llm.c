@@ -37,26 +37,30 @@ typedef struct seen {
     int cancel_after;  /* should_cancel answers 1 from this call on; 0 never */
 } seen_t;
 
-static int on_token(void *user, const char *text, size_t len, const json_t *chunk)
+static int on_token(void *user, const llm_token_t *tok)
 {
     seen_t *s = user;
+    json_t *chunk = llm_token_chunk(tok);
     const char *type = json_string_value(json_object_get(chunk, "type"));
 
     s->chunks++;
-    if (len > 0)
+    if (tok->len > 0)
         s->tokens++;
     if (json_array_size(json_object_get(chunk, "tool_call_chunks")) > 0)
         s->tool_chunks++;
     if (json_object_get(chunk, "usage_metadata") != NULL)
         s->usage_chunks++;
     if (type == NULL || strcmp(type, "ai") != 0 ||
-        json_string_length(json_object_get(chunk, "content")) != len)
+        json_string_length(json_object_get(chunk, "content")) != tok->len ||
+        (tok->chunk == NULL) == (tok->json == NULL) || tok->id == NULL ||
+        strcmp(tok->id, json_string_value(json_object_get(chunk, "id")) ?: "") != 0)
         s->bad_chunks++;
-    if (s->len + len < sizeof s->text) {
-        memcpy(s->text + s->len, text, len);
-        s->len += len;
+    if (s->len + tok->len < sizeof s->text) {
+        memcpy(s->text + s->len, tok->text, tok->len);
+        s->len += tok->len;
         s->text[s->len] = '\0';
     }
+    json_decref(chunk);
     return 0;
 }
 
@@ -350,11 +354,9 @@ static void test_idle_timeout(void **state)
     assert_null(ai);
 }
 
-static int stop_at_first_token(void *user, const char *text, size_t len, const json_t *chunk)
+static int stop_at_first_token(void *user, const llm_token_t *tok)
 {
-    (void)text;
-    (void)len;
-    (void)chunk;
+    (void)tok;
     ((seen_t *)user)->chunks++;
     return 1;
 }

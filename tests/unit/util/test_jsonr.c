@@ -3,7 +3,9 @@
  * UTF-8, repeated keys, numbers at the edges) and for random documents with random whitespace,
  * plus random byte damage to them, jsonr_loadb and json_loadb(JSON_DECODE_ANY) agree: both fail
  * with the same error text and position, or both give values with the same compact text (which
- * shows types, key order and escapes).
+ * shows types, key order and escapes). The cursor functions (jsonr_skip_value,
+ * jsonr_read_string) never accept a text jansson rejects, a string read gives jansson's bytes,
+ * and they accept the common shapes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,12 +19,40 @@
 
 #include "util/jsonr.h"
 
+/* Asserts that what the cursor functions accept of `len` bytes at `s` as a whole text agrees
+ * with jansson's verdict `b` (borrowed; NULL when jansson rejects the text). Returns 1 when
+ * jsonr_skip_value took the whole text. */
+static int assert_cursor_agrees(const char *s, size_t len, const json_t *b)
+{
+    const char *p = s, *str;
+    size_t n;
+    char *tmp = NULL;
+    int took = 0;
+
+    if (jsonr_skip_value(&p, s + len) == 0) {
+        jsonr_skip_ws(&p, s + len);
+        took = p == s + len;
+        if (took && b == NULL)
+            fail_msg("jsonr_skip_value accepted %.*s", (int)len, s);
+    } else if (p != s) {
+        fail_msg("jsonr_skip_value moved on failure over %.*s", (int)len, s);
+    }
+    p = s;
+    if (jsonr_read_string(&p, s + len, &str, &n, &tmp) == 0 && p == s + len) {
+        if (!json_is_string(b) || json_string_length(b) != n || memcmp(json_string_value(b), str, n) != 0)
+            fail_msg("jsonr_read_string read %.*s differently", (int)len, s);
+    }
+    free(tmp);
+    return took;
+}
+
 /* Asserts that both parsers agree on `len` bytes at `s`. */
 static void assert_agree(const char *s, size_t len)
 {
     json_error_t e1, e2;
     json_t *a = jsonr_loadb(s, len, &e1), *b = json_loadb(s, len, JSON_DECODE_ANY, &e2);
 
+    assert_cursor_agrees(s, len, b);
     if ((a == NULL) != (b == NULL))
         fail_msg("disagree on %.*s: jsonr %s, jansson %s", (int)len, s, a ? "ok" : e1.text, b ? "ok" : e2.text);
     if (a == NULL) {
@@ -69,6 +99,28 @@ static void test_fixed_texts(void **state)
     /* embedded NUL bytes */
     assert_agree("\"a\0b\"", 5);
     assert_agree("[1,\0]", 5);
+}
+
+/* The cursor takes the shapes of an LLM stream chunk. */
+static void test_cursor_common_shapes(void **state)
+{
+    static const char *const texts[] = {
+        "{}", "[]", " [ 1 , -2 , 0 ] ", "true", "false", "null", "\"\"", "\"esc \\n \\u00e9 \\/\"",
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\",\"refusal\":null},\"logprobs\":null,"
+        "\"finish_reason\":null}],\"usage\":null}",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_t *b = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+
+        assert_non_null(b);
+        if (!assert_cursor_agrees(texts[i], strlen(texts[i]), b))
+            fail_msg("jsonr_skip_value refused %s", texts[i]);
+        json_decref(b);
+    }
 }
 
 static void test_deep_nesting(void **state)
@@ -213,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_texts),
+        cmocka_unit_test(test_cursor_common_shapes),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_random_documents),
     };
