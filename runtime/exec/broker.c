@@ -130,7 +130,8 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
                               unsigned modes, int subgraphs)
 {
     exec_run_t *r = NULL, *old;
-    json_t *meta = NULL;
+    char meta[96];
+    int n;
 
     r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -152,9 +153,10 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
     r->subgraphs = subgraphs;
     if ((old = registry_insert(r)) != r)
         return old;
-    meta = json_pack("{s:s, s:i}", "run_id", run_id, "attempt", 1);
-    exec_broker_publish(r, "metadata", meta);
-    json_decref(meta);
+    /* run ids are UUIDs (the store's canonical form): nothing in them needs escaping, so the
+     * text is what jsonw would write for {"run_id": id, "attempt": 1} */
+    n = snprintf(meta, sizeof(meta), "{\"run_id\":\"%s\",\"attempt\":1}", r->run_id);
+    exec_broker_publish_text(r, "metadata", meta, (size_t)n);
     return r;
 }
 

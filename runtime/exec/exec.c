@@ -579,7 +579,7 @@ static void execute(json_t *run, uint64_t claim_pos)
         store_defer_begin();
     if (!deferred && store_wait_durable(ex.ops, ex.s, claim_pos) != STORE_OK) {
         err_name = "StoreError", err_msg = "the run's claim could not be made durable (the disk failed)";
-    } else if (ex.ops->assistant_get(ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
+    } else if (store_assistant_get_shared(ex.ops, ex.s, assistant_id, NULL, &assistant) != STORE_OK) {
         snprintf(msg, sizeof(msg), "assistant %s not found", assistant_id);
         err_name = "ValueError", err_msg = msg;
     } else if ((g = graph_find(json_string_value(json_object_get(assistant, "graph_id")))) == NULL) {
@@ -1231,7 +1231,9 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     own_defer = !store_defer_active();
     if (own_defer)
         store_defer_begin();
-    if (assistant_id == NULL || ex.ops->assistant_get(ex.s, assistant_id, owner, &assistant) != STORE_OK) {
+    /* the assistant and the thread are read only here (shared reads, store.h): the run's
+     * config and metadata are new objects whose members may be theirs */
+    if (assistant_id == NULL || store_assistant_get_shared(ex.ops, ex.s, assistant_id, owner, &assistant) != STORE_OK) {
         set_err(err, 404,
                 "No assistant found for \"%s\". Make sure the assistant ID is for a valid assistant or a valid graph ID.",
                 assistant_id ?: "");
@@ -1263,7 +1265,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         pthread_mutex_lock(&ex.create_mu[stripe]);
         locked = 1;
     }
-    src = thread_id != NULL ? ex.ops->thread_get(ex.s, tid, owner, &thread) : STORE_NOT_FOUND;
+    src = thread_id != NULL ? store_thread_get_shared(ex.ops, ex.s, tid, owner, &thread) : STORE_NOT_FOUND;
     if (src == STORE_NOT_FOUND) {
         if (thread_id != NULL && strcmp(if_not_exists, "create") != 0) {
             set_err(err, 404, "Thread %s not found", tid);
@@ -1400,7 +1402,7 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
         ended = r->ended;
         dropped = r->events_dropped;
         if (visible && ended && !dropped)
-            *out = r->result != NULL ? jsoncopy_containers(r->result) : json_object();
+            *out = r->result != NULL ? json_incref(r->result) : json_object();
         pthread_mutex_unlock(&r->mu);
         exec_run_unref(r);
         if (*out != NULL)
@@ -1429,7 +1431,7 @@ int exec_run_result(const char *thread_id, const char *run_id, const char *owner
     if (store_thread_get_shared(ex.ops, ex.s, json_string_value(json_object_get(run, "thread_id")), NULL,
                                 &thread) == STORE_OK &&
         json_object_get(thread, "values") != NULL)
-        *out = jsoncopy_containers(json_object_get(thread, "values"));
+        *out = json_incref(json_object_get(thread, "values"));
     else
         *out = json_object();
     rc = 0;

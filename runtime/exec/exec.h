@@ -223,7 +223,9 @@ void exec_unsubscribe(exec_sub_t *sub, int cancel_run);
 /*
  * The run's outcome for /wait and join: once finished, 0 and *out = the final state values
  * (new reference), or for a failed run the error object {"__error__": {"error", "message"}}
- * as the official server answers. -1 with err 404 for an unknown run. Never blocks: the HTTP
+ * as the official server answers. *out is read only: it may be the run record's own result
+ * or the store's values (shared reads, store.h), so the caller only reads it (serialises it)
+ * and copies it before any change. -1 with err 404 for an unknown run. Never blocks: the HTTP
  * layer subscribes and calls this after the subscription ended. A cancelled or timed-out run
  * gives its values at the end (a timeout gives the __error__ object). Once the run's record
  * left memory (retention), the thread's current values are answered (the official join does

@@ -86,6 +86,14 @@ store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos)
     return STORE_OK;
 }
 
+store_rc_t store_assistant_get_shared(const store_ops_t *ops, store_t *s, const char *id,
+                                      const char *owner, json_t **out)
+{
+    if (ops->assistant_get_shared != NULL)
+        return ops->assistant_get_shared(s, id, owner, out);
+    return ops->assistant_get(s, id, owner, out);
+}
+
 store_rc_t store_thread_get_shared(const store_ops_t *ops, store_t *s, const char *id,
                                    const char *owner, json_t **out)
 {

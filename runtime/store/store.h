@@ -199,6 +199,10 @@ typedef struct store_ops {
                                    const char *owner, json_t **out);
     /* The latest version of assistant `id`. */
     store_rc_t (*assistant_get)(store_t *s, const char *id, const char *owner, json_t **out);
+    /* assistant_get answering the stored latest version itself, under thread_get_shared's
+     * rules (read only, never handed to code that may change it). NULL when the backend cannot
+     * share: callers go through store_assistant_get_shared(). */
+    store_rc_t (*assistant_get_shared)(store_t *s, const char *id, const char *owner, json_t **out);
     /* Version `version` of assistant `id`. */
     store_rc_t (*assistant_get_version)(store_t *s, const char *id, int64_t version,
                                         const char *owner, json_t **out);
@@ -418,10 +422,12 @@ void store_defer_note(uint64_t pos);
  * or STORE_IO. */
 store_rc_t store_wait_durable(const store_ops_t *ops, store_t *s, uint64_t pos);
 
-/* ops->thread_get_shared / ops->checkpoint_get_shared, or the copying thread_get /
- * checkpoint_get of a backend without them: either way *out is read only for the caller
- * (store_ops_t above), so that the hot internal readers (graph engine, run executor) work
- * with every backend. */
+/* ops->thread_get_shared / ops->checkpoint_get_shared / ops->assistant_get_shared, or the
+ * copying thread_get / checkpoint_get / assistant_get of a backend without them: either way
+ * *out is read only for the caller (store_ops_t above), so that the hot internal readers
+ * (graph engine, run executor) work with every backend. */
+store_rc_t store_assistant_get_shared(const store_ops_t *ops, store_t *s, const char *id,
+                                      const char *owner, json_t **out);
 store_rc_t store_thread_get_shared(const store_ops_t *ops, store_t *s, const char *id,
                                    const char *owner, json_t **out);
 store_rc_t store_checkpoint_get_shared(const store_ops_t *ops, store_t *s, const char *thread_id,

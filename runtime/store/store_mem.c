@@ -1381,7 +1381,9 @@ Exit:
     return rc;
 }
 
-static store_rc_t mem_assistant_get(store_t *s, const char *id, const char *owner, json_t **out)
+/* assistant_get (`shared` 0: a copy) and assistant_get_shared (1: the stored object). */
+static store_rc_t assistant_read(store_t *s, const char *id, const char *owner, int shared,
+                                 json_t **out)
 {
     store_rc_t rc = STORE_OK;
     ent_t *e;
@@ -1389,11 +1391,22 @@ static store_rc_t mem_assistant_get(store_t *s, const char *id, const char *owne
     *out = NULL;
     pthread_rwlock_rdlock(&s->lock);
     if ((e = find_readable(&s->assistants, id, owner)) != NULL)
-        *out = copy_out(e->obj);
+        *out = shared ? json_incref(e->obj) : copy_out(e->obj);
     else
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
     pthread_rwlock_unlock(&s->lock);
     return rc;
+}
+
+static store_rc_t mem_assistant_get(store_t *s, const char *id, const char *owner, json_t **out)
+{
+    return assistant_read(s, id, owner, 0, out);
+}
+
+static store_rc_t mem_assistant_get_shared(store_t *s, const char *id, const char *owner,
+                                           json_t **out)
+{
+    return assistant_read(s, id, owner, 1, out);
 }
 
 static store_rc_t mem_assistant_get_version(store_t *s, const char *id, int64_t version,
@@ -3052,6 +3065,7 @@ static const store_ops_t mem_ops = {
     .sweep = mem_sweep,
     .assistant_create = mem_assistant_create,
     .assistant_get = mem_assistant_get,
+    .assistant_get_shared = mem_assistant_get_shared,
     .assistant_get_version = mem_assistant_get_version,
     .assistant_patch = mem_assistant_patch,
     .assistant_delete = mem_assistant_delete,

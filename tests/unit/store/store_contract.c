@@ -1173,6 +1173,53 @@ static void test_shared_reads(void **state)
     check_shared_reads(f, &copying);
 }
 
+/* The shared assistant read through `ops` (f->o, or a copy without it, which must fall back to
+ * a copy): the same answer as assistant_get, the same readability (own, or a system assistant
+ * for anyone), and an answer that a later patch never alters. */
+static void check_assistant_shared_read(fx_t *f, const store_ops_t *ops)
+{
+    char a[UUID_STR_SIZE], sys[UUID_STR_SIZE];
+    json_t *sh = NULL, *copy = NULL, *snap, *p;
+
+    mk_assistant(f, "{\"graph_id\":\"agent\",\"config\":{\"configurable\":{\"k\":1}},\"metadata\":{\"owner\":\"alice\"}}", a);
+    mk_assistant(f, "{\"graph_id\":\"agent\",\"metadata\":{\"created_by\":\"system\"}}", sys);
+    OK(store_assistant_get_shared(ops, f->s, a, "alice", &sh));
+    OK(f->o->assistant_get(f->s, a, "alice", &copy));
+    assert_true(json_equal(sh, copy));
+    json_decref(copy);
+    snap = json_deep_copy(sh);
+    p = J("{\"config\":{\"configurable\":{\"k\":2}},\"metadata\":{\"m\":1},\"name\":\"renamed\"}");
+    OK(f->o->assistant_patch(f->s, a, p, NULL, NULL));
+    json_decref(p);
+    assert_true(json_equal(sh, snap));
+    json_decref(sh);
+    json_decref(snap);
+    OK(store_assistant_get_shared(ops, f->s, a, NULL, &sh));
+    assert_string_equal(S(sh, "name"), "renamed");
+    assert_int_equal(I(json_object_get(json_object_get(sh, "config"), "configurable"), "k"), 2);
+    json_decref(sh);
+    sh = NULL;
+    RC(store_assistant_get_shared(ops, f->s, a, "bob", &sh), STORE_NOT_FOUND);
+    assert_null(sh);
+    OK(store_assistant_get_shared(ops, f->s, sys, "bob", &sh));
+    assert_string_equal(S(sh, "assistant_id"), sys);
+    json_decref(sh);
+    sh = NULL;
+    RC(store_assistant_get_shared(ops, f->s, "00000000-0000-4000-8000-000000000000", NULL, &sh),
+       STORE_NOT_FOUND);
+    assert_null(sh);
+}
+
+static void test_assistant_shared_read(void **state)
+{
+    fx_t *f = *state;
+    store_ops_t copying = *f->o;
+
+    check_assistant_shared_read(f, f->o);
+    copying.assistant_get_shared = NULL;
+    check_assistant_shared_read(f, &copying);
+}
+
 static void test_checkpoint_delete_copy(void **state)
 {
     fx_t *f = *state;
@@ -1793,6 +1840,7 @@ int store_contract_run(const char *name, const store_contract_env_t *env)
         cmocka_unit_test_setup_teardown(test_run_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assistant_shared_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_delete_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_search, setup, teardown),
