@@ -126,18 +126,29 @@ static exec_run_t *registry_insert(exec_run_t *r)
     return r;
 }
 
+/* Copies `src` into `dst` (`size` > 0 bytes), cut to fit and NUL-terminated; returns the
+ * length copied. */
+static size_t copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
 exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const char *owner,
                               unsigned modes, int subgraphs)
 {
     exec_run_t *r = NULL, *old;
     char meta[96];
-    int n;
+    size_t n;
 
     r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
-    snprintf(r->run_id, sizeof(r->run_id), "%s", run_id);
-    snprintf(r->thread_id, sizeof(r->thread_id), "%s", thread_id != NULL ? thread_id : "");
+    copy_cut(r->run_id, sizeof(r->run_id), run_id);
+    copy_cut(r->thread_id, sizeof(r->thread_id), thread_id != NULL ? thread_id : "");
     r->owner = owner != NULL ? strdup(owner) : NULL;
     r->msg_seen = json_object();
     if ((owner != NULL && r->owner == NULL) || r->msg_seen == NULL) {
@@ -155,8 +166,10 @@ exec_run_t *exec_run_register(const char *run_id, const char *thread_id, const c
         return old;
     /* run ids are UUIDs (the store's canonical form): nothing in them needs escaping, so the
      * text is what jsonw would write for {"run_id": id, "attempt": 1} */
-    n = snprintf(meta, sizeof(meta), "{\"run_id\":\"%s\",\"attempt\":1}", r->run_id);
-    exec_broker_publish_text(r, "metadata", meta, (size_t)n);
+    n = copy_cut(meta, sizeof(meta), "{\"run_id\":\"");
+    n += copy_cut(meta + n, sizeof(meta) - n, r->run_id);
+    n += copy_cut(meta + n, sizeof(meta) - n, "\",\"attempt\":1}");
+    exec_broker_publish_text(r, "metadata", meta, n);
     return r;
 }
 

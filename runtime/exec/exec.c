@@ -1052,12 +1052,43 @@ static json_t *merged(const json_t *a, const json_t *b)
     return o;
 }
 
+/* The ids a run's objects repeat, each one JSON string shared by all of them (owned; owner
+ * NULL without auth). */
+typedef struct run_ids {
+    json_t *run_id, *thread_id, *assistant_id, *graph_id, *owner;
+} run_ids_t;
+
+/* Fills `ids` from the strings given (graph_id borrowed from the assistant: stored JSON, so
+ * valid UTF-8; run and thread ids are UUIDs). Returns 0, or -1 when out of memory (release
+ * with run_ids_clear either way). */
+static int run_ids_init(run_ids_t *ids, const char *run_id, const char *tid, const char *assistant_id,
+                        json_t *graph_id, const char *owner)
+{
+    ids->run_id = json_stringn_nocheck(run_id, strlen(run_id));
+    ids->thread_id = json_string(tid);
+    ids->assistant_id = json_string(assistant_id);
+    ids->graph_id = json_incref(graph_id);
+    ids->owner = owner != NULL ? json_string(owner) : NULL;
+    return ids->run_id == NULL || ids->thread_id == NULL || ids->assistant_id == NULL || ids->graph_id == NULL ||
+                   (owner != NULL && ids->owner == NULL)
+               ? -1
+               : 0;
+}
+
+static void run_ids_clear(run_ids_t *ids)
+{
+    json_decref(ids->run_id);
+    json_decref(ids->thread_id);
+    json_decref(ids->assistant_id);
+    json_decref(ids->graph_id);
+    json_decref(ids->owner);
+}
+
 /* The run's config: assistant config, then the body's, configurable merged key by key, then
  * the request's `extra` configurable keys (may be NULL), context, the run's ids and the caller
- * (`owner`, may be NULL) in configurable; never the credential key (EXEC_TOKEN_KEY). New
- * reference; its members may be shared with the assistant's and the body's. */
-static json_t *run_config(const json_t *assistant, const json_t *body, const json_t *extra, const char *run_id,
-                          const char *thread_id, const char *assistant_id, const char *owner)
+ * (ids->owner) in configurable; never the credential key (EXEC_TOKEN_KEY). New reference; its
+ * members may be shared with the assistant's and the body's. */
+static json_t *run_config(const json_t *assistant, const json_t *body, const json_t *extra, const run_ids_t *ids)
 {
     const json_t *acfg = json_object_get(assistant, "config"), *bcfg = json_object_get(body, "config");
     json_t *cfg = merged(acfg, bcfg);
@@ -1072,15 +1103,14 @@ static json_t *run_config(const json_t *assistant, const json_t *body, const jso
         json_object_update(conf, ctx);
     if (json_is_object(bctx))
         json_object_update(conf, (json_t *)bctx);
-    json_object_set_new_nocheck(conf, "run_id", json_stringn_nocheck(run_id, strlen(run_id)));
-    json_object_set_new_nocheck(conf, "thread_id", json_stringn_nocheck(thread_id, strlen(thread_id)));
-    json_object_set_nocheck(conf, "graph_id", json_object_get(assistant, "graph_id"));
-    json_object_set_new_nocheck(conf, "assistant_id", json_string(assistant_id));
-    if (owner != NULL) {
-        json_t *o = json_string(owner);
-        json_object_set_nocheck(conf, "langgraph_auth_user_id", o);
-        json_object_set_nocheck(conf, "user_id", o);
-        json_object_set_new_nocheck(conf, "owner", o);
+    json_object_set_nocheck(conf, "run_id", ids->run_id);
+    json_object_set_nocheck(conf, "thread_id", ids->thread_id);
+    json_object_set_nocheck(conf, "graph_id", ids->graph_id);
+    json_object_set_nocheck(conf, "assistant_id", ids->assistant_id);
+    if (ids->owner != NULL) {
+        json_object_set_nocheck(conf, "langgraph_auth_user_id", ids->owner);
+        json_object_set_nocheck(conf, "user_id", ids->owner);
+        json_object_set_nocheck(conf, "owner", ids->owner);
     }
     json_object_del(conf, EXEC_TOKEN_KEY);
     json_object_set_new_nocheck(cfg, "configurable", conf);
@@ -1100,7 +1130,7 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
                                          "on_disconnect", "durability", "context", "checkpoint_during"};
     const json_t *during = json_object_get(body, "checkpoint_during");
     int subgraphs = json_is_true(json_object_get(body, "stream_subgraphs"));
-    json_t *kw = json_object(), *input = NULL;
+    json_t *kw = json_object();
     size_t i;
 
     if (kw == NULL) {
@@ -1109,13 +1139,10 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
     }
     for (i = 0; i != sizeof(copied) / sizeof(copied[0]); ++i) {
         json_t *v = json_object_get(body, copied[i]);
-        if (v != NULL && !json_is_null(v)) {
+        if (v != NULL && !json_is_null(v))
             json_object_set_nocheck(kw, copied[i], v);
-            if (i == 0)
-                input = v;
-        }
     }
-    if (input == NULL)
+    if (json_object_get(kw, "input") == NULL)
         json_object_set_new_nocheck(kw, "input", json_null());
     /* the deprecated checkpoint_during maps onto durability as LangGraph maps it (true: async,
      * false: exit); an explicit durability wins */
@@ -1130,19 +1157,18 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
     return kw;
 }
 
-/* {graph_id, assistant_id} as a thread's metadata names the graph it runs (`owner`, may be
- * NULL, added). New reference, or NULL when out of memory. */
-static json_t *graph_metadata(const char *graph_id, const char *assistant_id, const char *owner)
+/* {graph_id, assistant_id} as a thread's metadata names the graph it runs, with the owner when
+ * `with_owner`. New reference, or NULL when out of memory. */
+static json_t *graph_metadata(const run_ids_t *ids, int with_owner)
 {
     json_t *m = json_object();
 
     if (m == NULL)
         return NULL;
-    if (graph_id != NULL)
-        json_object_set_new_nocheck(m, "graph_id", json_string(graph_id));
-    json_object_set_new_nocheck(m, "assistant_id", json_string(assistant_id));
-    if (owner != NULL)
-        json_object_set_new_nocheck(m, "owner", json_string(owner));
+    json_object_set_nocheck(m, "graph_id", ids->graph_id);
+    json_object_set_nocheck(m, "assistant_id", ids->assistant_id);
+    if (with_owner && ids->owner != NULL)
+        json_object_set_nocheck(m, "owner", ids->owner);
     return m;
 }
 
@@ -1163,8 +1189,7 @@ static json_t *busy_with(json_t *m)
 
 /* The run_create input {run_id, thread_id, assistant_id, metadata, kwargs, multitask_strategy};
  * takes `meta` and `kw`. New reference, or NULL when out of memory. */
-static json_t *run_input(const char *run_id, const char *tid, const char *assistant_id, json_t *meta, json_t *kw,
-                         const char *strategy)
+static json_t *run_input(const run_ids_t *ids, json_t *meta, json_t *kw, const char *strategy)
 {
     json_t *in = meta != NULL && kw != NULL ? json_object() : NULL;
 
@@ -1173,9 +1198,9 @@ static json_t *run_input(const char *run_id, const char *tid, const char *assist
         json_decref(kw);
         return NULL;
     }
-    json_object_set_new_nocheck(in, "run_id", json_stringn_nocheck(run_id, strlen(run_id)));
-    json_object_set_new_nocheck(in, "thread_id", json_string(tid));
-    json_object_set_new_nocheck(in, "assistant_id", json_string(assistant_id));
+    json_object_set_nocheck(in, "run_id", ids->run_id);
+    json_object_set_nocheck(in, "thread_id", ids->thread_id);
+    json_object_set_nocheck(in, "assistant_id", ids->assistant_id);
     json_object_set_new_nocheck(in, "metadata", meta);
     json_object_set_new_nocheck(in, "kwargs", kw);
     json_object_set_new_nocheck(in, "multitask_strategy", json_string(strategy));
@@ -1214,6 +1239,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     double after = json_number_value(json_object_get(body, "after_seconds"));
     int temporary = 0, rc = -1, locked = 0, own_defer;
     exec_run_t *r = NULL;
+    run_ids_t ids = {0};
     const char *graph_id;
     int64_t not_before = 0;
     size_t stripe = 0, i;
@@ -1257,6 +1283,10 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     } else {
         snprintf(tid, sizeof(tid), "%s", thread_id);
     }
+    if (run_ids_init(&ids, run_id, tid, assistant_id, json_object_get(assistant, "graph_id"), owner) != 0) {
+        set_err(err, 500, "out of memory");
+        goto Exit;
+    }
     /* Per thread, the multitask decision, the busy mark and the insertion are atomic, and
      * finish_thread (same stripe) sees either none or all of them. A new stateless thread is
      * known to nobody else. */
@@ -1271,9 +1301,9 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
             set_err(err, 404, "Thread %s not found", tid);
             goto Exit;
         }
-        tin = busy_with(graph_metadata(graph_id, assistant_id, owner));
+        tin = busy_with(graph_metadata(&ids, 1));
         if (tin != NULL)
-            json_object_set_new_nocheck(tin, "thread_id", json_string(tid));
+            json_object_set_nocheck(tin, "thread_id", ids.thread_id);
         src = tin != NULL ? ex.ops->thread_create(ex.s, tin, STORE_IF_EXISTS_RAISE, owner, NULL) : STORE_NOMEM;
         if (src == STORE_CONFLICT) { /* someone else's thread: it does not exist for this caller */
             set_err(err, 404, "Thread %s not found", tid);
@@ -1303,7 +1333,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                                                                                                 : EXEC_CANCEL_INTERRUPT, 1);
         }
     }
-    config = run_config(assistant, body, configurable, run_id, tid, assistant_id, owner);
+    config = run_config(assistant, body, configurable, &ids);
     /* run metadata as the official server merges it: assistant's, thread's (with the graph and
      * assistant it now runs), the body's */
     meta = merged(json_object_get(assistant, "metadata"), json_object_get(thread, "metadata"));
@@ -1311,13 +1341,13 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 500, "out of memory");
         goto Exit;
     }
-    json_object_set_new_nocheck(meta, "graph_id", json_string(graph_id));
-    json_object_set_new_nocheck(meta, "assistant_id", json_string(assistant_id));
+    json_object_set_nocheck(meta, "graph_id", ids.graph_id);
+    json_object_set_nocheck(meta, "assistant_id", ids.assistant_id);
     if (json_is_object(json_object_get(body, "metadata")))
         json_object_update(meta, json_object_get(body, "metadata"));
-    if (owner != NULL)
-        json_object_set_new_nocheck(meta, "owner", json_string(owner));
-    in = run_input(run_id, tid, assistant_id, meta, run_kwargs(body, config, temporary), strategy);
+    if (ids.owner != NULL)
+        json_object_set_nocheck(meta, "owner", ids.owner);
+    in = run_input(&ids, meta, run_kwargs(body, config, temporary), strategy);
     config = meta = NULL;
     if (in == NULL) {
         set_err(err, 500, "out of memory");
@@ -1338,7 +1368,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     if (after > 0)
         not_before = time_now_us() + (int64_t)(after * 1e6);
     if (thread != NULL && !thread_marked(thread, graph_id, assistant_id)) {
-        json_t *patch = busy_with(graph_metadata(graph_id, assistant_id, NULL));
+        json_t *patch = busy_with(graph_metadata(&ids, 0));
         if (patch == NULL || ex.ops->thread_patch(ex.s, tid, patch, NULL, NULL) != STORE_OK)
             log_warn("thread %s: cannot mark it busy: %s", tid, store_last_error());
         json_decref(patch);
@@ -1371,6 +1401,7 @@ Exit:
     if (rc == 0 && run_id_out != NULL)
         memcpy(run_id_out, run_id, UUID_STR_SIZE);
     exec_run_unref(r);
+    run_ids_clear(&ids);
     json_decref(assistant);
     json_decref(thread);
     json_decref(active);
