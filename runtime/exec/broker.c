@@ -331,15 +331,30 @@ static void wake_locked(exec_run_t *r)
             s->notify(s->user);
 }
 
-/* Builds one event (refs = 1) from `text` (borrowed JSON, `dlen` bytes, NUL-terminated), or
+/* Writes `v` in decimal at the end of the `cap`-byte buffer `buf`; returns where it starts. */
+static char *u64_text(uint64_t v, char *buf, size_t cap)
+{
+    char *p = buf + cap;
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return p;
+}
+
+/* Builds one event (refs = 1) whose JSON data is the `n` pieces `parts` (borrowed) joined, or
  * NULL when out of memory. */
-static exec_event_impl_t *event_new(uint64_t id, const char *event, const char *text, size_t dlen)
+static exec_event_impl_t *event_new(uint64_t id, const char *event, const exec_text_t *parts, size_t n)
 {
     exec_event_impl_t *e = NULL;
-    size_t elen = strlen(event), flen, ilen;
-    char idbuf[24], *p;
+    size_t elen = strlen(event), dlen = 0, flen, ilen, i;
+    char idbuf[24], *p, *d, *ids;
 
-    ilen = (size_t)snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+    for (i = 0; i != n; ++i)
+        dlen += parts[i].len;
+    ids = u64_text(id, idbuf, sizeof(idbuf));
+    ilen = (size_t)(idbuf + sizeof(idbuf) - ids);
     flen = 7 + elen + 7 + dlen + 5 + ilen + 2;
     e = malloc(sizeof(*e) + elen + 1 + flen + 1);
     if (e == NULL)
@@ -354,11 +369,12 @@ static exec_event_impl_t *event_new(uint64_t id, const char *event, const char *
     memcpy(p, "event: ", 7);
     memcpy(p + 7, event, elen);
     memcpy(p + 7 + elen, "\ndata: ", 7);
-    e->pub.data = p + 7 + elen + 7;
-    memcpy(p + 7 + elen + 7, text, dlen);
-    memcpy(p + 7 + elen + 7 + dlen, "\nid: ", 5);
-    memcpy(p + 7 + elen + 7 + dlen + 5, idbuf, ilen);
-    memcpy(p + flen - 2, "\n\n", 3);
+    e->pub.data = d = p + 7 + elen + 7;
+    for (i = 0; i != n; d += parts[i].len, ++i)
+        memcpy(d, parts[i].s, parts[i].len);
+    memcpy(d, "\nid: ", 5);
+    memcpy(d + 5, ids, ilen);
+    memcpy(d + 5 + ilen, "\n\n", 3);
     e->pub.frame_len = flen;
     e->pub.data_len = dlen;
     e->pub.id = id;
@@ -366,8 +382,9 @@ Exit:
     return e;
 }
 
-/* Appends event `event` with JSON `text` (borrowed) to `r`'s log and wakes its subscribers. */
-static void append(exec_run_t *r, const char *event, const char *text, size_t dlen)
+/* Appends event `event` with the JSON text of `n` pieces `parts` (borrowed) to `r`'s log and
+ * wakes its subscribers. */
+static void append(exec_run_t *r, const char *event, const exec_text_t *parts, size_t n)
 {
     exec_event_impl_t *e;
 
@@ -375,7 +392,7 @@ static void append(exec_run_t *r, const char *event, const char *text, size_t dl
     if (r->ended)
         goto Exit;
     r->touched_mono_us = time_mono_us();
-    e = event_new(r->next_id, event, text, dlen);
+    e = event_new(r->next_id, event, parts, n);
     if (e == NULL) {
         log_error("run %s: out of memory for a stream event (%s); event dropped", r->run_id, event);
         goto Exit;
@@ -409,19 +426,34 @@ Exit:
     pthread_mutex_unlock(&r->mu);
 }
 
-void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text, size_t len)
+/* The channel of the thread of run `r` when someone follows that thread (new reference), or
+ * NULL. */
+static exec_run_t *followed_channel(const exec_run_t *r)
 {
-    exec_run_t *ch;
     char key[48];
 
-    append(r, event, text, len);
-    if (atomic_load(&thread_channels) > 0 && !r->is_thread && r->thread_id[0] != '\0') {
-        snprintf(key, sizeof(key), "thread:%s", r->thread_id);
-        if ((ch = exec_run_find(key)) != NULL) {
-            append(ch, event, text, len);
-            exec_run_unref(ch);
-        }
+    if (r->is_thread || r->thread_id[0] == '\0' || atomic_load(&thread_channels) == 0)
+        return NULL;
+    snprintf(key, sizeof(key), "thread:%s", r->thread_id);
+    return exec_run_find(key);
+}
+
+void exec_broker_publish_parts(exec_run_t *r, const char *event, const exec_text_t *parts, size_t n)
+{
+    exec_run_t *ch;
+
+    append(r, event, parts, n);
+    if ((ch = followed_channel(r)) != NULL) {
+        append(ch, event, parts, n);
+        exec_run_unref(ch);
     }
+}
+
+void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text, size_t len)
+{
+    const exec_text_t part = {text, len};
+
+    exec_broker_publish_parts(r, event, &part, 1);
 }
 
 void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
@@ -437,23 +469,11 @@ void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data)
     free(text);
 }
 
-/* The channel of the thread of run `r` when someone follows that thread (new reference), or
- * NULL. */
-static exec_run_t *followed_channel(const exec_run_t *r)
-{
-    char key[48];
-
-    if (r->is_thread || r->thread_id[0] == '\0' || atomic_load(&thread_channels) == 0)
-        return NULL;
-    snprintf(key, sizeof(key), "thread:%s", r->thread_id);
-    return exec_run_find(key);
-}
-
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
 {
     exec_run_t *ch = followed_channel(r);
     char done[160];
-    int n;
+    exec_text_t part = {done, 0};
 
     pthread_mutex_lock(&r->mu);
     if (r->ended) {
@@ -470,8 +490,8 @@ void exec_broker_end(exec_run_t *r, const char *status, json_t *result)
      * "done" control message into metadata {status: "run_done", run_id}; appended before the
      * run's subscribers learn the end, so it precedes anything a client does next */
     if (ch != NULL) {
-        n = snprintf(done, sizeof(done), "{\"status\":\"run_done\",\"run_id\":\"%s\"}", r->run_id);
-        append(ch, "metadata", done, (size_t)n);
+        part.len = (size_t)snprintf(done, sizeof(done), "{\"status\":\"run_done\",\"run_id\":\"%s\"}", r->run_id);
+        append(ch, "metadata", &part, 1);
     }
     wake_locked(r);
     pthread_mutex_unlock(&r->mu);
@@ -511,16 +531,19 @@ void exec_thread_publish(const char *thread_id, const char *event, const json_t 
 {
     exec_run_t *ch;
     char key[48], *text;
+    exec_text_t part;
 
     if (thread_id == NULL || atomic_load(&thread_channels) == 0)
         return;
     snprintf(key, sizeof(key), "thread:%s", thread_id);
     if ((ch = exec_run_find(key)) == NULL)
         return;
-    if ((text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
-        append(ch, event, text, strlen(text));
-    else
+    if ((text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL) {
+        part = (exec_text_t){text, strlen(text)};
+        append(ch, event, &part, 1);
+    } else {
         log_error("thread %s: cannot serialise a stream event (%s); event dropped", thread_id, event);
+    }
     free(text);
     exec_run_unref(ch);
 }

@@ -251,7 +251,11 @@ static int event_name(const exec_run_t *r, const char *mode, const json_t *ns, c
     size_t i, off;
     json_t *p;
 
-    off = (size_t)snprintf(buf, len, "%s", mode);
+    off = strlen(mode);
+    if (off >= len)
+        off = len - 1;
+    memcpy(buf, mode, off);
+    buf[off] = '\0';
     if (!json_is_array(ns) || json_array_size(ns) == 0)
         return 0;
     if (!r->subgraphs)
@@ -321,8 +325,7 @@ static void release_stream_state(exec_run_t *r)
 static int publish_tuple_text(exec_run_t *r, const char *name, const char *chunk, size_t len,
                               const json_t *meta)
 {
-    jsonw_buf_t b = {0};
-    int rc = -1;
+    exec_text_t parts[5] = {{"[", 1}, {chunk, len}, {",", 1}, {NULL, 0}, {"]", 1}};
 
     if (meta != r->tuple_meta) {
         free(r->tuple_meta_text);
@@ -330,15 +333,11 @@ static int publish_tuple_text(exec_run_t *r, const char *name, const char *chunk
         r->tuple_meta = json_incref((json_t *)meta);
         r->tuple_meta_text = jsonw_dumps(meta, &r->tuple_meta_len);
     }
-    if (r->tuple_meta_text != NULL && jsonw_append_raw(&b, "[", 1) == 0 &&
-        jsonw_append_raw(&b, chunk, len) == 0 && jsonw_append_raw(&b, ",", 1) == 0 &&
-        jsonw_append_raw(&b, r->tuple_meta_text, r->tuple_meta_len) == 0 &&
-        jsonw_append_raw(&b, "]", 1) == 0) {
-        exec_broker_publish_text(r, name, b.data, b.len);
-        rc = 0;
-    }
-    jsonw_buf_free(&b);
-    return rc;
+    if (r->tuple_meta_text == NULL)
+        return -1;
+    parts[3] = (exec_text_t){r->tuple_meta_text, r->tuple_meta_len};
+    exec_broker_publish_parts(r, name, parts, 5);
+    return 0;
 }
 
 /* Publishes a messages-tuple event [chunk, metadata] (`data` borrowed), through

@@ -119,6 +119,13 @@ void exec_broker_publish(exec_run_t *r, const char *event, const json_t *data);
 /* exec_broker_publish with the data already serialised: `len` bytes of compact JSON `text`
  * (borrowed). */
 void exec_broker_publish_text(exec_run_t *r, const char *event, const char *text, size_t len);
+/* A piece of an event's JSON text (borrowed). */
+typedef struct exec_text {
+    const char *s;
+    size_t len;
+} exec_text_t;
+/* exec_broker_publish_text with the text given as `n` pieces (borrowed) joined as they are. */
+void exec_broker_publish_parts(exec_run_t *r, const char *event, const exec_text_t *parts, size_t n);
 /* Ends the run's stream with `status` (static) and `result` (stolen; may be NULL); wakes the
  * subscribers. Only the first call counts. */
 void exec_broker_end(exec_run_t *r, const char *status, json_t *result);

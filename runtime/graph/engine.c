@@ -66,6 +66,7 @@ struct graph_node_ctx {
     int step;
     json_t *metadata;     /* task event metadata (owned) */
     json_t *streamed;     /* object used as a set of streamed message ids */
+    char *last_streamed;  /* the id marked last (malloc'd), or NULL */
     json_t *gotos;        /* array of {node, arg?} */
     size_t interrupt_index;
     json_t *msg_extra;    /* the `extra` msg_meta was built with (a reference), or NULL */
@@ -850,12 +851,20 @@ static void emit_message_modes(graph_node_ctx_t *ctx, const json_t *chunk, const
     }
 }
 
+/* Marks message `id` (may be NULL) as streamed. The id marked last is remembered, so the
+ * chunks of one message after the first cost a comparison each. */
+static void mark_streamed(graph_node_ctx_t *ctx, const char *id)
+{
+    if (id == NULL || (ctx->last_streamed != NULL && strcmp(ctx->last_streamed, id) == 0))
+        return;
+    json_object_set_new(ctx->streamed, id, json_true());
+    free(ctx->last_streamed);
+    ctx->last_streamed = strdup(id); /* NULL when out of memory: nothing remembered */
+}
+
 void graph_node_emit_message(graph_node_ctx_t *ctx, const json_t *chunk, const json_t *extra)
 {
-    const char *id = json_string_value(json_object_get(chunk, "id"));
-
-    if (id != NULL)
-        json_object_set_new(ctx->streamed, id, json_true());
+    mark_streamed(ctx, json_string_value(json_object_get(chunk, "id")));
     emit_message_modes(ctx, chunk, extra, 1);
 }
 
@@ -866,8 +875,7 @@ void graph_node_emit_message_text(graph_node_ctx_t *ctx, const char *id, const c
     int messages = wants(r, GRAPH_STREAM_MESSAGES);
     json_t *chunk;
 
-    if (id != NULL)
-        json_object_set_new(ctx->streamed, id, json_true());
+    mark_streamed(ctx, id);
     if (messages && r->o->on_message_text != NULL &&
         r->o->on_message_text(r->o->user, r->o->ns, text, len, message_metadata(ctx, extra)) == 0)
         messages = 0;
@@ -1230,6 +1238,7 @@ static int run_task(run_t *r, task_t *t, json_t *gotos)
     json_decref(norm);
     json_decref(ctx.metadata);
     json_decref(ctx.streamed);
+    free(ctx.last_streamed);
     json_decref(ctx.gotos);
     json_decref(ctx.msg_extra);
     json_decref(ctx.msg_meta);

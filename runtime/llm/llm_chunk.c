@@ -67,11 +67,8 @@ static int read_field(const char **p, const char *end, field_t *out)
 /* Handles one key (`key`, `n` bytes) of an object, its value at *p. Returns 0 or -1 (unsure). */
 typedef int (*key_fn)(chunk_fields_t *f, const char *key, size_t n, const char **p, const char *end);
 
-/* 1 when `key` (`n` bytes) is the NUL-terminated `name`. */
-static int key_is(const char *key, size_t n, const char *name)
-{
-    return strlen(name) == n && memcmp(key, name, n) == 0;
-}
+/* 1 when `key` (`n` bytes) is the string literal `lit` (a constant-size comparison). */
+#define KEY_IS(key, n, lit) ((n) == sizeof(lit) - 1 && memcmp((key), (lit), sizeof(lit) - 1) == 0)
 
 /* Walks the object at *p (after whitespace), calling `fn` for every key. Keys with escapes
  * are left to jansson. Returns 0 or -1. */
@@ -120,9 +117,9 @@ static int walk_object(const char **p, const char *end, key_fn fn, chunk_fields_
 /* choices[0].delta: content (string or null), tool_calls (only null here). */
 static int on_delta_key(chunk_fields_t *f, const char *key, size_t n, const char **p, const char *end)
 {
-    if (key_is(key, n, "content"))
+    if (KEY_IS(key, n, "content"))
         return first_time(f, SEEN_CONTENT) == 0 ? read_field(p, end, &f->content) : -1;
-    if (key_is(key, n, "tool_calls"))
+    if (KEY_IS(key, n, "tool_calls"))
         return first_time(f, SEEN_TOOL_CALLS) == 0 && read_null(p, end) ? 0 : -1;
     return jsonr_skip_value(p, end);
 }
@@ -130,9 +127,9 @@ static int on_delta_key(chunk_fields_t *f, const char *key, size_t n, const char
 /* choices[0]: delta (an object), finish_reason (string or null). */
 static int on_choice_key(chunk_fields_t *f, const char *key, size_t n, const char **p, const char *end)
 {
-    if (key_is(key, n, "delta"))
+    if (KEY_IS(key, n, "delta"))
         return first_time(f, SEEN_DELTA) == 0 ? walk_object(p, end, on_delta_key, f) : -1;
-    if (key_is(key, n, "finish_reason"))
+    if (KEY_IS(key, n, "finish_reason"))
         return first_time(f, SEEN_FINISH) == 0 ? read_field(p, end, &f->finish) : -1;
     return jsonr_skip_value(p, end);
 }
@@ -169,17 +166,17 @@ static int read_choices(const char **p, const char *end, chunk_fields_t *f)
  * only when null (an error or a usage object goes the slow way). */
 static int on_chunk_key(chunk_fields_t *f, const char *key, size_t n, const char **p, const char *end)
 {
-    if (key_is(key, n, "id"))
+    if (KEY_IS(key, n, "id"))
         return first_time(f, SEEN_ID) == 0 ? read_field(p, end, &f->id) : -1;
-    if (key_is(key, n, "model"))
+    if (KEY_IS(key, n, "model"))
         return first_time(f, SEEN_MODEL) == 0 ? read_field(p, end, &f->model) : -1;
-    if (key_is(key, n, "system_fingerprint"))
+    if (KEY_IS(key, n, "system_fingerprint"))
         return first_time(f, SEEN_FINGERPRINT) == 0 ? read_field(p, end, &f->fingerprint) : -1;
-    if (key_is(key, n, "choices"))
+    if (KEY_IS(key, n, "choices"))
         return first_time(f, SEEN_CHOICES) == 0 ? read_choices(p, end, f) : -1;
-    if (key_is(key, n, "error"))
+    if (KEY_IS(key, n, "error"))
         return first_time(f, SEEN_ERROR) == 0 && read_null(p, end) ? 0 : -1;
-    if (key_is(key, n, "usage"))
+    if (KEY_IS(key, n, "usage"))
         return first_time(f, SEEN_USAGE) == 0 && read_null(p, end) ? 0 : -1;
     return jsonr_skip_value(p, end);
 }

@@ -53,8 +53,12 @@ static int read_string(reader_t *r, const char **out, size_t *out_len, char **tm
     size_t n;
     int escaped = 0;
 
-    /* pass 1: find the end, validate, note escapes */
-    for (q = start; q < r->end && *q != '"'; q++) {
+    /* pass 1: find the end, validate, note escapes (runs of plain bytes in a tight loop) */
+    for (q = start; q < r->end; q++) {
+        while (q < r->end && utf8_json_plain[*q])
+            q++;
+        if (q == r->end || *q == '"')
+            break;
         if (*q == '\\') {
             escaped = 1;
             if (++q == r->end)

@@ -45,19 +45,6 @@ static int put_raw(jsonw_buf_t *b, const char *s, size_t n)
 }
 
 /* Appends string `s` (`n` bytes) quoted and escaped. Returns 0 or -1. */
-/* 1 for the bytes a string holds as they are: printable ASCII other than '"' and '\\'. */
-static const unsigned char plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x80..0xFF: UTF-8, checked one sequence at a time */
-};
-
 static int put_string(jsonw_buf_t *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -70,7 +57,7 @@ static int put_string(jsonw_buf_t *b, const char *str, size_t n)
     b->data[b->len++] = '"';
     while (i < n) {
         run = i;
-        while (run < n && plain[s[run]])
+        while (run < n && utf8_json_plain[s[run]])
             run++;
         put(b, (const char *)s + i, run - i);
         i = run;

@@ -9,6 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 for the bytes a JSON string holds as they are, with no escape and no UTF-8 check:
+ * printable ASCII other than '"' and '\\'. */
+static const unsigned char utf8_json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x80..0xFF: UTF-8, checked one sequence at a time (utf8_seq_len) */
+};
+
 /*
  * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within `n` bytes
  * (borrowed), or 0 when it is not one. The rules are jansson's: no continuation byte first,
