@@ -596,7 +596,7 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
         r->exit_results = json_incref(parent_results);
         r->have_saved = 1;
     }
-    meta = jsoncopy_containers(r->base_meta);
+    meta = json_copy(r->base_meta); /* its members are never changed in place */
     json_object_set_new(meta, "source", json_string(source));
     json_object_set_new(meta, "step", json_integer(r->step + 1));
     json_object_set(meta, "writes", writes);

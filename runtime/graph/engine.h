@@ -133,14 +133,17 @@ json_t *graph_reduce(graph_reducer_t reducer, const json_t *current, const json_
  * v4 id; a right message whose id is in left replaces it in place, others are appended; a right
  * message {"type": "remove", "id": X} deletes X ("__remove_all__" deletes everything before
  * it). Returns the merged list (new reference), or NULL with a reason in `err` when a message
- * is malformed or a removal names an unknown id.
+ * is malformed or a removal names an unknown id. A message that coercion would leave as it is
+ * and that has an id is put in the list itself, not a copy: the caller changes neither the
+ * inputs' messages nor the list's afterwards (channel values are never changed in place).
  */
 json_t *graph_messages_add(const json_t *left, const json_t *right, char *err, size_t errlen);
 
 /*
  * The messages of one add_messages write (`msgs` borrowed: one message or a list; NULL/null =
  * none) coerced with graph_message_coerce, each without an id given a new v4 id; removals are
- * kept as they are. Returns a list (new reference), or NULL with a reason in `err`.
+ * kept as they are. Returns a list (new reference), or NULL with a reason in `err`. Shares
+ * messages with `msgs` as graph_messages_add does.
  */
 json_t *graph_messages_normalize(const json_t *msgs, char *err, size_t errlen);
 

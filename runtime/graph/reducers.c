@@ -150,6 +150,47 @@ static long find_id(const json_t *list, const char *id)
     return -1;
 }
 
+/* 1 when graph_message_coerce would answer a copy equal to `msg` (same members, same order)
+ * and `msg` has an id: a message already in LangChain's form, as every message a reducer has
+ * stored is. */
+static int is_coerced(const json_t *msg)
+{
+    const json_t *v;
+    const char *type, *known;
+    size_t i;
+
+    if (!json_is_object(msg) || json_object_get(msg, "role") != NULL ||
+        (type = json_string_value(json_object_get(msg, "type"))) == NULL ||
+        (known = type_of(type)) == NULL || strcmp(known, type) != 0 || strcmp(type, "remove") == 0)
+        return 0;
+    v = json_object_get(msg, "id");
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return 0;
+    v = json_object_get(msg, "content");
+    if (v == NULL || json_is_null(v) || !json_is_object(json_object_get(msg, "additional_kwargs")) ||
+        !json_is_object(json_object_get(msg, "response_metadata")))
+        return 0;
+    if (strcmp(type, "ai") != 0)
+        return 1;
+    if (!json_is_array(json_object_get(msg, "invalid_tool_calls")) ||
+        !json_is_array(v = json_object_get(msg, "tool_calls")))
+        return 0;
+    for (i = 0; i < json_array_size(v); i++) {
+        if (json_is_object(json_object_get(json_array_get(v, i), "function")))
+            return 0;
+    }
+    return 1;
+}
+
+/* graph_message_coerce, except that a message already coerced (is_coerced) is shared, not
+ * copied: messages are never changed in place once in a channel (new reference, read only). */
+static json_t *coerce_shared(const json_t *msg, char *err, size_t errlen)
+{
+    if (is_coerced(msg))
+        return json_incref((json_t *)msg);
+    return graph_message_coerce(msg, err, errlen);
+}
+
 json_t *graph_messages_normalize(const json_t *msgs, char *err, size_t errlen)
 {
     json_t *out = json_array(), *res = NULL, *m;
@@ -160,7 +201,7 @@ json_t *graph_messages_normalize(const json_t *msgs, char *err, size_t errlen)
         n = 0;
     for (i = 0; i < n; i++) {
         src = json_is_array(msgs) ? json_array_get(msgs, i) : msgs;
-        if ((m = graph_message_coerce(src, err, errlen)) == NULL)
+        if ((m = coerce_shared(src, err, errlen)) == NULL)
             goto Exit;
         json_array_append_new(out, m);
         idv = json_object_get(m, "id");
@@ -193,7 +234,7 @@ json_t *graph_messages_add(const json_t *left, const json_t *right, char *err, s
             goto Exit;
         }
         json_array_foreach(left, i, src) {
-            if ((m = graph_message_coerce(src, err, errlen)) == NULL)
+            if ((m = coerce_shared(src, err, errlen)) == NULL)
                 goto Exit;
             json_array_append_new(merged, m);
         }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -110,6 +111,50 @@ static void test_add_messages_openai_tool_calls(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "content")), "");
     assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "id")), "m1");
     json_decref(out);
+    json_decref(right);
+}
+
+/* Messages already in LangChain's form with an id are shared, not copied, and come out exactly
+ * as coercion would make them; anything else is still coerced into a new message. */
+static void test_add_messages_shares_coerced(void **state)
+{
+    json_t *left = J("[{\"content\": \"a\", \"type\": \"human\", \"additional_kwargs\": {},"
+                     " \"response_metadata\": {}, \"id\": \"1\"},"
+                     " {\"id\": \"2\", \"content\": \"b\", \"additional_kwargs\": {},"
+                     " \"response_metadata\": {}, \"tool_calls\": [], \"invalid_tool_calls\": [],"
+                     " \"type\": \"ai\"}]");
+    json_t *right = J("[{\"type\": \"human\", \"content\": \"c\", \"additional_kwargs\": {},"
+                      " \"response_metadata\": {}, \"id\": \"3\"},"
+                      " {\"type\": \"ai\", \"content\": \"d\", \"id\": \"4\"},"
+                      " {\"role\": \"user\", \"content\": \"e\", \"additional_kwargs\": {},"
+                      " \"response_metadata\": {}, \"id\": \"5\"}]");
+    json_t *out, *coerced;
+    char err[128];
+    size_t i;
+
+    (void)state;
+    out = graph_messages_add(left, right, err, sizeof(err));
+    assert_non_null(out);
+    assert_int_equal(json_array_size(out), 5);
+    assert_ptr_equal(json_array_get(out, 0), json_array_get(left, 0));
+    assert_ptr_equal(json_array_get(out, 1), json_array_get(left, 1));
+    assert_ptr_equal(json_array_get(out, 2), json_array_get(right, 0));
+    assert_ptr_not_equal(json_array_get(out, 3), json_array_get(right, 1)); /* no tool_calls */
+    assert_ptr_not_equal(json_array_get(out, 4), json_array_get(right, 2)); /* role */
+    for (i = 0; i < 3; i++) {
+        char *a, *b;
+        coerced = graph_message_coerce(json_array_get(out, i), err, sizeof(err));
+        a = json_dumps(coerced, JSON_COMPACT);
+        b = json_dumps(json_array_get(out, i), JSON_COMPACT);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        json_decref(coerced);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(out, 4), "type")), "human");
+    assert_null(json_object_get(json_array_get(right, 1), "tool_calls"));
+    json_decref(out);
+    json_decref(left);
     json_decref(right);
 }
 
@@ -225,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_add_messages_assigns_ids_and_coerces_roles),
         cmocka_unit_test(test_add_messages_openai_tool_calls),
+        cmocka_unit_test(test_add_messages_shares_coerced),
         cmocka_unit_test(test_add_messages_upsert_and_remove),
         cmocka_unit_test(test_add_messages_rejects_malformed),
         cmocka_unit_test(test_reduce_dispatches_add_messages),
