@@ -122,7 +122,29 @@ static void populate(dfx_t *f, store_t *s, int n)
                            json_string_value(json_object_get(run, "run_id")), "values", "i", i);
             assert_int_equal(f->o->checkpoint_put(s, cp, NULL), STORE_OK);
             json_decref(cp);
+            /* status changes are logged as changes, claims too */
+            if (i % 20 == 0) {
+                json_t *claimed = NULL;
+                assert_int_equal(f->o->run_claim(s, INT64_MAX, &claimed), STORE_OK);
+                json_decref(claimed);
+            }
+            if (i % 30 == 0)
+                assert_int_equal(f->o->run_set_status(s, json_string_value(json_object_get(run, "run_id")),
+                                                      "success", NULL, NULL),
+                                 STORE_OK);
             json_decref(run);
+        }
+        if (i % 9 == 4) { /* a ttl set, then removed on every other one */
+            const char *tid = json_string_value(json_object_get(out, "thread_id"));
+            p = json_pack("{s{sssi}s{s[{ss}]}}", "ttl", "strategy", "delete", "ttl", 60, "values",
+                          "messages", "id", "m1");
+            assert_int_equal(f->o->thread_patch(s, tid, p, NULL, NULL), STORE_OK);
+            json_decref(p);
+            if (i % 2 == 0) {
+                p = json_pack("{sns{si}}", "ttl", "metadata", "later", i);
+                assert_int_equal(f->o->thread_patch(s, tid, p, NULL, NULL), STORE_OK);
+                json_decref(p);
+            }
         }
         if (i % 7 == 3) {
             p = json_pack("{s{ss}ss}", "metadata", "touched", "yes", "status", "busy");
@@ -216,16 +238,20 @@ static json_t *snapshot_of(dfx_t *f, store_t *s)
     return all;
 }
 
+/* Equal contents, members in the same order (clients see the stored order). */
 static void assert_same(json_t *a, json_t *b)
 {
-    if (!json_equal(a, b)) {
-        char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(b, JSON_COMPACT);
+    char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(b, JSON_COMPACT);
+
+    if (!json_equal(a, b) || strcmp(x, y) != 0) {
         size_t i = 0;
         while (x[i] && x[i] == y[i])
             i++;
         fail_msg("contents differ at char %zu: ...%.80s... vs ...%.80s...", i,
                  x + (i > 20 ? i - 20 : 0), y + (i > 20 ? i - 20 : 0));
     }
+    free(x);
+    free(y);
 }
 
 static void reopen_roundtrip(void **state, store_fsync_t policy)
