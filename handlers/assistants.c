@@ -45,7 +45,7 @@ static int load_graph(http_ctx_t *ctx, const char *id, const graph_t **out)
     int ret = -1;
 
     *out = NULL;
-    if ((rc = api_ops()->assistant_get(api_store(), id, api_owner(ctx), &assistant)) != STORE_OK) {
+    if ((rc = store_assistant_get_shared(api_ops(), api_store(), id, api_owner(ctx), &assistant)) != STORE_OK) {
         api_store_error(ctx, rc, "Assistant", id);
         goto Exit;
     }
@@ -61,18 +61,20 @@ Exit:
 }
 
 /*
- * A shallow copy of request body `body` (borrowed) fit for the store: when the request has an
- * owner, metadata carries metadata.owner = owner (api_owned_metadata: a client's own "owner"
- * is overwritten). `with_metadata` says whether a body without metadata gets one (create) or
- * stays without (patch keeps the merged metadata). Returns a new reference, or NULL when out
- * of memory.
+ * Request body `body` (borrowed) fit for the store: without an owner the body itself (the
+ * store only reads its input), else a shallow copy whose metadata carries metadata.owner =
+ * owner (api_owned_metadata: a client's own "owner" is overwritten). `with_metadata` says
+ * whether a body without metadata gets one (create) or stays without (patch keeps the merged
+ * metadata). Returns a new reference, or NULL when out of memory.
  */
 static json_t *store_input(const http_ctx_t *ctx, const json_t *body, int with_metadata)
 {
-    json_t *in = json_copy((json_t *)body), *md;
+    json_t *in, *md;
 
-    if (in == NULL || api_owner(ctx) == NULL)
-        return in;
+    if (api_owner(ctx) == NULL)
+        return json_incref((json_t *)body);
+    if ((in = json_copy((json_t *)body)) == NULL)
+        return NULL;
     if (json_object_get(in, "metadata") == NULL && !with_metadata)
         return in;
     if ((md = api_owned_metadata(ctx, json_object_get(in, "metadata"))) == NULL ||
@@ -93,7 +95,7 @@ static int refuse_system(http_ctx_t *ctx, const char *id)
     json_t *a = NULL;
     int sys;
 
-    if (api_owner(ctx) == NULL || api_ops()->assistant_get(api_store(), id, api_owner(ctx), &a) != STORE_OK)
+    if (api_owner(ctx) == NULL || store_assistant_get_shared(api_ops(), api_store(), id, api_owner(ctx), &a) != STORE_OK)
         return 0;
     sys = store_assistant_is_system(a);
     json_decref(a);
@@ -259,9 +261,10 @@ Exit:
  * official server does. */
 int assistants_delete(http_ctx_t *ctx)
 {
-    char buf[GRAPH_ASSISTANT_ID_SIZE];
+    char buf[GRAPH_ASSISTANT_ID_SIZE], *text;
     const char *id;
     store_rc_t rc;
+    size_t len;
 
     if ((id = resolve_path_id(ctx, buf)) == NULL || refuse_system(ctx, id) != 0)
         return 0;
@@ -269,7 +272,13 @@ int assistants_delete(http_ctx_t *ctx)
         return api_store_error(ctx, rc, "Assistant", id);
     if (http_param_bool(ctx, "delete_threads", 0) && delete_threads_of(ctx, id) != 0)
         return 0;
-    return http_send_json(ctx, 200, json_pack("[s]", id));
+    /* [id]: the id is a UUID (the route's or the system assistant's), nothing to escape */
+    len = strlen(id) + 4;
+    text = h2o_mem_alloc_pool(&ctx->req->pool, len);
+    memcpy(text, "[\"", 2);
+    memcpy(text + 2, id, len - 4);
+    memcpy(text + len - 2, "\"]", 2);
+    return http_send_raw(ctx, 200, "application/json", text, len);
 }
 
 /* PATCH /assistants/{assistant_id}: a new version from the latest one; metadata is merged,

@@ -53,7 +53,20 @@ const char *valid_path_key(char *buf, size_t cap, const char *path, const char *
 
 const char *valid_path_index(char *buf, size_t cap, const char *path, size_t index)
 {
-    snprintf(buf, cap, "%s[%zu]", path != NULL ? path : "", index);
+    char digits[24];
+    size_t len = 0, n = sizeof(digits);
+
+    if (cap == 0)
+        return buf;
+    do
+        digits[--n] = (char)('0' + index % 10);
+    while ((index /= 10) != 0);
+    if (path != NULL)
+        path_put(buf, cap, &len, path, strlen(path));
+    path_put(buf, cap, &len, "[", 1);
+    path_put(buf, cap, &len, digits + n, sizeof(digits) - n);
+    path_put(buf, cap, &len, "]", 1);
+    buf[len] = '\0';
     return buf;
 }
 

@@ -1155,6 +1155,33 @@ static store_rc_t finish_out(store_t *s, store_rc_t rc, uint64_t lsn, json_t **r
     return rc;
 }
 
+/* {<k>: <id>}: the payload of a delete record; `id` is an indexed id (a canonical UUID, so
+ * ASCII). New reference, or NULL when out of memory. */
+static json_t *id_record(const char *k, const char *id)
+{
+    json_t *p = json_object();
+
+    if (p != NULL && json_object_set_new_nocheck(p, k, json_stringn_nocheck(id, strlen(id))) != 0) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* The R_ASSISTANT_PUT payload {assistant: `a` (borrowed), latest: true}. New reference, or
+ * NULL when out of memory. */
+static json_t *assistant_record(json_t *a)
+{
+    json_t *p = json_object();
+
+    if (p != NULL && (json_object_set_nocheck(p, "assistant", a) != 0 ||
+                      json_object_set_new_nocheck(p, "latest", json_true()) != 0)) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
+}
+
 /* Appends [type, payload] to batch `ops`; steals `payload`. */
 static void batch_add(json_t *ops, int type, json_t *payload)
 {
@@ -1472,16 +1499,22 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
         goto Exit;
     }
     ts = store_json_time(time_now_us());
-    a = json_pack("{sssssOsO}", "assistant_id", id, "graph_id", graph_id, "created_at", ts,
-                  "updated_at", ts);
+    /* built member by member (json_pack parses its format and checks each key and string) */
+    if ((a = json_object()) == NULL) {
+        rc = store_fail(STORE_NOMEM, "out of memory");
+        goto Exit;
+    }
+    json_object_set_new_nocheck(a, "assistant_id", json_stringn_nocheck(id, strlen(id)));
+    json_object_set_nocheck(a, "graph_id", json_object_get(in, "graph_id"));
+    json_object_set_nocheck(a, "created_at", ts);
+    json_object_set_nocheck(a, "updated_at", ts);
     if ((rc = set_object_field(a, in, "config")) != STORE_OK ||
         (rc = set_object_field(a, in, "context")) != STORE_OK ||
         (rc = set_object_field(a, in, "metadata")) != STORE_OK)
         goto Exit;
-    json_object_set_new(a, "version", json_integer(1));
-    json_object_set_new(a, "name",
-                        json_is_string(name) ? json_incref(name) : json_string("Untitled"));
-    json_object_set_new(a, "description", json_is_string(desc) ? json_incref(desc) : json_null());
+    json_object_set_new_nocheck(a, "version", json_integer(1));
+    json_object_set_new_nocheck(a, "name", json_is_string(name) ? json_incref(name) : json_string("Untitled"));
+    json_object_set_new_nocheck(a, "description", json_is_string(desc) ? json_incref(desc) : json_null());
 
     write_lock(s);
     if ((e = coll_get(&s->assistants, id)) != NULL) {
@@ -1491,7 +1524,7 @@ static store_rc_t mem_assistant_create(store_t *s, const json_t *in, store_if_ex
             rc = store_fail(STORE_CONFLICT, "assistant %s already exists", id);
     } else {
         res = out != NULL ? copy_out(a) : NULL;
-        rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", a, "latest", 1), &lsn);
+        rc = commit(s, R_ASSISTANT_PUT, assistant_record(a), &lsn);
     }
     write_unlock(s);
     if (rc == STORE_OK && lsn != 0)
@@ -1594,7 +1627,7 @@ static store_rc_t mem_assistant_patch(store_t *s, const char *id, const json_t *
     json_object_set_new(nv, "version", json_integer(max + 1));
     json_object_set_new(nv, "updated_at", store_json_time(time_now_us()));
     res = out != NULL ? copy_out(nv) : NULL;
-    rc = commit(s, R_ASSISTANT_PUT, json_pack("{sOsb}", "assistant", nv, "latest", 1), &lsn);
+    rc = commit(s, R_ASSISTANT_PUT, assistant_record(nv), &lsn);
 Exit:
     write_unlock(s);
     rc = finish_out(s, rc, lsn, &res, out);
@@ -1613,7 +1646,7 @@ static store_rc_t mem_assistant_delete(store_t *s, const char *id, const char *o
     if ((e = find_visible(&s->assistants, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "assistant %s not found", id);
     else
-        rc = commit(s, R_ASSISTANT_DEL, json_pack("{ss}", "assistant_id", e->id), &lsn);
+        rc = commit(s, R_ASSISTANT_DEL, id_record("assistant_id", e->id), &lsn);
     write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
@@ -1935,7 +1968,7 @@ static store_rc_t mem_thread_delete(store_t *s, const char *id, const char *owne
     if ((e = find_visible(&s->threads, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "thread %s not found", id);
     else
-        rc = commit(s, R_THREAD_DEL, json_pack("{ss}", "thread_id", e->id), &lsn);
+        rc = commit(s, R_THREAD_DEL, id_record("thread_id", e->id), &lsn);
     write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
@@ -2326,7 +2359,7 @@ static store_rc_t mem_run_delete(store_t *s, const char *thread_id, const char *
     if ((e = find_run(s, thread_id, run_id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "run %s not found", run_id);
     else
-        rc = commit(s, R_RUN_DEL, json_pack("{ss}", "run_id", e->id), &lsn);
+        rc = commit(s, R_RUN_DEL, id_record("run_id", e->id), &lsn);
     write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
@@ -2712,6 +2745,21 @@ Exit:
     return rc;
 }
 
+/* The R_ITEM_DEL payload {scope, namespace, key} (ns borrowed). New reference, or NULL when out
+ * of memory or a string is not UTF-8. */
+static json_t *item_del_record(const char *scope, const json_t *ns, const char *key)
+{
+    json_t *p = json_object();
+
+    if (p != NULL && (json_object_set_new_nocheck(p, "scope", json_string(scope_of(scope))) != 0 ||
+                      json_object_set_nocheck(p, "namespace", (json_t *)ns) != 0 ||
+                      json_object_set_new_nocheck(p, "key", json_string(key)) != 0)) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
+}
+
 static store_rc_t mem_item_delete(store_t *s, const char *scope, const json_t *ns, const char *key)
 {
     store_rc_t rc;
@@ -2723,9 +2771,7 @@ static store_rc_t mem_item_delete(store_t *s, const char *scope, const json_t *n
     if (find_item(s, scope, ns, key) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "item %s not found", key);
     else
-        rc = commit(s, R_ITEM_DEL,
-                    json_pack("{sssOss}", "scope", scope_of(scope), "namespace", ns, "key", key),
-                    &lsn);
+        rc = commit(s, R_ITEM_DEL, item_del_record(scope, ns, key), &lsn);
     write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }
@@ -3073,7 +3119,7 @@ static store_rc_t mem_cron_delete(store_t *s, const char *id, const char *owner)
     if ((e = find_visible(&s->crons, id, owner)) == NULL)
         rc = store_fail(STORE_NOT_FOUND, "cron %s not found", id);
     else
-        rc = commit(s, R_CRON_DEL, json_pack("{ss}", "cron_id", e->id), &lsn);
+        rc = commit(s, R_CRON_DEL, id_record("cron_id", e->id), &lsn);
     write_unlock(s);
     return rc == STORE_OK ? finish(s, lsn) : rc;
 }

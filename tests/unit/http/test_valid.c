@@ -69,6 +69,7 @@ static void test_path_index(void **state)
     (void)state;
     assert_string_equal(valid_path_index(buf, sizeof(buf), "input.messages", 0), "input.messages[0]");
     assert_string_equal(valid_path_index(buf, sizeof(buf), "", 12), "[12]");
+    assert_string_equal(valid_path_index(buf, sizeof(buf), NULL, 1234567890), "[1234567890]");
     valid_path_key(key, sizeof(key), valid_path_index(buf, sizeof(buf), "input.messages", 3), "content");
     assert_string_equal(key, "input.messages[3].content");
 }
