@@ -695,7 +695,9 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&ex.mu);
             ++ex.running;
             pthread_mutex_unlock(&ex.mu);
-            wake_workers(0); /* another worker may claim the next one meanwhile */
+            /* no other worker is woken here: whatever makes a run claimable wakes one already
+             * (a creation signals one per run, due runs wake all, a run's end leaves its own
+             * worker claiming again), and a worker woken for nothing costs two switches */
             execute(run, claim_pos);
             json_decref(run);
             pthread_mutex_lock(&ex.mu);

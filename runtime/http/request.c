@@ -19,16 +19,19 @@
  * message to the loop's auth receiver), like the durable acknowledgements below.
  *
  * Durable acknowledgements without blocking the loop: a handler of a write route (POST, PUT,
- * PATCH, DELETE; not a streaming route) runs with the store deferring durability
+ * PATCH, DELETE, streaming routes included) runs with the store deferring durability
  * (store_defer_begin) and its response parked (request.h). Its store writes return before
  * their fdatasync; afterwards the parked response is sent at once when nothing was written,
  * else once the store reports the writes durable (when_durable, on a store thread, posted back
  * to this loop through its receiver), and replaced by 500 when they could not be made durable.
- * A client that goes away meanwhile disposes the request; the pending record is then only
- * freed. A handler that answers by other means (a /wait response, or later) gets the old
- * behaviour: the loop blocks until its writes are durable before it returns to h2o, so
- * nothing it sends can precede them. Streaming routes are not deferred at all: their writes
- * block as before, since their first byte is the acknowledgement.
+ * A stream or /wait answer (POST .../runs/stream, .../runs/wait) is parked the same way: held
+ * with its status and headers set and nothing sent (stream.h), resumed once the writes
+ * (the run's creation) are durable — the run may execute meanwhile, its events wait in the
+ * broker and then all go out in order — and dropped for the 500 when they failed. A client
+ * that goes away meanwhile disposes the request; the pending record is then only freed (a
+ * held stream is dropped then, cancelling the run when it was to be cancelled on
+ * disconnect). A handler that answers by other means gets the old behaviour: the loop blocks
+ * until its writes are durable before it returns to h2o, so nothing it sends can precede them.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +42,7 @@
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "http/stream.h"
 #include "auth/auth.h"
 #include "store/store_global.h"
 #include "util/jsonr.h"
@@ -61,6 +65,7 @@ typedef struct http_state {
     struct http_pending *pending; /* while the parked response waits for durability */
     struct http_auth_wait *auth_wait; /* while the request waits for an auth verdict */
     h2o_iovec_t parked_body;      /* the parked response's body (request pool) */
+    struct stream *held;          /* a held stream response (stream.h) until resumed or dropped */
 } http_state_t;
 
 /*
@@ -217,6 +222,8 @@ static void on_state_dispose(void *p)
         st->pending->st = NULL;
     if (st->auth_wait != NULL)
         st->auth_wait->st = NULL;
+    if (st->held != NULL)
+        http_stream_drop(st->held, 1);
     metrics_request_end(st->route_index, st->ctx.req->res.status);
     json_decref(st->ctx.params);
     json_decref(st->ctx.body);
@@ -306,17 +313,24 @@ Exit:
     return rc;
 }
 
-/* Sends the parked response of `st`, or, when its writes could not be made durable, a 500
- * instead (the handler's headers dropped). */
+/* Sends the parked response of `st` (or starts its held stream), or, when its writes could
+ * not be made durable, a 500 instead (the handler's headers dropped, a held stream ended). */
 static void send_parked(http_state_t *st, store_rc_t rc)
 {
     http_ctx_t *ctx = &st->ctx;
     h2o_req_t *req = ctx->req;
+    struct stream *held = st->held;
 
+    st->held = NULL;
     if (rc == STORE_OK) {
-        http_send_parked(ctx, st->parked_body);
+        if (held != NULL)
+            http_stream_resume(held);
+        else
+            http_send_parked(ctx, st->parked_body);
         return;
     }
+    if (held != NULL)
+        http_stream_drop(held, 0);
     log_error("request %s: its writes could not be made durable; answering 500", ctx->request_id);
     memset(&req->res.headers, 0, sizeof(req->res.headers));
     add_common_headers(req, h2o_iovec_init(ctx->request_id, strlen(ctx->request_id)));
@@ -373,13 +387,14 @@ static void finish_deferred(http_state_t *st, const http_parked_t *parked, uint6
     const store_ops_t *ops = store_global_ops();
     http_pending_t *p;
 
-    if (!parked->parked) {
+    if (!parked->parked && parked->held == NULL) {
         if (pos != 0 && store_wait_durable(ops, store_global_handle(), pos) != STORE_OK)
             log_error("request %s: its writes could not be made durable, and it answered by other means",
                       st->ctx.request_id);
         return;
     }
     st->parked_body = parked->body;
+    st->held = parked->held;
     if (pos == 0) {
         send_parked(st, STORE_OK);
         return;
@@ -428,7 +443,7 @@ static void run_route(http_state_t *st)
     }
     if (op->check_body != NULL && read_body(ctx, op) != 0)
         goto Exit;
-    deferred = m->route->method != HTTP_GET && !(m->route->flags & RF_STREAM) && request_receivers != NULL &&
+    deferred = m->route->method != HTTP_GET && request_receivers != NULL &&
                server_current_loop() < server_loop_count() && store_global_ops() != NULL &&
                store_global_ops()->when_durable != NULL;
     if (deferred) {

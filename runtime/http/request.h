@@ -41,12 +41,16 @@ int http_request_start_loops(void);
  * Response parking, between the pipeline and the response helpers: while `http_parking`
  * (this thread's) points at a record whose ctx is the one answering, http_send_raw fills the
  * response (status, headers, content length) but leaves it unsent, recording the body there;
- * the pipeline sends it with http_send_parked once the handler's writes are durable.
+ * the pipeline sends it with http_send_parked once the handler's writes are durable. A stream
+ * or /wait answer (stream.h) started meanwhile is held the same way: it records itself in
+ * `held`, and the pipeline resumes it (http_stream_resume) once the writes are durable.
  */
+struct stream;
 typedef struct http_parked {
     const http_ctx_t *ctx; /* the request whose response is parked */
     int parked;            /* set by http_send_raw */
     h2o_iovec_t body;      /* in the request pool */
+    struct stream *held;   /* set by a stream set up meanwhile (stream.h) */
 } http_parked_t;
 
 extern _Thread_local http_parked_t *http_parking;

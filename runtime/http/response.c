@@ -44,8 +44,11 @@ void http_send_parked(http_ctx_t *ctx, h2o_iovec_t body)
     static h2o_generator_t generator = {NULL, NULL};
     h2o_req_t *req = ctx->req;
 
+    /* an empty body goes as no buffer at all: h2o would otherwise wait for the socket to be
+     * writable once more (epoll add, wait, empty writev, epoll mod) before ending the response */
     h2o_start_response(req, &generator);
-    h2o_send(req, &body, h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ? 0 : 1,
+    h2o_send(req, &body,
+             body.len == 0 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ? 0 : 1,
              H2O_SEND_STATE_FINAL);
 }
 

@@ -3,8 +3,12 @@
  *
  * Lifecycle of one response (stream_t, malloc'd: it may outlive its request by one queued
  * wake-up):
- *   handler     registers a receiver on its loop's queue, subscribes, starts the response,
- *               links a one-second tick, pumps once
+ *   handler     registers a receiver on its loop's queue, subscribes, sets the response's
+ *               status and headers; then, unless the request's writes still wait for
+ *               durability (the response is held: request.h), starts it (below)
+ *   start       starts the response, links a one-second tick, pumps once; for a held
+ *               stream the pipeline calls http_stream_resume once the writes are durable,
+ *               or http_stream_drop when they failed or the client left meanwhile
  *   on_notify   (exec's thread) posts one message to the receiver unless one is pending
  *   on_wake     (loop) clears the pending flag, pumps
  *   pump        when no send is in flight: takes the broker's events, sends them (the events
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "exec/exec.h"
+#include "http/request.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "util/log.h"
@@ -40,6 +45,7 @@ typedef struct stream {
     int is_sse, keepalive, cancel_on_disconnect, no_content;
     int inflight;                         /* an h2o_send waits for on_proceed */
     int closing;                          /* finished; freed by the next on_wake */
+    int on_hold;                          /* not started: its request's writes are not durable yet */
     int sent_any;
     int idle_ticks;
     char *thread_id, *run_id, *owner;
@@ -201,7 +207,7 @@ static void pump(stream_t *st, int due)
     int ended = 1;
     h2o_req_t *req = st->req;
 
-    if (req == NULL || st->inflight)
+    if (req == NULL || st->inflight || st->on_hold)
         return;
     if (st->sub != NULL)
         n = exec_sub_poll(st->sub, evs, STREAM_BATCH, &ended, &status);
@@ -298,7 +304,17 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
         pump(st, 0);
 }
 
-/* Subscribes and starts the response (SSE when `is_sse`). Returns 0 once answered. */
+/* Starts the response whose status and headers are set: nothing was sent before. */
+static void start(stream_t *st)
+{
+    h2o_start_response(st->req, &st->generator);
+    h2o_timeout_link(st->hctx->loop, &st->hctx->one_sec_timeout, &st->tick);
+    pump(st, 0);
+}
+
+/* Subscribes and sets up the response (SSE when `is_sse`), then starts it or, while the
+ * request's response is parked, holds it (the pipeline resumes or drops it). Returns 0 once
+ * answered. */
 static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse, int keepalive)
 {
     h2o_req_t *req = ctx->req;
@@ -371,12 +387,26 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
     req->res.status = 200;
     req->res.reason = "OK";
     ctx->responded = 1;
-    h2o_start_response(req, &st->generator);
-    h2o_timeout_link(st->hctx->loop, &st->hctx->one_sec_timeout, &st->tick);
     rc = 0;
-    pump(st, 0);
+    if (http_parking != NULL && http_parking->ctx == ctx) {
+        st->on_hold = 1;
+        http_parking->held = st;
+        goto Exit;
+    }
+    start(st);
 Exit:
     return rc;
+}
+
+void http_stream_resume(struct stream *st)
+{
+    st->on_hold = 0;
+    start(st);
+}
+
+void http_stream_drop(struct stream *st, int gone)
+{
+    finish(st, gone && st->cancel_on_disconnect);
 }
 
 int http_stream_sse(http_ctx_t *ctx, const http_stream_opts_t *o)

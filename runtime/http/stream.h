@@ -51,6 +51,19 @@ int http_stream_sse(http_ctx_t *ctx, const http_stream_opts_t *o);
  */
 int http_stream_wait(http_ctx_t *ctx, const http_stream_opts_t *o, int keepalive);
 
+/*
+ * A stream set up while its request's response is parked (request.h: the handler's store
+ * writes are not durable yet) is held: subscribed, with its status and headers set, but
+ * nothing sent; the broker keeps its events meanwhile. The pipeline then calls exactly one of
+ * these on the request's loop: http_stream_resume starts it (everything buffered goes out in
+ * order), http_stream_drop ends it without sending anything (the writes failed: the pipeline
+ * answers 500 instead; or the request went away, `gone`: the run is cancelled when the stream
+ * was to cancel it on disconnect). The stream must not be used afterwards.
+ */
+struct stream;
+void http_stream_resume(struct stream *st);
+void http_stream_drop(struct stream *st, int gone);
+
 /* Seconds between SSE heartbeat comments (default 5; values < 1 are taken as 1). Call before
  * the loops serve. */
 void http_stream_set_heartbeat(int seconds);

@@ -447,8 +447,10 @@ void store_wal_when_durable(store_wal_t *w, uint64_t lsn, store_on_durable_fn on
         n->next = *pp;
         *pp = n;
     }
-    pthread_cond_signal(&w->flusher_cv);
+    /* signalled after the unlock: woken under `mu`, the flusher would only block on it; it
+     * cannot miss the waiter, which it looks for under `mu` before it sleeps */
     pthread_mutex_unlock(&w->mu);
+    pthread_cond_signal(&w->flusher_cv);
     return;
 Block:
     /* no flusher or no memory: make it durable on this thread instead (never skip the wait) */

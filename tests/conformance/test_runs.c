@@ -5,7 +5,8 @@
  * streams resumed with a raw Last-Event-ID header and filtered by stream_mode, on_disconnect
  * cancel when the client goes away, deleting (or pruning) a thread with a running and a queued
  * run (both stopped and gone, their streams ended), an unreachable LLM (error event, run error, server fine),
- * the error answers of bad requests, and x-* headers passed into config.configurable.
+ * the error answers of bad requests, x-* headers passed into config.configurable, and that the
+ * first bytes of a run stream acknowledge a durable run (kill -9 right then loses nothing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,18 +156,20 @@ static size_t sse_events(const char *body, char names[][64], long *ids, size_t c
     return n;
 }
 
+/* The server's arguments and environment (kept for a restart). */
+static char env_url[128];
+static const char *const srv_env[] = {env_url, "OPENAI_API_KEY=test-key", NULL};
+static const char *const srv_args[] = {"--sweep-interval", "1", NULL};
+
 static int group_setup(void **state)
 {
-    char env_url[128];
-    const char *env[] = {env_url, "OPENAI_API_KEY=test-key", NULL};
     harness_resp_t r;
     (void)state;
 
     if (mock_start(&fast_mock, NULL) != 0 || mock_start(&slow_mock, "100") != 0)
         return -1;
     snprintf(env_url, sizeof(env_url), "OPENAI_BASE_URL=%s", fast_mock.url);
-    static const char *const args[] = {"--sweep-interval", "1", NULL};
-    if (harness_start(&srv, args, env) != 0)
+    if (harness_start(&srv, srv_args, srv_env) != 0)
         return -1;
     /* probe: the agent node must answer through the LLM for these tests to mean anything */
     static const char probe[] = "{\"assistant_id\": \"agent\", \"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"probe\"}]}}";
@@ -311,11 +314,12 @@ static void test_join_stream_resume(void **state)
     harness_resp_free(&r);
 }
 
-/* Opens a stream on a raw socket, reads its first bytes and closes the connection. */
-static void stream_and_leave(const char *path, const char *body)
+/* Opens a stream on a raw socket and reads its first bytes into `resp` (`cap` bytes, NUL-
+ * terminated), asserting a 200. Returns the connected socket. */
+static int stream_post(const char *path, const char *body, char *resp, size_t cap)
 {
     struct sockaddr_in a = {0};
-    char reqbuf[2048], resp[512];
+    char reqbuf[2048];
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ssize_t got;
 
@@ -328,11 +332,19 @@ static void stream_and_leave(const char *path, const char *body)
              "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", path,
              strlen(body), body);
     assert_int_equal(write(fd, reqbuf, strlen(reqbuf)), (ssize_t)strlen(reqbuf));
-    got = read(fd, resp, sizeof(resp) - 1);
+    got = read(fd, resp, cap - 1);
     assert_true(got > 0);
     resp[got] = '\0';
     assert_non_null(strstr(resp, "200 OK"));
-    close(fd);
+    return fd;
+}
+
+/* Opens a stream on a raw socket, reads its first bytes and closes the connection. */
+static void stream_and_leave(const char *path, const char *body)
+{
+    char resp[512];
+
+    close(stream_post(path, body, resp, sizeof(resp)));
 }
 
 static void test_disconnect_cancels(void **state)
@@ -586,6 +598,34 @@ static void test_headers_in_configurable(void **state)
     harness_resp_free(&r);
 }
 
+/* The first bytes of POST .../runs/stream acknowledge the run: the server answers once the run's
+ * creation is durable, not before (the run may execute meanwhile). SIGKILL right after those
+ * bytes; the restarted server knows the run (pending again and re-run when its claim was not
+ * durable yet, else ended as error). Last: it restarts the server. */
+static void test_stream_ack_is_durable(void **state)
+{
+    char tid[37], rid[37], resp[2048], want[128];
+    const char *loc, *status;
+    int fd;
+    (void)state;
+    SKIP_WITHOUT_AGENT();
+    create_thread(tid);
+    fd = stream_post(fmt("/threads/%s/runs/stream", tid),
+                     run_body("durable", fmt("\"config\": {\"configurable\": {\"base_url\": \"%s\", "
+                                             "\"model_name\": \"openai:mock-words-150\"}}",
+                                             slow_mock.url)),
+                     resp, sizeof(resp));
+    snprintf(want, sizeof(want), "content-location: /threads/%s/runs/", tid);
+    assert_non_null(loc = strcasestr(resp, want));
+    memcpy(rid, loc + strlen(want), 36);
+    rid[36] = '\0';
+    harness_kill9(&srv);
+    close(fd);
+    assert_int_equal(harness_restart(&srv, srv_args, srv_env), 0);
+    status = run_status(tid, rid); /* 200: the run is known */
+    assert_true(strcmp(status, "pending") == 0 || strcmp(status, "running") == 0 || strcmp(status, "error") == 0);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -598,6 +638,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unreachable_llm),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_headers_in_configurable),
+        cmocka_unit_test(test_stream_ack_is_durable),
     };
     return cmocka_run_group_tests_name("conformance_runs", tests, group_setup, group_teardown);
 }
