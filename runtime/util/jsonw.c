@@ -57,6 +57,14 @@ static int put_string(jsonw_buf_t *b, const char *str, size_t n)
     b->data[b->len++] = '"';
     while (i < n) {
         run = i;
+        while (run + 8 <= n) { /* plain text a word at a time */
+            uint64_t w;
+
+            memcpy(&w, s + run, 8);
+            if (!utf8_json_plain8(w))
+                break;
+            run += 8;
+        }
         while (run < n && utf8_json_plain[s[run]])
             run++;
         put(b, (const char *)s + i, run - i);

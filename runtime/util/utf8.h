@@ -23,6 +23,19 @@ static const unsigned char utf8_json_plain[256] = {
     /* 0x80..0xFF: UTF-8, checked one sequence at a time (utf8_seq_len) */
 };
 
+/* 1 when all 8 bytes of `w` (8 bytes of a string, loaded in any byte order) are plain in the
+ * sense of utf8_json_plain: none below 0x20, none at or above 0x80, no '"', no '\\'. Lets the
+ * scanners skip plain text a word at a time (bit tricks exact for "is there such a byte": a
+ * borrow only starts at a byte that matches). */
+static inline int utf8_json_plain8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+
+    return ((w | ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+             ((backslash - ones) & ~backslash)) & highs) == 0;
+}
+
 /*
  * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within `n` bytes
  * (borrowed), or 0 when it is not one. The rules are jansson's: no continuation byte first,

@@ -101,6 +101,26 @@ static void test_fixed_texts(void **state)
     assert_agree("[1,\0]", 5);
 }
 
+/* Long strings with one special byte (escapes, control bytes, quote, UTF-8 good and bad) at
+ * every offset, so that the word-at-a-time scan meets it in every lane. */
+static void test_long_strings(void **state)
+{
+    static const char *const specials[] = {"\\\"", "\\\\", "\\n", "\\u00e9", "\x01", "\x1f", "\x7f",
+                                           "\"", "\\", "\xc3\xa9", "\xe2\x82\xac", "\xc3", "\xff"};
+    char buf[64];
+    size_t k, at, len = 42;
+
+    (void)state;
+    for (k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (at = 1; at + strlen(specials[k]) < len - 1; at++) {
+            memset(buf, 'a' + (int)(at % 26), len);
+            buf[0] = buf[len - 1] = '"';
+            memcpy(buf + at, specials[k], strlen(specials[k]));
+            assert_agree(buf, len);
+        }
+    }
+}
+
 /* The cursor takes the shapes of an LLM stream chunk. */
 static void test_cursor_common_shapes(void **state)
 {
@@ -266,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_texts),
         cmocka_unit_test(test_cursor_common_shapes),
+        cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_random_documents),
     };

@@ -67,6 +67,26 @@ static void test_strings(void **state)
     same(json_pack("{s:s}", "k\"ey\n\xc3\xa9", "v"));
 }
 
+/* Long strings with one special byte (escape, control, quote, backslash, UTF-8, DEL) at every
+ * offset, so that the word-at-a-time scan meets it in every lane. */
+static void test_long_strings(void **state)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", " ", "~",
+                                           "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    char buf[64];
+    size_t k, at, len = 40;
+
+    (void)state;
+    for (k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (at = 0; at + strlen(specials[k]) <= len; at++) {
+            memset(buf, 'a' + (int)(at % 26), len);
+            memcpy(buf + at, specials[k], strlen(specials[k]));
+            buf[len] = '\0';
+            same(json_string(buf));
+        }
+    }
+}
+
 static void test_containers(void **state)
 {
     json_t *deep = json_array(), *cur = deep;
@@ -169,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars),    cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_containers), cmocka_unit_test(test_random),
         cmocka_unit_test(test_failures),
     };
