@@ -67,8 +67,10 @@ static int read_field(const char **p, const char *end, field_t *out)
 /* Handles one key (`key`, `n` bytes) of an object, its value at *p. Returns 0 or -1 (unsure). */
 typedef int (*key_fn)(chunk_fields_t *f, const char *key, size_t n, const char **p, const char *end);
 
-/* 1 when `key` (`n` bytes) is the string literal `lit` (a constant-size comparison). */
-#define KEY_IS(key, n, lit) ((n) == sizeof(lit) - 1 && memcmp((key), (lit), sizeof(lit) - 1) == 0)
+/* 1 when `key` (`n` bytes) is the string literal `lit`; keys of the same length mostly differ
+ * in their first byte, which is compared before memcmp is called. */
+#define KEY_IS(key, n, lit)                                                                        \
+    ((n) == sizeof(lit) - 1 && (key)[0] == (lit)[0] && memcmp((key), (lit), sizeof(lit) - 1) == 0)
 
 /* Walks the object at *p (after whitespace), calling `fn` for every key. Keys with escapes
  * are left to jansson. Returns 0 or -1. */

@@ -25,8 +25,10 @@
     name_char = any - ( ':' | cr | lf );
     value_char = any - ( cr | lf );
 
-    # The first colon ends the name; one space right after it is not part of the value.
-    value = ( ' ' @space )? value_char*;
+    # The first colon ends the name; one space right after it is not part of the value. From
+    # the second value byte on, value_skip may jump over the rest of the value (every byte up
+    # to the line end is a value byte); not on the first, which may be that space.
+    value = ( ' ' @space )? ( value_char ( value_char $value_skip )* )?;
 
     field_line = ( name_char >line_begin ) name_char* ( ':' @colon value )?;
     comment_line = ':' >line_begin @colon value;

@@ -237,28 +237,37 @@ static int line_carry(sse_parser_t *p, const unsigned char *mark, const unsigned
     return buf_append(&p->_line, (const char *)mark, n) == 0 ? 0 : fail(p, SSE_ERR_NOMEM);
 }
 
+/* The first CR or LF in [from, pe), or pe: where a value that goes on at `from` ends. */
+static const unsigned char *value_end(const unsigned char *from, const unsigned char *pe)
+{
+    const unsigned char *lf = memchr(from, '\n', (size_t)(pe - from));
+    const unsigned char *cr = memchr(from, '\r', (size_t)((lf != NULL ? lf : pe) - from));
 
-#line 270 "runtime/sse/sse_parser.rl"
+    return cr != NULL ? cr : lf != NULL ? lf : pe;
+}
+
+
+#line 284 "runtime/sse/sse_parser.rl"
 
 
 
-#line 241 "runtime/sse/sse_parser.c"
+#line 250 "runtime/sse/sse_parser.c"
 static const int sse_fsm_start = 7;
 static const int sse_fsm_error = -1;
 
 
-#line 273 "runtime/sse/sse_parser.rl"
+#line 287 "runtime/sse/sse_parser.rl"
 
 static void machine_start(sse_parser_t *p)
 {
     int cs;
     
-#line 248 "runtime/sse/sse_parser.c"
+#line 257 "runtime/sse/sse_parser.c"
 	{
 	cs = sse_fsm_start;
 	}
 
-#line 278 "runtime/sse/sse_parser.rl"
+#line 292 "runtime/sse/sse_parser.rl"
     p->_cs = cs;
 }
 
@@ -287,7 +296,7 @@ ptrdiff_t sse_parser_execute(sse_parser_t *parser, const char *buf, size_t len)
     const unsigned char *mark = p;
     int cs = parser->_cs;
     
-#line 278 "runtime/sse/sse_parser.c"
+#line 287 "runtime/sse/sse_parser.c"
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -295,14 +304,14 @@ ptrdiff_t sse_parser_execute(sse_parser_t *parser, const char *buf, size_t len)
 	{
 case 7:
 	switch( (*p) ) {
-		case 10u: goto tr13;
-		case 13u: goto tr14;
-		case 58u: goto tr15;
-		case 239u: goto tr16;
+		case 10u: goto tr15;
+		case 13u: goto tr16;
+		case 58u: goto tr17;
+		case 239u: goto tr18;
 	}
-	goto tr12;
-tr12:
-#line 244 "runtime/sse/sse_parser.rl"
+	goto tr14;
+tr14:
+#line 253 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
@@ -313,7 +322,7 @@ st0:
 	if ( ++p == pe )
 		goto _test_eof0;
 case 0:
-#line 302 "runtime/sse/sse_parser.c"
+#line 311 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
@@ -321,21 +330,21 @@ case 0:
 	}
 	goto st0;
 tr1:
-#line 256 "runtime/sse/sse_parser.rl"
+#line 265 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 0) != 0)
             {p++; cs = 8; goto _out;}
     }
 	goto st8;
 tr5:
-#line 260 "runtime/sse/sse_parser.rl"
+#line 269 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 1) != 0)
             {p++; cs = 8; goto _out;}
     }
 	goto st8;
-tr13:
-#line 264 "runtime/sse/sse_parser.rl"
+tr15:
+#line 278 "runtime/sse/sse_parser.rl"
 	{
         if (dispatch(parser) != 0)
             {p++; cs = 8; goto _out;}
@@ -345,29 +354,29 @@ st8:
 	if ( ++p == pe )
 		goto _test_eof8;
 case 8:
-#line 330 "runtime/sse/sse_parser.c"
+#line 339 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
-		case 10u: goto tr13;
-		case 13u: goto tr14;
-		case 58u: goto tr15;
+		case 10u: goto tr15;
+		case 13u: goto tr16;
+		case 58u: goto tr17;
 	}
-	goto tr12;
+	goto tr14;
 tr2:
-#line 256 "runtime/sse/sse_parser.rl"
+#line 265 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 0) != 0)
             {p++; cs = 9; goto _out;}
     }
 	goto st9;
 tr6:
-#line 260 "runtime/sse/sse_parser.rl"
+#line 269 "runtime/sse/sse_parser.rl"
 	{
         if (line_end(parser, mark, p, 1) != 0)
             {p++; cs = 9; goto _out;}
     }
 	goto st9;
-tr14:
-#line 264 "runtime/sse/sse_parser.rl"
+tr16:
+#line 278 "runtime/sse/sse_parser.rl"
 	{
         if (dispatch(parser) != 0)
             {p++; cs = 9; goto _out;}
@@ -377,21 +386,21 @@ st9:
 	if ( ++p == pe )
 		goto _test_eof9;
 case 9:
-#line 358 "runtime/sse/sse_parser.c"
+#line 367 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto st8;
-		case 13u: goto tr14;
-		case 58u: goto tr15;
+		case 13u: goto tr16;
+		case 58u: goto tr17;
 	}
-	goto tr12;
-tr15:
-#line 244 "runtime/sse/sse_parser.rl"
+	goto tr14;
+tr17:
+#line 253 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
         mark = p;
     }
-#line 249 "runtime/sse/sse_parser.rl"
+#line 258 "runtime/sse/sse_parser.rl"
 	{
         parser->_colon = line_off(parser, mark, p);
         parser->_value = parser->_colon + 1;
@@ -401,7 +410,7 @@ st1:
 	if ( ++p == pe )
 		goto _test_eof1;
 case 1:
-#line 379 "runtime/sse/sse_parser.c"
+#line 388 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr5;
 		case 13u: goto tr6;
@@ -409,23 +418,29 @@ case 1:
 	}
 	goto st2;
 tr7:
-#line 253 "runtime/sse/sse_parser.rl"
+#line 262 "runtime/sse/sse_parser.rl"
 	{
         parser->_value = line_off(parser, mark, p) + 1;
+    }
+	goto st2;
+tr8:
+#line 275 "runtime/sse/sse_parser.rl"
+	{
+        {p = (( value_end(p + 1, pe)))-1;}
     }
 	goto st2;
 st2:
 	if ( ++p == pe )
 		goto _test_eof2;
 case 2:
-#line 394 "runtime/sse/sse_parser.c"
+#line 408 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr5;
 		case 13u: goto tr6;
 	}
-	goto st2;
+	goto tr8;
 tr3:
-#line 249 "runtime/sse/sse_parser.rl"
+#line 258 "runtime/sse/sse_parser.rl"
 	{
         parser->_colon = line_off(parser, mark, p);
         parser->_value = parser->_colon + 1;
@@ -435,31 +450,37 @@ st3:
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-#line 409 "runtime/sse/sse_parser.c"
+#line 423 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
-		case 32u: goto tr9;
+		case 32u: goto tr10;
 	}
 	goto st4;
-tr9:
-#line 253 "runtime/sse/sse_parser.rl"
+tr10:
+#line 262 "runtime/sse/sse_parser.rl"
 	{
         parser->_value = line_off(parser, mark, p) + 1;
+    }
+	goto st4;
+tr11:
+#line 275 "runtime/sse/sse_parser.rl"
+	{
+        {p = (( value_end(p + 1, pe)))-1;}
     }
 	goto st4;
 st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-#line 424 "runtime/sse/sse_parser.c"
+#line 443 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
 	}
-	goto st4;
-tr16:
-#line 244 "runtime/sse/sse_parser.rl"
+	goto tr11;
+tr18:
+#line 253 "runtime/sse/sse_parser.rl"
 	{
         parser->_in_line = 1;
         parser->_line.len = 0;
@@ -470,7 +491,7 @@ st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-#line 440 "runtime/sse/sse_parser.c"
+#line 459 "runtime/sse/sse_parser.c"
 	switch( (*p) ) {
 		case 10u: goto tr1;
 		case 13u: goto tr2;
@@ -504,7 +525,7 @@ case 6:
 	_out: {}
 	}
 
-#line 306 "runtime/sse/sse_parser.rl"
+#line 320 "runtime/sse/sse_parser.rl"
     assert(p <= pe && mark <= pe && cs != sse_fsm_error);
     parser->_cs = cs;
     if (parser->_err != SSE_OK)

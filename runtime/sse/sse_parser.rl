@@ -235,6 +235,15 @@ static int line_carry(sse_parser_t *p, const unsigned char *mark, const unsigned
     return buf_append(&p->_line, (const char *)mark, n) == 0 ? 0 : fail(p, SSE_ERR_NOMEM);
 }
 
+/* The first CR or LF in [from, pe), or pe: where a value that goes on at `from` ends. */
+static const unsigned char *value_end(const unsigned char *from, const unsigned char *pe)
+{
+    const unsigned char *lf = memchr(from, '\n', (size_t)(pe - from));
+    const unsigned char *cr = memchr(from, '\r', (size_t)((lf != NULL ? lf : pe) - from));
+
+    return cr != NULL ? cr : lf != NULL ? lf : pe;
+}
+
 %%{
     machine sse_fsm;
     alphtype unsigned char;
@@ -260,6 +269,11 @@ static int line_carry(sse_parser_t *p, const unsigned char *mark, const unsigned
     action comment_end {
         if (line_end(parser, mark, fpc, 1) != 0)
             fbreak;
+    }
+    # The rest of the value at once (memchr) instead of byte by byte: the next byte read is the
+    # line end, or the chunk ends inside the value.
+    action value_skip {
+        fexec value_end(fpc + 1, pe);
     }
     action blank_line {
         if (dispatch(parser) != 0)

@@ -354,14 +354,6 @@ static int skip_value(reader_t *r, int depth)
     }
 }
 
-void jsonr_skip_ws(const char **p, const char *end)
-{
-    reader_t r = {(const unsigned char *)*p, (const unsigned char *)end};
-
-    skip_ws(&r);
-    *p = (const char *)r.p;
-}
-
 int jsonr_read_string(const char **p, const char *end, const char **out, size_t *out_len, char **tmp)
 {
     reader_t r = {(const unsigned char *)*p, (const unsigned char *)end};

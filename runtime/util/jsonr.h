@@ -30,8 +30,15 @@ json_t *jsonr_loadb(const char *buf, size_t len, json_error_t *err);
  * unchanged.
  */
 
-/* Moves *p past JSON whitespace. */
-void jsonr_skip_ws(const char **p, const char *end);
+/* Moves *p past JSON whitespace (inline: the cursor's readers call it between every token). */
+static inline void jsonr_skip_ws(const char **p, const char *end)
+{
+    const char *q = *p;
+
+    while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+        q++;
+    *p = q;
+}
 
 /* Reads the string whose opening quote *p points at and moves past its closing quote. Its
  * decoded bytes are *out / *out_len: in the text itself when it has no escapes (*tmp NULL),
