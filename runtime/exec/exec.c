@@ -1085,16 +1085,70 @@ static void run_ids_clear(run_ids_t *ids)
     json_decref(ids->owner);
 }
 
+/* The members of a run-create body that run creation reads, found in one pass over the body
+ * (borrowed; NULL when absent). kw[] holds those kwargs keep, in kwargs order (kw_names). */
+enum {
+    KW_INPUT, KW_COMMAND, KW_INTERRUPT_BEFORE, KW_INTERRUPT_AFTER, KW_WEBHOOK, KW_FEEDBACK_KEYS, KW_CHECKPOINT,
+    KW_CHECKPOINT_ID, KW_AFTER_SECONDS, KW_ON_DISCONNECT, KW_DURABILITY, KW_CONTEXT, KW_CHECKPOINT_DURING, KW_N
+};
+static const char *const kw_names[KW_N] = {
+    [KW_INPUT] = "input", [KW_COMMAND] = "command", [KW_INTERRUPT_BEFORE] = "interrupt_before",
+    [KW_INTERRUPT_AFTER] = "interrupt_after", [KW_WEBHOOK] = "webhook", [KW_FEEDBACK_KEYS] = "feedback_keys",
+    [KW_CHECKPOINT] = "checkpoint", [KW_CHECKPOINT_ID] = "checkpoint_id", [KW_AFTER_SECONDS] = "after_seconds",
+    [KW_ON_DISCONNECT] = "on_disconnect", [KW_DURABILITY] = "durability", [KW_CONTEXT] = "context",
+    [KW_CHECKPOINT_DURING] = "checkpoint_during"};
+typedef struct run_body {
+    const json_t *kw[KW_N];
+    const json_t *config, *metadata, *stream_mode, *stream_subgraphs, *stream_resumable, *multitask_strategy,
+        *if_not_exists, *on_completion;
+} run_body_t;
+
+/* Fills `b` from run-create body `body` (borrowed). */
+static void run_body_read(run_body_t *b, const json_t *body)
+{
+    const struct {
+        const char *name;
+        const json_t **slot;
+    } other[] = {{"config", &b->config},
+                 {"metadata", &b->metadata},
+                 {"stream_mode", &b->stream_mode},
+                 {"stream_subgraphs", &b->stream_subgraphs},
+                 {"stream_resumable", &b->stream_resumable},
+                 {"multitask_strategy", &b->multitask_strategy},
+                 {"if_not_exists", &b->if_not_exists},
+                 {"on_completion", &b->on_completion}};
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    memset(b, 0, sizeof(*b));
+    json_object_foreach((json_t *)body, k, v) {
+        for (i = 0; i != KW_N && (k[0] != kw_names[i][0] || strcmp(k, kw_names[i]) != 0); ++i)
+            ;
+        if (i != KW_N) {
+            b->kw[i] = v;
+            continue;
+        }
+        for (i = 0; i != sizeof(other) / sizeof(other[0]); ++i) {
+            if (k[0] == other[i].name[0] && strcmp(k, other[i].name) == 0) {
+                *other[i].slot = v;
+                break;
+            }
+        }
+    }
+}
+
 /* The run's config: assistant config, then the body's, configurable merged key by key, then
  * the request's `extra` configurable keys (may be NULL), context, the run's ids and the caller
  * (ids->owner) in configurable; never the credential key (EXEC_TOKEN_KEY). New reference; its
  * members may be shared with the assistant's and the body's. */
-static json_t *run_config(const json_t *assistant, const json_t *body, const json_t *extra, const run_ids_t *ids)
+static json_t *run_config(const json_t *assistant, const run_body_t *body, const json_t *extra, const run_ids_t *ids)
 {
-    const json_t *acfg = json_object_get(assistant, "config"), *bcfg = json_object_get(body, "config");
+    const json_t *acfg = json_object_get(assistant, "config"), *bcfg = body->config;
     json_t *cfg = merged(acfg, bcfg);
     json_t *conf = merged(json_object_get(acfg, "configurable"), json_object_get(bcfg, "configurable"));
-    json_t *ctx = json_object_get(assistant, "context"), *bctx = json_object_get(body, "context");
+    json_t *ctx = json_object_get(assistant, "context");
+    const json_t *bctx = body->kw[KW_CONTEXT];
 
     if (cfg == NULL || conf == NULL)
         goto Fail;
@@ -1122,15 +1176,18 @@ Fail:
     return NULL;
 }
 
-/* Kwargs of the run from the body (borrowed; the kwargs share its members, see the
- * run_create contract in store.h); takes `config`. New reference. */
-static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
+/* A body member that kwargs keep: present and not null. */
+static int kept(const json_t *v)
 {
-    static const char *const copied[] = {"input", "command", "interrupt_before", "interrupt_after", "webhook",
-                                         "feedback_keys", "checkpoint", "checkpoint_id", "after_seconds",
-                                         "on_disconnect", "durability", "context", "checkpoint_during"};
-    const json_t *during = json_object_get(body, "checkpoint_during");
-    int subgraphs = json_is_true(json_object_get(body, "stream_subgraphs"));
+    return v != NULL && !json_is_null(v);
+}
+
+/* Kwargs of the run from the body (its members borrowed; the kwargs share them, see the
+ * run_create contract in store.h); takes `config`. New reference. */
+static json_t *run_kwargs(const run_body_t *body, json_t *config, int temporary)
+{
+    const json_t *during = body->kw[KW_CHECKPOINT_DURING];
+    int subgraphs = json_is_true(body->stream_subgraphs);
     json_t *kw = json_object();
     size_t i;
 
@@ -1138,21 +1195,20 @@ static json_t *run_kwargs(const json_t *body, json_t *config, int temporary)
         json_decref(config);
         return NULL;
     }
-    for (i = 0; i != sizeof(copied) / sizeof(copied[0]); ++i) {
-        json_t *v = json_object_get(body, copied[i]);
-        if (v != NULL && !json_is_null(v))
-            json_object_set_nocheck(kw, copied[i], v);
+    for (i = 0; i != KW_N; ++i) {
+        if (kept(body->kw[i]))
+            json_object_set_nocheck(kw, kw_names[i], (json_t *)body->kw[i]);
     }
-    if (json_object_get(kw, "input") == NULL)
+    if (!kept(body->kw[KW_INPUT]))
         json_object_set_new_nocheck(kw, "input", json_null());
     /* the deprecated checkpoint_during maps onto durability as LangGraph maps it (true: async,
      * false: exit); an explicit durability wins */
-    if (json_object_get(kw, "durability") == NULL && json_is_boolean(during))
+    if (!kept(body->kw[KW_DURABILITY]) && json_is_boolean(during))
         json_object_set_new_nocheck(kw, "durability", json_string(json_is_true(during) ? "async" : "exit"));
     json_object_set_new_nocheck(kw, "config", config);
-    json_object_set_new_nocheck(kw, "stream_mode", modes_array(json_object_get(body, "stream_mode")));
+    json_object_set_new_nocheck(kw, "stream_mode", modes_array(body->stream_mode));
     json_object_set_new_nocheck(kw, "stream_subgraphs", json_boolean(subgraphs));
-    json_object_set_new_nocheck(kw, "resumable", json_boolean(json_is_true(json_object_get(body, "stream_resumable"))));
+    json_object_set_new_nocheck(kw, "resumable", json_boolean(json_is_true(body->stream_resumable)));
     json_object_set_new_nocheck(kw, "temporary", json_boolean(temporary));
     json_object_set_new_nocheck(kw, "subgraphs", json_boolean(subgraphs));
     return kw;
@@ -1208,15 +1264,35 @@ static json_t *run_input(const run_ids_t *ids, json_t *meta, json_t *kw, const c
     return in;
 }
 
+/* 1 when the metadata of thread `t` (borrowed) already names graph_id and assistant_id. */
+static int thread_names(const json_t *t, const char *graph_id, const char *assistant_id)
+{
+    const json_t *m = json_object_get(t, "metadata");
+
+    return strcmp(json_string_value(json_object_get(m, "graph_id")) ?: "", graph_id ?: "") == 0 &&
+           strcmp(json_string_value(json_object_get(m, "assistant_id")) ?: "", assistant_id) == 0;
+}
+
 /* 1 when thread `t` (borrowed) is already busy and runs graph_id/assistant_id, so creating a
  * run changes nothing on it. */
 static int thread_marked(const json_t *t, const char *graph_id, const char *assistant_id)
 {
-    const json_t *m = json_object_get(t, "metadata");
-
     return strcmp(json_string_value(json_object_get(t, "status")) ?: "", "busy") == 0 &&
-           strcmp(json_string_value(json_object_get(m, "graph_id")) ?: "", graph_id ?: "") == 0 &&
-           strcmp(json_string_value(json_object_get(m, "assistant_id")) ?: "", assistant_id) == 0;
+           thread_names(t, graph_id, assistant_id);
+}
+
+/* The patch that marks thread `t` (borrowed) busy running the run's graph and assistant:
+ * {status: "busy", metadata: {graph_id, assistant_id}}, without the metadata when the thread
+ * names them already (merging it would change nothing). NULL when out of memory. */
+static json_t *busy_patch(const json_t *t, const run_ids_t *ids, const char *graph_id, const char *assistant_id)
+{
+    json_t *p;
+
+    if (!thread_names(t, graph_id, assistant_id))
+        return busy_with(graph_metadata(ids, 0));
+    if ((p = json_object()) != NULL)
+        json_object_set_new_nocheck(p, "status", json_stringn_nocheck("busy", 4));
+    return p;
 }
 
 static size_t stripe_of(const char *id)
@@ -1233,11 +1309,10 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                     json_t **run, exec_error_t *err)
 {
     char tid[UUID_STR_SIZE], run_id[UUID_STR_SIZE];
-    const char *strategy = json_string_value(json_object_get(body, "multitask_strategy")) ?: "enqueue";
-    const char *if_not_exists = json_string_value(json_object_get(body, "if_not_exists")) ?: "reject";
-    const char *on_completion = json_string_value(json_object_get(body, "on_completion"));
+    run_body_t b;
+    const char *strategy, *if_not_exists, *on_completion;
     json_t *assistant = NULL, *thread = NULL, *active = NULL, *in = NULL, *config = NULL, *meta = NULL, *tin = NULL;
-    double after = json_number_value(json_object_get(body, "after_seconds"));
+    double after;
     int temporary = 0, rc = -1, locked = 0, own_defer;
     exec_run_t *r = NULL;
     run_ids_t ids = {0};
@@ -1252,6 +1327,11 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
         set_err(err, 503, "the run executor is not running");
         return -1;
     }
+    run_body_read(&b, body);
+    strategy = json_string_value(b.multitask_strategy) ?: "enqueue";
+    if_not_exists = json_string_value(b.if_not_exists) ?: "reject";
+    on_completion = json_string_value(b.on_completion);
+    after = json_number_value(b.kw[KW_AFTER_SECONDS]);
     /* the writes below (thread, busy mark, run) share one sync, waited for at the end; the
      * worker may start meanwhile: nothing of the run is visible before its own, later writes
      * are durable. A caller that defers already (a parked response) waits for them itself. */
@@ -1334,7 +1414,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
                                                                                                 : EXEC_CANCEL_INTERRUPT, 1);
         }
     }
-    config = run_config(assistant, body, configurable, &ids);
+    config = run_config(assistant, &b, configurable, &ids);
     /* run metadata as the official server merges it: assistant's, thread's (with the graph and
      * assistant it now runs), the body's */
     meta = merged(json_object_get(assistant, "metadata"), json_object_get(thread, "metadata"));
@@ -1344,19 +1424,18 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     }
     json_object_set_nocheck(meta, "graph_id", ids.graph_id);
     json_object_set_nocheck(meta, "assistant_id", ids.assistant_id);
-    if (json_is_object(json_object_get(body, "metadata")))
-        json_object_update(meta, json_object_get(body, "metadata"));
+    if (json_is_object(b.metadata))
+        json_object_update(meta, (json_t *)b.metadata);
     if (ids.owner != NULL)
         json_object_set_nocheck(meta, "owner", ids.owner);
-    in = run_input(&ids, meta, run_kwargs(body, config, temporary), strategy);
+    in = run_input(&ids, meta, run_kwargs(&b, config, temporary), strategy);
     config = meta = NULL;
     if (in == NULL) {
         set_err(err, 500, "out of memory");
         goto Exit;
     }
     r = exec_run_register(run_id, tid, owner,
-                          record_modes(json_object_get(body, "stream_mode"), json_object_get(body, "stream_resumable")),
-                          json_is_true(json_object_get(body, "stream_subgraphs")));
+                          record_modes(b.stream_mode, b.stream_resumable), json_is_true(b.stream_subgraphs));
     if (r == NULL) {
         set_err(err, 500, "out of memory");
         goto Exit;
@@ -1369,7 +1448,7 @@ int exec_run_create(const char *thread_id, const char *assistant_id, const json_
     if (after > 0)
         not_before = time_now_us() + (int64_t)(after * 1e6);
     if (thread != NULL && !thread_marked(thread, graph_id, assistant_id)) {
-        json_t *patch = busy_with(graph_metadata(&ids, 0));
+        json_t *patch = busy_patch(thread, &ids, graph_id, assistant_id);
         if (patch == NULL || ex.ops->thread_patch(ex.s, tid, patch, NULL, NULL) != STORE_OK)
             log_warn("thread %s: cannot mark it busy: %s", tid, store_last_error());
         json_decref(patch);

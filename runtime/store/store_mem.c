@@ -680,22 +680,36 @@ Fail:
  * deleted, never deleted and set again (both borrowed). New reference, or NULL. */
 static json_t *change_record(const char *id_key, const char *id, const json_t *old, const json_t *now)
 {
-    json_t *set = json_object(), *del = json_array(), *p, *v;
+    json_t *p = json_object(), *set = json_object(), *del = NULL, *v;
     const char *k;
 
+    /* built member by member (json_pack parses its format and checks each key and string) */
+    if (p == NULL || set == NULL ||
+        json_object_set_new_nocheck(p, id_key, json_stringn_nocheck(id, strlen(id))) != 0 ||
+        json_object_set_nocheck(p, "set", set) != 0)
+        goto Fail;
     json_object_foreach((json_t *)now, k, v) {
-        if (json_object_get(old, k) != v)
-            json_object_set_nocheck(set, k, v);
+        if (json_object_get(old, k) != v && json_object_set_nocheck(set, k, v) != 0)
+            goto Fail;
     }
     json_object_foreach((json_t *)old, k, v) {
-        if (json_object_get(now, k) == NULL)
-            json_array_append_new(del, json_string_nocheck(k));
+        if (json_object_get(now, k) != NULL)
+            continue;
+        if ((del == NULL && (del = json_array()) == NULL) ||
+            json_array_append_new(del, json_string_nocheck(k)) != 0)
+            goto Fail;
     }
-    p = json_pack("{ssso}", id_key, id, "set", set);
-    if (p != NULL && json_array_size(del) > 0)
-        json_object_set(p, "del", del);
-    json_decref(del);
+    if (del != NULL && json_object_set_new_nocheck(p, "del", del) != 0) {
+        del = NULL;
+        goto Fail;
+    }
+    json_decref(set);
     return p;
+Fail:
+    json_decref(p);
+    json_decref(set);
+    json_decref(del);
+    return NULL;
 }
 
 static int apply_thread_set(store_t *s, json_t *p)
