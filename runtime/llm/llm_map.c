@@ -440,15 +440,26 @@ static json_t *usage_metadata(const json_t *u)
     const json_t *cached = json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
     const json_t *reasoning =
         json_object_get(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
-    json_t *in_d = json_object(), *out_d = json_object();
+    json_t *in_d = json_object(), *out_d = json_object(), *m = json_object();
 
     if (json_is_integer(cached))
         json_object_set(in_d, "cache_read", (json_t *)cached);
     if (json_is_integer(reasoning))
         json_object_set(out_d, "reasoning", (json_t *)reasoning);
-    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "input_tokens", in, "output_tokens", outt,
-                     "total_tokens", json_is_integer(total) ? json_integer_value(total) : in + outt,
-                     "input_token_details", in_d, "output_token_details", out_d);
+    /* built directly, as llm_stream_message; each set steals its value, also when it fails */
+    if (m == NULL || in_d == NULL || out_d == NULL ||
+        json_object_set_new(m, "input_tokens", json_integer(in)) != 0 ||
+        json_object_set_new(m, "output_tokens", json_integer(outt)) != 0 ||
+        json_object_set_new(m, "total_tokens",
+                            json_integer(json_is_integer(total) ? json_integer_value(total) : in + outt)) != 0 ||
+        json_object_set_new(m, "input_token_details", json_incref(in_d)) != 0 ||
+        json_object_set_new(m, "output_token_details", json_incref(out_d)) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
+    json_decref(in_d);
+    json_decref(out_d);
+    return m;
 }
 
 /*
@@ -677,14 +688,25 @@ json_t *llm_stream_message(const llm_stream_t *s)
 
     if (s->id.len == 0 && uuid_v4_str(idbuf + 4) != 0)
         return NULL;
-    msg = json_pack("{s:s, s:s#, s:{}, s:{s:s, s:s}, s:[], s:[], s:s}", "id",
-                    s->id.len > 0 ? s->id.data : idbuf, "content", buf_str(&s->content),
-                    s->content.len, "additional_kwargs", "response_metadata", "model_provider",
-                    "openai", "model_name", buf_str(&s->model), "tool_calls",
-                    "invalid_tool_calls", "type", "ai");
-    if (msg == NULL)
+    /* built directly (json_pack parses its format on every call); each set steals its value,
+     * also when it fails */
+    msg = json_object();
+    meta = json_object();
+    if (msg == NULL || meta == NULL ||
+        json_object_set_new(msg, "id", json_string(s->id.len > 0 ? s->id.data : idbuf)) != 0 ||
+        json_object_set_new(msg, "content", json_stringn(buf_str(&s->content), s->content.len)) != 0 ||
+        json_object_set_new(msg, "additional_kwargs", json_object()) != 0 ||
+        json_object_set_new(meta, "model_provider", json_string("openai")) != 0 ||
+        json_object_set_new(meta, "model_name", json_string(buf_str(&s->model))) != 0 ||
+        json_object_set_new(msg, "response_metadata", json_incref(meta)) != 0 ||
+        json_object_set_new(msg, "tool_calls", json_array()) != 0 ||
+        json_object_set_new(msg, "invalid_tool_calls", json_array()) != 0 ||
+        json_object_set_new(msg, "type", json_string("ai")) != 0) {
+        json_decref(msg);
+        json_decref(meta);
         return NULL;
-    meta = json_object_get(msg, "response_metadata");
+    }
+    json_decref(meta); /* msg holds it */
     if (s->finish_reason.len > 0)
         json_object_set_new(meta, "finish_reason", json_string(s->finish_reason.data));
     if (s->fingerprint.len > 0)
