@@ -2212,8 +2212,17 @@ static store_rc_t keep_object_field(json_t *dst, const json_t *in, const char *k
 /* The R_RUN_SET record giving run `e` status `status` (updated_at = now). New reference. */
 static json_t *status_record(const ent_t *e, const char *status)
 {
-    return json_pack("{sss{ssso}}", "run_id", e->id, "set", "status", status, "updated_at",
-                     store_json_time(time_now_us()));
+    json_t *p = id_record("run_id", e->id), *set = json_object();
+
+    /* built member by member (json_pack parses its format and checks each key and string) */
+    if (p == NULL || set == NULL || json_object_set_nocheck(p, "set", set) != 0 ||
+        json_object_set_new_nocheck(set, "status", json_string(status)) != 0 ||
+        json_object_set_new_nocheck(set, "updated_at", store_json_time(time_now_us())) != 0) {
+        json_decref(p);
+        p = NULL;
+    }
+    json_decref(set);
+    return p;
 }
 
 static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_before_us, json_t **out)
