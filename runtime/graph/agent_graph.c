@@ -337,6 +337,40 @@ Exit:
     return tools;
 }
 
+/* The ls_* keys of the events of a call to `model` (borrowed): {ls_provider: "openai",
+ * ls_model_name, ls_model_type: "chat", ls_integration: "langchain_chat_model"}. A new
+ * reference, or NULL (out of memory, a model name that is not UTF-8). Built directly:
+ * json_pack parses its format on every call. */
+static json_t *agent_ls_extra(const char *model)
+{
+    json_t *o = json_object();
+
+    if (o != NULL && (json_object_set_new(o, "ls_provider", json_string("openai")) != 0 ||
+                      json_object_set_new(o, "ls_model_name", json_string(model)) != 0 ||
+                      json_object_set_new(o, "ls_model_type", json_string("chat")) != 0 ||
+                      json_object_set_new(o, "ls_integration", json_string("langchain_chat_model")) != 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* The node's update {messages: [ai]} with `ai` (stolen, also on failure). A new reference, or
+ * NULL when out of memory. */
+static json_t *agent_messages_update(json_t *ai)
+{
+    json_t *list = json_array(), *update = json_object();
+
+    if (list == NULL || update == NULL || json_array_append(list, ai) != 0 ||
+        json_object_set(update, "messages", list) != 0) {
+        json_decref(update);
+        update = NULL;
+    }
+    json_decref(list);
+    json_decref(ai);
+    return update;
+}
+
 /* The messages the model is given, as LangChain shows them in on_chat_model_start: the system
  * prompt (borrowed, may be NULL) as a system message, then `history` (borrowed). New
  * reference. */
@@ -389,9 +423,7 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
     if (!streams && cfg.idle_timeout_ms < AGENT_WHOLE_ANSWER_TIMEOUT_MS)
         cfg.idle_timeout_ms = AGENT_WHOLE_ANSWER_TIMEOUT_MS;
     tools = agent_tools_offered(configurable);
-    stream.extra = json_pack("{s:s, s:s, s:s, s:s}", "ls_provider", "openai", "ls_model_name",
-                             cfg.model, "ls_model_type", "chat", "ls_integration",
-                             "langchain_chat_model");
+    stream.extra = agent_ls_extra(cfg.model);
     if (cfg.max_tokens > 0)
         json_object_set_new(stream.extra, "ls_max_tokens", json_integer(cfg.max_tokens));
     if (streams) {
@@ -403,7 +435,7 @@ static int agent_node_agent(graph_node_ctx_t *ctx, const json_t *state, json_t *
         goto Exit;
     }
     graph_node_model_end(ctx, ai);
-    *update = json_pack("{s:[o]}", "messages", ai);
+    *update = agent_messages_update(ai);
     ai = NULL;
     rc = *update != NULL ? GRAPH_NODE_OK : graph_node_fail(ctx, "agent: out of memory");
 Exit:

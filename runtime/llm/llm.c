@@ -259,11 +259,18 @@ static char *request_body(const llm_config_t *cfg, const json_t *messages, const
         llm_set_err(err, cap, "LLM call: messages and tools must be lists");
         return NULL;
     }
-    req = json_pack("{s:s, s:O, s:b}", "model", cfg->model, "messages", messages, "stream", stream);
-    if (req == NULL)
+    /* built directly: json_pack parses its format on every call */
+    req = json_object();
+    if (req == NULL || json_object_set_new(req, "model", json_string(cfg->model)) != 0 ||
+        json_object_set(req, "messages", (json_t *)messages) != 0 ||
+        json_object_set_new(req, "stream", json_boolean(stream)) != 0)
         goto Exit;
-    if (stream)
-        json_object_set_new(req, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    if (stream) {
+        json_t *opts = json_object();
+
+        json_object_set_new(opts, "include_usage", json_true());
+        json_object_set_new(req, "stream_options", opts);
+    }
     if (json_array_size(tools) > 0)
         json_object_set(req, "tools", (json_t *)tools);
     if (cfg->has_temperature)

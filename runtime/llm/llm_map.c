@@ -286,6 +286,20 @@ Exit:
     return rc;
 }
 
+/* The OpenAI message {role, content} (`content` borrowed; NULL fails): a new reference, or
+ * NULL when out of memory. Built directly: json_pack parses its format on every call. */
+static json_t *role_message(const char *role, json_t *content)
+{
+    json_t *m = json_object();
+
+    if (m != NULL && (content == NULL || json_object_set_new(m, "role", json_string(role)) != 0 ||
+                      json_object_set_new(m, "content", json_incref(content)) != 0)) {
+        json_decref(m);
+        m = NULL;
+    }
+    return m;
+}
+
 /* One LangChain message (borrowed) as an OpenAI message; a new reference or NULL with a message. */
 static json_t *message_to_openai(const json_t *m, size_t i, char *err, size_t cap)
 {
@@ -310,7 +324,7 @@ static json_t *message_to_openai(const json_t *m, size_t i, char *err, size_t ca
         json_decref(content);
         content = json_null();
     }
-    out = json_pack("{s:s, s:O}", "role", role, "content", content);
+    out = role_message(role, content);
     if (out == NULL) {
         llm_set_err(err, cap, "out of memory");
         goto Exit;
@@ -351,10 +365,17 @@ json_t *llm_messages_to_openai(const json_t *lc_messages, const char *system_pro
         goto Exit;
     }
     out = json_array();
-    if (out == NULL ||
-        (system_prompt != NULL && system_prompt[0] != '\0' &&
-         json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system", "content",
-                                              system_prompt)) != 0)) {
+    if (out != NULL && system_prompt != NULL && system_prompt[0] != '\0') {
+        json_t *text = json_string(system_prompt);
+
+        o = role_message("system", text);
+        json_decref(text);
+        if (json_array_append_new(out, o) != 0) {
+            llm_set_err(err, cap, "out of memory");
+            goto Exit;
+        }
+    }
+    if (out == NULL) {
         llm_set_err(err, cap, "out of memory");
         goto Exit;
     }
