@@ -45,7 +45,9 @@ typedef struct run {
     json_t *base_meta;    /* run metadata shared by checkpoints and events */
     json_t *state;        /* current values: the object changes, a channel's value never does
                              (reducers return new values), so copies of it may be shallow */
-    json_t *cp;           /* the checkpoint the current tasks belong to, or NULL */
+    json_t *cp;           /* the checkpoint the current tasks belong to, or NULL; read only
+                             (the store may hold it: checkpoint_put, checkpoint_get_shared),
+                             replaced, never changed */
     int step;             /* step of cp (-2 before the first checkpoint) */
     task_t *tasks;
     size_t ntasks;
@@ -597,24 +599,26 @@ static int checkpoint_new(run_t *r, const json_t *plan, const char *source, json
         r->have_saved = 1;
     }
     meta = json_copy(r->base_meta); /* its members are never changed in place */
-    json_object_set_new(meta, "source", json_string(source));
-    json_object_set_new(meta, "step", json_integer(r->step + 1));
-    json_object_set(meta, "writes", writes);
-    json_object_set_new(meta, "parents", json_object());
+    json_object_set_new_nocheck(meta, "source", json_string(source));
+    json_object_set_new_nocheck(meta, "step", json_integer(r->step + 1));
+    json_object_set_nocheck(meta, "writes", writes);
+    json_object_set_new_nocheck(meta, "parents", json_object());
     cp = json_object();
-    json_object_set_new(cp, "thread_id", json_string(r->thread_id));
-    json_object_set_new(cp, "checkpoint_ns", json_string(run_ns(r)));
-    json_object_set_new(cp, "checkpoint_id", json_string(id));
-    json_object_set(cp, "parent_checkpoint_id",
-                    r->at_exit ? r->saved_parent : r->cp ? json_object_get(r->cp, "checkpoint_id") : json_null());
-    json_object_set_new(cp, "run_id", r->o && r->o->run_id ? json_string(r->o->run_id)
-                                                           : json_null());
-    json_object_set_new(cp, "created_at", now_json());
-    json_object_set_new(cp, "values", json_copy(r->state));
-    json_object_set_new(cp, "next", next_json(r));
-    json_object_set_new(cp, "tasks", tasks_json(r));
-    json_object_set(cp, "parent_results", r->at_exit ? r->exit_results : parent_results);
-    json_object_set(cp, "metadata", meta);
+    json_object_set_new_nocheck(cp, "thread_id", json_string(r->thread_id));
+    json_object_set_new_nocheck(cp, "checkpoint_ns", json_string(run_ns(r)));
+    json_object_set_new_nocheck(cp, "checkpoint_id", json_stringn_nocheck(id, strlen(id)));
+    json_object_set_nocheck(cp, "parent_checkpoint_id",
+                            r->at_exit ? r->saved_parent
+                            : r->cp    ? json_object_get(r->cp, "checkpoint_id")
+                                       : json_null());
+    json_object_set_new_nocheck(cp, "run_id",
+                                r->o && r->o->run_id ? json_string(r->o->run_id) : json_null());
+    json_object_set_new_nocheck(cp, "created_at", now_json());
+    json_object_set_new_nocheck(cp, "values", json_copy(r->state));
+    json_object_set_new_nocheck(cp, "next", next_json(r));
+    json_object_set_new_nocheck(cp, "tasks", tasks_json(r));
+    json_object_set_nocheck(cp, "parent_results", r->at_exit ? r->exit_results : parent_results);
+    json_object_set_nocheck(cp, "metadata", meta);
     r->unsaved |= r->at_exit;
     if (!r->dry && !r->at_exit && (rc = r->ops->checkpoint_put(r->store, cp, NULL)) != STORE_OK) {
         store_failed(r, rc, "writing a checkpoint");
@@ -638,9 +642,12 @@ Exit:
  * run resumes exactly the unfinished tasks and the state shows why the step stopped. */
 static int checkpoint_record_tasks(run_t *r)
 {
+    json_t *cp = json_copy(r->cp);
     store_rc_t rc;
 
-    json_object_set_new(r->cp, "tasks", tasks_json(r));
+    json_object_set_new(cp, "tasks", tasks_json(r));
+    json_decref(r->cp);
+    r->cp = cp;
     if (r->at_exit) {
         r->unsaved = 1;
         return 0;
@@ -1395,9 +1402,9 @@ static json_t *plan_of_tasks(const run_t *r)
 /* Loads the starting checkpoint. Returns 0 (r->cp may stay NULL), or -1 (run failed). */
 static int load_base(run_t *r, const char *checkpoint_id)
 {
-    json_t *cp = NULL, *stored = NULL, *values;
+    json_t *cp = NULL, *values;
     store_rc_t rc = store_checkpoint_get_shared(r->ops, r->store, r->thread_id, run_ns(r),
-                                                checkpoint_id, &stored);
+                                                checkpoint_id, &cp);
 
     if (rc == STORE_NOT_FOUND && checkpoint_id == NULL)
         return 0;
@@ -1410,10 +1417,8 @@ static int load_base(run_t *r, const char *checkpoint_id)
         store_failed(r, rc, "reading the thread's checkpoint");
         return -1;
     }
-    /* the stored checkpoint is read only: r->cp gets its own top level (checkpoint_record_tasks
-     * replaces its tasks), r->state too (a channel's value is never changed in place) */
-    cp = json_copy(stored);
-    json_decref(stored);
+    /* the stored checkpoint is read only, as r->cp is; r->state gets its own top level (a
+     * channel's value is never changed in place) */
     r->cp = cp;
     values = json_object_get(cp, "values");
     json_decref(r->state);

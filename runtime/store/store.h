@@ -309,10 +309,11 @@ typedef struct store_ops {
     /* Stores checkpoint `cp` (thread_id required; checkpoint_id generated when absent;
      * checkpoint_ns default ""; parent_checkpoint_id and run_id may be null; metadata default
      * {}), replacing one with the same (thread_id, checkpoint_ns, checkpoint_id). The thread
-     * must exist. Returns the stored checkpoint. The store may keep `cp`'s members themselves
-     * (values, metadata, tasks, ...) instead of copies: the caller must never change anything
-     * inside them afterwards (it may change `cp`'s own members). A stored checkpoint is never
-     * changed in place (a put replaces it whole). */
+     * must exist. Returns the stored checkpoint. The store may keep `cp` itself, or its members
+     * (values, metadata, tasks, ...), instead of copies: the caller must never change anything
+     * in `cp` afterwards, its own members included (json_copy it first). The store never
+     * changes `cp`: one it must complete (generated id, defaults) is stored as a completed copy.
+     * A stored checkpoint is never changed in place (a put replaces it whole). */
     store_rc_t (*checkpoint_put)(store_t *s, const json_t *cp, json_t **out);
     /* Checkpoint `checkpoint_id` of the thread in namespace `ns` (NULL = ""), or the latest
      * one stored when checkpoint_id is NULL. */

@@ -2454,30 +2454,39 @@ static ent_t *find_thread(store_t *s, const char *id)
     return id != NULL && canon_id(id, tid) == 0 ? coll_get(&s->threads, tid) : NULL;
 }
 
-static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
+/* 1 when checkpoint `cp` has every field a stored one has, thread_id `tid` (canonical)
+ * included: the store may keep it as it is (store.h). */
+static int ckpt_complete(const json_t *cp, const char *tid)
 {
-    char tid[UUID_STR_SIZE], gen[UUID_STR_SIZE];
-    json_t *c = NULL, *res = NULL, *v;
-    const char *thread_id = str_field(cp, "thread_id");
-    store_rc_t rc = STORE_OK;
-    uint64_t lsn = 0;
+    const json_t *id = json_object_get(cp, "checkpoint_id");
 
-    if (out != NULL)
-        *out = NULL;
-    if (!json_is_object(cp) || thread_id == NULL || canon_id(thread_id, tid) != 0)
-        return store_fail(STORE_INVALID, "checkpoint: thread_id (UUID) required");
-    c = json_copy((json_t *)cp); /* its members are the caller's, never to change (store.h) */
+    return strcmp(str_field(cp, "thread_id"), tid) == 0 && json_is_string(id) &&
+           json_string_length(id) > 0 && json_is_string(json_object_get(cp, "checkpoint_ns")) &&
+           json_object_get(cp, "parent_checkpoint_id") != NULL &&
+           json_object_get(cp, "run_id") != NULL &&
+           json_is_object(json_object_get(cp, "metadata")) &&
+           json_is_string(json_object_get(cp, "created_at"));
+}
+
+/* A copy of checkpoint `cp` (borrowed) with thread_id `tid` and every field a stored one has
+ * (generated id, defaults) in *out (new reference). STORE_OK, STORE_INVALID or STORE_IO. */
+static store_rc_t ckpt_completed(const json_t *cp, const char *tid, json_t **out)
+{
+    char gen[UUID_STR_SIZE];
+    json_t *c = json_copy((json_t *)cp), *v; /* its members are the caller's, never to change */
+
+    *out = NULL;
     json_object_set_new(c, "thread_id", json_string(tid));
     v = json_object_get(c, "checkpoint_id");
     if (v == NULL || json_is_null(v)) {
         if (uuid_v7_str(gen) != 0) {
-            rc = store_fail(STORE_IO, "the random number generator failed");
-            goto Exit;
+            json_decref(c);
+            return store_fail(STORE_IO, "the random number generator failed");
         }
         json_object_set_new(c, "checkpoint_id", json_string(gen));
     } else if (!json_is_string(v) || json_string_length(v) == 0) {
-        rc = store_fail(STORE_INVALID, "checkpoint_id: expected a non-empty string");
-        goto Exit;
+        json_decref(c);
+        return store_fail(STORE_INVALID, "checkpoint_id: expected a non-empty string");
     }
     if (!json_is_string(json_object_get(c, "checkpoint_ns")))
         json_object_set_new(c, "checkpoint_ns", json_string(""));
@@ -2489,6 +2498,26 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
         json_object_set_new(c, "metadata", json_object());
     if (!json_is_string(json_object_get(c, "created_at")))
         json_object_set_new(c, "created_at", store_json_time(time_now_us()));
+    *out = c;
+    return STORE_OK;
+}
+
+static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
+{
+    char tid[UUID_STR_SIZE];
+    json_t *c = NULL, *res = NULL;
+    const char *thread_id = str_field(cp, "thread_id");
+    store_rc_t rc = STORE_OK;
+    uint64_t lsn = 0;
+
+    if (out != NULL)
+        *out = NULL;
+    if (!json_is_object(cp) || thread_id == NULL || canon_id(thread_id, tid) != 0)
+        return store_fail(STORE_INVALID, "checkpoint: thread_id (UUID) required");
+    if (ckpt_complete(cp, tid))
+        c = json_incref((json_t *)cp); /* the caller never changes it again (store.h) */
+    else if ((rc = ckpt_completed(cp, tid, &c)) != STORE_OK)
+        return rc;
 
     write_lock(s);
     if (coll_get(&s->threads, tid) == NULL) {
@@ -2499,7 +2528,6 @@ static store_rc_t mem_checkpoint_put(store_t *s, const json_t *cp, json_t **out)
     }
     write_unlock(s);
     rc = finish_out(s, rc, lsn, &res, out);
-Exit:
     json_decref(res);
     json_decref(c);
     return rc;

@@ -1028,8 +1028,9 @@ static void test_run_owner(void **state)
 static void test_checkpoints(void **state)
 {
     fx_t *f = *state;
-    char t[UUID_STR_SIZE];
+    char t[UUID_STR_SIZE], upper[UUID_STR_SIZE];
     json_t *out = NULL, *h = NULL, *m, *cp;
+    size_t i;
 
     mk_thread(f, "{}", t);
     RC(f->o->checkpoint_get(f->s, t, NULL, NULL, &out), STORE_NOT_FOUND);
@@ -1094,14 +1095,23 @@ static void test_checkpoints(void **state)
     RC(f->o->checkpoint_put(f->s, cp, &out), STORE_INVALID);
     json_decref(cp);
 
-    /* the stored checkpoint has its own top level: the caller may change cp's members after */
-    cp = json_pack("{ss ss s{ss}}", "thread_id", t, "checkpoint_id", "c9", "metadata", "source", "loop");
+    /* the store never changes the caller's checkpoint: one it must complete is stored as a
+     * completed copy (upper-case thread id made canonical, defaults, generated fields) */
+    for (i = 0; t[i] != '\0'; i++)
+        upper[i] = (char)(t[i] >= 'a' && t[i] <= 'f' ? t[i] - 'a' + 'A' : t[i]);
+    upper[i] = '\0';
+    cp = json_pack("{ss ss s{ss}}", "thread_id", upper, "checkpoint_id", "c9", "metadata",
+                   "source", "loop");
     OK(f->o->checkpoint_put(f->s, cp, NULL));
-    json_object_set_new(cp, "metadata", J("{\"source\":\"changed\"}"));
-    json_object_set_new(cp, "checkpoint_id", json_string("other"));
+    assert_int_equal(json_object_size(cp), 3);
+    assert_string_equal(S(cp, "thread_id"), upper);
+    assert_int_equal(json_object_size(json_object_get(cp, "metadata")), 1);
     OK(f->o->checkpoint_get(f->s, t, "", "c9", &out));
+    assert_string_equal(S(out, "thread_id"), t);
+    assert_string_equal(S(out, "checkpoint_ns"), "");
+    assert_true(is_rfc3339(S(out, "created_at")));
+    assert_true(json_is_null(json_object_get(out, "run_id")));
     assert_string_equal(S(json_object_get(out, "metadata"), "source"), "loop");
-    assert_string_equal(S(out, "checkpoint_id"), "c9");
     json_decref(out);
     json_decref(cp);
 }
