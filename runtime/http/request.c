@@ -27,12 +27,17 @@
  * A stream or /wait answer (POST .../runs/stream, .../runs/wait) is parked the same way: held
  * with its status and headers set and nothing sent (stream.h), resumed once the writes
  * (the run's creation) are durable — the run may execute meanwhile, its events wait in the
- * broker and then all go out in order — and dropped for the 500 when they failed. A client
+ * broker and then all go out in order — and dropped for the 500 when they failed. A /wait
+ * answer sends nothing before the run ends (or a keep-alive is due), and the run's end is made
+ * durable before it is published, which covers the creation too: so the wait for durability
+ * starts only when the answer is about to send (http_stream_hold_lazily), and is then
+ * usually over already — the creation costs no sync and no hand-off of its own. A client
  * that goes away meanwhile disposes the request; the pending record is then only freed (a
  * held stream is dropped then, cancelling the run when it was to be cancelled on
  * disconnect). A handler that answers by other means gets the old behaviour: the loop blocks
  * until its writes are durable before it returns to h2o, so nothing it sends can precede them.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +71,7 @@ typedef struct http_state {
     struct http_auth_wait *auth_wait; /* while the request waits for an auth verdict */
     h2o_iovec_t parked_body;      /* the parked response's body (request pool) */
     struct stream *held;          /* a held stream response (stream.h) until resumed or dropped */
+    uint64_t held_pos;            /* the log position a lazily held stream waits for */
 } http_state_t;
 
 /*
@@ -84,12 +90,17 @@ typedef struct http_auth_wait {
  * A parked response waiting for durability (malloc'd). The store's callback fills `rc` and
  * posts `msg` to the request's loop; the receiver there sends the response (when `st` is not
  * NULL) and frees the record. The request's dispose hook clears `st` (both on the loop thread).
+ * A callback made while the loop is still in when_durable (the position was durable already)
+ * posts nothing: `state` goes from PENDING_CALLING to PENDING_INLINE and the loop answers and
+ * frees the record itself once when_durable returned.
  */
+enum { PENDING_CALLING, PENDING_WAITING, PENDING_INLINE };
 typedef struct http_pending {
     h2o_multithread_message_t msg; /* the receiver gets &msg.link */
     http_state_t *st;              /* NULL once the request was disposed */
     size_t loop;
     store_rc_t rc;
+    atomic_int state;
 } http_pending_t;
 
 static h2o_multithread_receiver_t *request_receivers; /* one per loop */
@@ -338,12 +349,16 @@ static void send_parked(http_state_t *st, store_rc_t rc)
     http_send_error(ctx, 500, "the write could not be made durable");
 }
 
-/* The store's durability callback (any thread): hands the record to its loop. */
+/* The store's durability callback (any thread): hands the record to its loop, unless the loop
+ * is still registering it (then it takes the record back itself). */
 static void on_durable(void *user, store_rc_t rc)
 {
     http_pending_t *p = user;
+    int calling = PENDING_CALLING;
 
     p->rc = rc;
+    if (atomic_compare_exchange_strong(&p->state, &calling, PENDING_INLINE))
+        return;
     h2o_multithread_send_message(&request_receivers[p->loop], &p->msg);
 }
 
@@ -378,6 +393,38 @@ int http_request_start_loops(void)
     return 0;
 }
 
+/* Sends the parked response of `st` (or starts its held stream) once everything up to `pos`
+ * is durable: at once when it is already, else from the receiver. */
+static void send_when_durable(http_state_t *st, uint64_t pos)
+{
+    const store_ops_t *ops = store_global_ops();
+    http_pending_t *p;
+    int calling = PENDING_CALLING;
+
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        send_parked(st, store_wait_durable(ops, store_global_handle(), pos));
+        return;
+    }
+    p->st = st;
+    p->loop = server_current_loop();
+    atomic_init(&p->state, PENDING_CALLING);
+    st->pending = p;
+    ops->when_durable(store_global_handle(), pos, on_durable, p);
+    if (atomic_compare_exchange_strong(&p->state, &calling, PENDING_WAITING))
+        return;
+    st->pending = NULL;
+    send_parked(st, p->rc);
+    free(p);
+}
+
+/* A lazily held stream is about to send its first byte (stream.h). */
+static void on_stream_gate(void *arg)
+{
+    http_state_t *st = arg;
+
+    send_when_durable(st, st->held_pos);
+}
+
 /*
  * After a deferred handler: `pos` is the log position its writes reached (0: none), `parked`
  * what it answered. Sends, schedules or blocks as described at the top of this file.
@@ -385,7 +432,6 @@ int http_request_start_loops(void)
 static void finish_deferred(http_state_t *st, const http_parked_t *parked, uint64_t pos)
 {
     const store_ops_t *ops = store_global_ops();
-    http_pending_t *p;
 
     if (!parked->parked && parked->held == NULL) {
         if (pos != 0 && store_wait_durable(ops, store_global_handle(), pos) != STORE_OK)
@@ -399,14 +445,10 @@ static void finish_deferred(http_state_t *st, const http_parked_t *parked, uint6
         send_parked(st, STORE_OK);
         return;
     }
-    if ((p = calloc(1, sizeof(*p))) == NULL) {
-        send_parked(st, store_wait_durable(ops, store_global_handle(), pos));
+    st->held_pos = pos;
+    if (st->held != NULL && http_stream_hold_lazily(st->held, on_stream_gate, st))
         return;
-    }
-    p->st = st;
-    p->loop = server_current_loop();
-    st->pending = p;
-    ops->when_durable(store_global_handle(), pos, on_durable, p);
+    send_when_durable(st, pos);
 }
 
 /* The rest of the pipeline once the route is known and the caller accepted: body size,

@@ -46,6 +46,9 @@ typedef struct stream {
     int inflight;                         /* an h2o_send waits for on_proceed */
     int closing;                          /* finished; freed by the next on_wake */
     int on_hold;                          /* not started: its request's writes are not durable yet */
+    void (*gate)(void *arg);              /* held lazily: called once the answer is to start */
+    void *gate_arg;
+    int gate_due;                         /* a keep-alive was due when the gate was asked for */
     int sent_any;
     int idle_ticks;
     char *thread_id, *run_id, *owner;
@@ -207,8 +210,23 @@ static void pump(stream_t *st, int due)
     int ended = 1;
     h2o_req_t *req = st->req;
 
-    if (req == NULL || st->inflight || st->on_hold)
+    if (req == NULL || st->inflight)
         return;
+    if (st->on_hold) {
+        void (*gate)(void *arg) = st->gate;
+        if (gate == NULL)
+            return;
+        /* held lazily (a /wait answer: no events to keep): ask for the start once it would send */
+        n = exec_sub_poll(st->sub, evs, STREAM_BATCH, &ended, &status);
+        for (i = 0; i != n; ++i)
+            exec_event_release(evs[i]);
+        if (!ended && !due)
+            return;
+        st->gate = NULL;
+        st->gate_due = due;
+        gate(st->gate_arg); /* may start the stream, or end it: `st` is not touched after */
+        return;
+    }
     if (st->sub != NULL)
         n = exec_sub_poll(st->sub, evs, STREAM_BATCH, &ended, &status);
     if (st->is_sse && !st->sent_any)
@@ -308,8 +326,9 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 static void start(stream_t *st)
 {
     h2o_start_response(st->req, &st->generator);
-    h2o_timeout_link(st->hctx->loop, &st->hctx->one_sec_timeout, &st->tick);
-    pump(st, 0);
+    if (!h2o_timeout_is_linked(&st->tick))
+        h2o_timeout_link(st->hctx->loop, &st->hctx->one_sec_timeout, &st->tick);
+    pump(st, st->gate_due);
 }
 
 /* Subscribes and sets up the response (SSE when `is_sse`), then starts it or, while the
@@ -407,6 +426,17 @@ void http_stream_resume(struct stream *st)
 void http_stream_drop(struct stream *st, int gone)
 {
     finish(st, gone && st->cancel_on_disconnect);
+}
+
+int http_stream_hold_lazily(struct stream *st, void (*gate)(void *arg), void *arg)
+{
+    if (st->is_sse)
+        return 0;
+    st->gate = gate;
+    st->gate_arg = arg;
+    h2o_timeout_link(st->hctx->loop, &st->hctx->one_sec_timeout, &st->tick);
+    pump(st, 0);
+    return 1;
 }
 
 int http_stream_sse(http_ctx_t *ctx, const http_stream_opts_t *o)

@@ -64,6 +64,15 @@ struct stream;
 void http_stream_resume(struct stream *st);
 void http_stream_drop(struct stream *st, int gone);
 
+/*
+ * For a held /wait answer, which sends nothing before the run ends or a keep-alive is due:
+ * keeps it held but following the run, and calls gate(arg) on the loop once, when it is about
+ * to send its first byte (the pipeline then resumes or drops it as above, possibly from within
+ * the call). Returns 1, or 0 for an SSE stream (its first bytes go at once: the caller waits
+ * for durability now).
+ */
+int http_stream_hold_lazily(struct stream *st, void (*gate)(void *arg), void *arg);
+
 /* Seconds between SSE heartbeat comments (default 5; values < 1 are taken as 1). Call before
  * the loops serve. */
 void http_stream_set_heartbeat(int seconds);

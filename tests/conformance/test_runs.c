@@ -6,7 +6,7 @@
  * cancel when the client goes away, deleting (or pruning) a thread with a running and a queued
  * run (both stopped and gone, their streams ended), an unreachable LLM (error event, run error, server fine),
  * the error answers of bad requests, x-* headers passed into config.configurable, and that the
- * first bytes of a run stream acknowledge a durable run (kill -9 right then loses nothing).
+ * first bytes of a run stream or /wait acknowledge a durable run (kill -9 right then loses nothing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -598,19 +598,19 @@ static void test_headers_in_configurable(void **state)
     harness_resp_free(&r);
 }
 
-/* The first bytes of POST .../runs/stream acknowledge the run: the server answers once the run's
- * creation is durable, not before (the run may execute meanwhile). SIGKILL right after those
- * bytes; the restarted server knows the run (pending again and re-run when its claim was not
- * durable yet, else ended as error). Last: it restarts the server. */
-static void test_stream_ack_is_durable(void **state)
+/* The first bytes of POST .../runs/`kind` (stream, or wait: its first keep-alive after a
+ * second) acknowledge the run: the server answers once the run's creation is durable, not
+ * before (the run may execute meanwhile). SIGKILL right after those bytes; the restarted server
+ * knows the run (pending again and re-run when its claim was not durable yet, else ended as
+ * error). Restarts the server. */
+static void ack_is_durable(const char *kind)
 {
     char tid[37], rid[37], resp[2048], want[128];
     const char *loc, *status;
     int fd;
-    (void)state;
-    SKIP_WITHOUT_AGENT();
+
     create_thread(tid);
-    fd = stream_post(fmt("/threads/%s/runs/stream", tid),
+    fd = stream_post(fmt("/threads/%s/runs/%s", tid, kind),
                      run_body("durable", fmt("\"config\": {\"configurable\": {\"base_url\": \"%s\", "
                                              "\"model_name\": \"openai:mock-words-150\"}}",
                                              slow_mock.url)),
@@ -626,6 +626,14 @@ static void test_stream_ack_is_durable(void **state)
     assert_true(strcmp(status, "pending") == 0 || strcmp(status, "running") == 0 || strcmp(status, "error") == 0);
 }
 
+static void test_ack_is_durable(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_AGENT();
+    ack_is_durable("stream");
+    ack_is_durable("wait");
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -638,7 +646,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unreachable_llm),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_headers_in_configurable),
-        cmocka_unit_test(test_stream_ack_is_durable),
+        cmocka_unit_test(test_ack_is_durable),
     };
     return cmocka_run_group_tests_name("conformance_runs", tests, group_setup, group_teardown);
 }
