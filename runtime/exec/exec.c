@@ -721,14 +721,20 @@ static void check_timeout(exec_run_t *r, void *user)
 {
     int64_t now = *(int64_t *)user;
 
-    if (ex.cfg.run_timeout_s > 0 && atomic_load(&r->running) &&
+    if (atomic_load(&r->running) &&
         now - atomic_load(&r->started_mono_us) >= (int64_t)ex.cfg.run_timeout_s * 1000000 &&
         atomic_load(&r->cancel_why) == EXEC_CANCEL_NONE)
         cancel_record_flag(r, EXEC_CANCEL_TIMEOUT);
 }
 
+/* The janitor: every 200 ms it wakes workers for runs that became due and (with a run timeout)
+ * cancels runs past it; at most once a second it reaps the registry (retention and grace are
+ * whole seconds). Both registry passes visit every record, and the registry holds every run of
+ * the retention window, so they are done no more often than their purpose needs. */
 static void *janitor_main(void *arg)
 {
+    int64_t reaped_us = 0;
+
     (void)arg;
     pthread_mutex_lock(&ex.mu);
     while (!ex.stopping) {
@@ -750,9 +756,14 @@ static void *janitor_main(void *arg)
         }
         pthread_mutex_unlock(&ex.mu);
         mono = time_mono_us();
-        exec_registry_foreach(check_timeout, &mono);
-        exec_registry_reap(mono, (int64_t)ex.cfg.retention_s * 1000000,
-                           (int64_t)(ex.cfg.retention_s < EXEC_GRACE_S ? ex.cfg.retention_s : EXEC_GRACE_S) * 1000000);
+        if (ex.cfg.run_timeout_s > 0)
+            exec_registry_foreach(check_timeout, &mono);
+        if (mono - reaped_us >= 1000000) {
+            exec_registry_reap(mono, (int64_t)ex.cfg.retention_s * 1000000,
+                               (int64_t)(ex.cfg.retention_s < EXEC_GRACE_S ? ex.cfg.retention_s : EXEC_GRACE_S) *
+                                   1000000);
+            reaped_us = mono;
+        }
         pthread_mutex_lock(&ex.mu);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 200 * 1000000L;
