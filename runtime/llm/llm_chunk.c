@@ -38,6 +38,9 @@ enum {
 typedef struct chunk_fields {
     field_t id, model, fingerprint, finish, content;
     unsigned seen;
+    const char *text;     /* the chunk's text */
+    size_t choices_at;    /* offset of the opening quote of the top-level key "choices", or 0 */
+    unsigned seen_before; /* `seen` when that key was reached */
 } chunk_fields_t;
 
 /* Marks key `bit` (SEEN_*) as read: 0 the first time, -1 (unsure) for a repeat. */
@@ -72,23 +75,14 @@ typedef int (*key_fn)(chunk_fields_t *f, const char *key, size_t n, const char *
 #define KEY_IS(key, n, lit)                                                                        \
     ((n) == sizeof(lit) - 1 && (key)[0] == (lit)[0] && memcmp((key), (lit), sizeof(lit) - 1) == 0)
 
-/* Walks the object at *p (after whitespace), calling `fn` for every key. Keys with escapes
- * are left to jansson. Returns 0 or -1. */
-static int walk_object(const char **p, const char *end, key_fn fn, chunk_fields_t *f)
+/* Walks the members of an object from the key at *p on, calling `fn` for every key, up to and
+ * past the closing brace. Keys with escapes are left to jansson. Returns 0 or -1. */
+static int walk_members(const char **p, const char *end, key_fn fn, chunk_fields_t *f)
 {
     const char *key;
     size_t n;
     char *tmp;
 
-    jsonr_skip_ws(p, end);
-    if (*p == end || **p != '{')
-        return -1;
-    (*p)++;
-    jsonr_skip_ws(p, end);
-    if (*p < end && **p == '}') {
-        (*p)++;
-        return 0;
-    }
     for (;;) {
         if (jsonr_read_string(p, end, &key, &n, &tmp) != 0)
             return -1;
@@ -114,6 +108,21 @@ static int walk_object(const char **p, const char *end, key_fn fn, chunk_fields_
         (*p)++;
         jsonr_skip_ws(p, end);
     }
+}
+
+/* Walks the object at *p (after whitespace), calling `fn` for every key. Returns 0 or -1. */
+static int walk_object(const char **p, const char *end, key_fn fn, chunk_fields_t *f)
+{
+    jsonr_skip_ws(p, end);
+    if (*p == end || **p != '{')
+        return -1;
+    (*p)++;
+    jsonr_skip_ws(p, end);
+    if (*p < end && **p == '}') {
+        (*p)++;
+        return 0;
+    }
+    return walk_members(p, end, fn, f);
 }
 
 /* choices[0].delta: content (string or null), tool_calls (only null here). */
@@ -174,8 +183,11 @@ static int on_chunk_key(chunk_fields_t *f, const char *key, size_t n, const char
         return first_time(f, SEEN_MODEL) == 0 ? read_field(p, end, &f->model) : -1;
     if (KEY_IS(key, n, "system_fingerprint"))
         return first_time(f, SEEN_FINGERPRINT) == 0 ? read_field(p, end, &f->fingerprint) : -1;
-    if (KEY_IS(key, n, "choices"))
+    if (KEY_IS(key, n, "choices")) {
+        f->choices_at = (size_t)(key - 1 - f->text);
+        f->seen_before = f->seen;
         return first_time(f, SEEN_CHOICES) == 0 ? read_choices(p, end, f) : -1;
+    }
     if (KEY_IS(key, n, "error"))
         return first_time(f, SEEN_ERROR) == 0 && read_null(p, end) ? 0 : -1;
     if (KEY_IS(key, n, "usage"))
@@ -218,19 +230,39 @@ int llm_stream_apply_text(llm_stream_t *s, const char *data, size_t len, jsonw_b
 {
     chunk_fields_t f = {0};
     const char *p = data, *end = data + len;
-    int rc = 0;
+    int rc = 0, hit;
 
     if (chunk_text != NULL) {
         chunk_text->len = 0;
         *text = "";
         *text_len = 0;
     }
-    if (walk_object(&p, end, on_chunk_key, &f) != 0)
+    f.text = data;
+    /* The members before "choices" of a stream's chunks are mostly the same bytes each time (id,
+     * object, created, model): when they are the bytes the last chunk read before its
+     * "choices", reading them again would find the same keys and values, and applying those
+     * would change nothing (id and model are only taken while empty, the fingerprint would be
+     * set to what it already is: the memo is dropped whenever llm_stream_apply changes `s`).
+     * So the walk resumes at "choices" with the keys already seen. */
+    hit = s->prefix.len > 0 && s->prefix.len < len && memcmp(data, s->prefix.data, s->prefix.len) == 0;
+    if (hit) {
+        p = data + s->prefix.len;
+        f.seen = s->prefix_seen;
+        if (walk_members(&p, end, on_chunk_key, &f) != 0)
+            goto Exit;
+    } else if (walk_object(&p, end, on_chunk_key, &f) != 0) {
         goto Exit;
+    }
     jsonr_skip_ws(&p, end);
     if (p != end)
         goto Exit;
     rc = -1;
+    if (!hit) { /* this chunk's members before "choices" are the memo now (none without one) */
+        s->prefix.len = 0;
+        s->prefix_seen = f.seen_before;
+        if (f.choices_at > 0 && llm_buf_append(&s->prefix, data, f.choices_at) != 0)
+            goto Exit;
+    }
     if ((f.id.s != NULL && s->id.len == 0 && buf_set_field(&s->id, &f.id) != 0) ||
         (s->model.len == 0 && buf_set_field(&s->model, &f.model) != 0) ||
         buf_set_field(&s->fingerprint, &f.fingerprint) != 0 ||

@@ -40,6 +40,10 @@ typedef struct llm_stream {
     llm_tool_acc_t *tools; /* by the delta's index */
     size_t ntools;
     json_t *usage; /* the provider's usage object, or NULL */
+    /* llm_stream_apply_text's memo: the text before the top-level "choices" key of the last
+     * chunk it read (len 0: none; dropped by llm_stream_apply) and the keys seen there */
+    llm_buf_t prefix;
+    unsigned prefix_seen;
 } llm_stream_t;
 
 void llm_stream_init(llm_stream_t *s);

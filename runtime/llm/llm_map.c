@@ -410,6 +410,7 @@ void llm_stream_free(llm_stream_t *s)
     llm_buf_free(&s->finish_reason);
     llm_buf_free(&s->fingerprint);
     llm_buf_free(&s->content);
+    llm_buf_free(&s->prefix);
     for (size_t i = 0; i < s->ntools; i++) {
         llm_buf_free(&s->tools[i].id);
         llm_buf_free(&s->tools[i].name);
@@ -571,6 +572,7 @@ int llm_stream_apply(llm_stream_t *s, const json_t *chunk, json_t **chunk_msg, c
         *text = "";
         *text_len = 0;
     }
+    s->prefix.len = 0; /* llm_stream_apply_text's memo no longer holds (llm_internal.h) */
     if (!json_is_object(chunk)) {
         llm_set_err(err, cap, "expected a JSON object");
         return -1;

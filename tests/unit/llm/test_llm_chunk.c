@@ -113,6 +113,61 @@ static void test_common_chunks(void **state)
     llm_stream_free(&slow);
 }
 
+/* The memo of the members before "choices": chunks that repeat them, change them, come without
+ * "choices" or go the object way in between give what the object path gives. */
+static void test_prefix_memo(void **state)
+{
+    static const char *const chunks[] = {
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}",
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"b\"}}]}",
+        /* the same members, then one after "choices" */
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"c\"}}],\"x\":1}",
+        /* no "choices": a new fingerprint, then the first members again */
+        "{\"system_fingerprint\":\"G\"}",
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"d\"}}]}",
+        /* a fingerprint after "choices", then the first members again */
+        "{\"id\":\"c-1\",\"choices\":[{\"delta\":{\"content\":\"e\"}}],\"system_fingerprint\":\"H\"}",
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"f\"}}]}",
+        "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"F1\",\"choices\":[{\"delta\":{\"content\":\"g\"}}]}",
+    };
+    llm_stream_t fast, slow;
+    size_t i;
+
+    (void)state;
+    llm_stream_init(&fast);
+    llm_stream_init(&slow);
+    for (i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        apply_both(&fast, &slow, chunks[i]);
+        if (i == 3)
+            assert_int_equal(fast.prefix.len, 0); /* no "choices": nothing remembered */
+        else
+            assert_true(fast.prefix.len > 0);
+    }
+    assert_string_equal(fast.fingerprint.data, "F1");
+    assert_string_equal(fast.content.data, "abcdefg");
+    /* a chunk the object path takes drops the memo; the members read again still agree */
+    {
+        const char *odd = "{\"id\":\"c-1\",\"model\":\"m\",\"system_fingerprint\":\"J\",\"choices\":[],"
+                          "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}";
+        json_t *c = jsonr_loadb(odd, strlen(odd), NULL), *m1 = NULL, *m2 = NULL;
+        const char *t;
+        size_t n;
+        char err[128];
+
+        assert_int_equal(llm_stream_apply_text(&fast, odd, strlen(odd), NULL, &t, &n), 0);
+        assert_int_equal(llm_stream_apply(&fast, c, &m1, &t, &n, err, sizeof err), 0);
+        assert_int_equal(llm_stream_apply(&slow, c, &m2, &t, &n, err, sizeof err), 0);
+        assert_int_equal(fast.prefix.len, 0);
+        json_decref(m1);
+        json_decref(m2);
+        json_decref(c);
+    }
+    apply_both(&fast, &slow, chunks[7]);
+    assert_string_equal(fast.fingerprint.data, "F1");
+    llm_stream_free(&fast);
+    llm_stream_free(&slow);
+}
+
 /* A provider without ids: the fast path makes one "run-" id for all chunks, as the other. */
 static void test_chunks_without_id(void **state)
 {
@@ -199,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_chunks),
+        cmocka_unit_test(test_prefix_memo),
         cmocka_unit_test(test_chunks_without_id),
         cmocka_unit_test(test_unsure_chunks),
     };
