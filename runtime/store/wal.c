@@ -22,6 +22,15 @@
  * calls back, in position order and outside `mu`, every waiter the new durable position covers
  * (all of them with STORE_IO once the log has failed). Appends that arrive during a sync are
  * picked up by the next round, so deferred writers batch without lingering.
+ *
+ * Text memo: a container that is shared (reference count above one) gets its JSON text kept,
+ * with a reference to it, once a log record has written it; a later record holding the same
+ * container copies the text instead of writing it again. Every value in a record is stored and
+ * never changed afterwards (store.h: inputs are copied or, where a contract says so, kept and
+ * never changed by the caller; store_mem changes objects only by replacing them), so the text
+ * stays exact, and the reference keeps the address from being reused. Records hold the same
+ * messages many times (a checkpoint's values, its writes and its parent's results; every later
+ * checkpoint of the thread; the thread's values). The log bytes are exactly as before.
  */
 #include "store/wal.h"
 #include "util/jsonw.h"
@@ -45,9 +54,19 @@
 #define MAGIC_LEN 8
 #define REC_HDR 13
 #define REC_MAX (UINT32_C(1) << 30)
+#define MEMO_SLOTS 1024                  /* direct-mapped by address; a power of two */
+#define MEMO_MIN_LEN 48                  /* shorter texts are written again */
+#define MEMO_MAX_BYTES (UINT64_C(2) << 20) /* text kept at most */
 
 /* The pending and spare log buffers; records are encoded straight into them. */
 typedef jsonw_buf_t wal_buf_t;
+
+/* The JSON text of a shared container a log record wrote (wal.c's top comment). */
+typedef struct memo_ent {
+    json_t *v;  /* a reference, or NULL for a free slot */
+    char *text; /* malloc'd, `len` bytes */
+    size_t len;
+} memo_ent_t;
 
 /* One store_wal_when_durable registration (malloc'd; freed by whoever calls it back). */
 typedef struct wal_waiter {
@@ -78,6 +97,9 @@ struct store_wal {
     unsigned next_waiters; /* waiters that need the round after the running one */
     unsigned inflight;     /* appended records whose writers have not returned from wait */
     int flushing, failed;
+
+    memo_ent_t memo[MEMO_SLOTS]; /* under mu, like the pending buffer it encodes into */
+    uint64_t memo_bytes;
 
     wal_waiter_t *waiters, *waiters_tail; /* ascending lsn */
     pthread_cond_t flusher_cv;            /* signalled when a waiter is added or on close */
@@ -152,17 +174,71 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Appends one encoded record to `b`. Returns its size, or 0 on failure (b unchanged). */
-static size_t encode_record(wal_buf_t *b, int type, const json_t *payload)
+static memo_ent_t *memo_slot(store_wal_t *w, const json_t *v)
+{
+    uintptr_t a = (uintptr_t)v;
+
+    return &w->memo[((a >> 4) ^ (a >> 14)) & (MEMO_SLOTS - 1)];
+}
+
+static void memo_drop(store_wal_t *w, memo_ent_t *e)
+{
+    if (e->v == NULL)
+        return;
+    w->memo_bytes -= e->len;
+    json_decref(e->v);
+    free(e->text);
+    e->v = NULL;
+    e->text = NULL;
+    e->len = 0;
+}
+
+/* Keeps `len` bytes `text`, the JSON text of `v`, in v's slot (replacing what it held). */
+static void memo_keep(store_wal_t *w, const json_t *v, const char *text, size_t len)
+{
+    memo_ent_t *e = memo_slot(w, v);
+
+    memo_drop(w, e);
+    if (w->memo_bytes + len > MEMO_MAX_BYTES || (e->text = malloc(len)) == NULL)
+        return;
+    memcpy(e->text, text, len);
+    e->len = len;
+    e->v = json_incref((json_t *)v);
+    w->memo_bytes += len;
+}
+
+/* jsonw_memo_t.find over w's memo. */
+static const char *memo_find(void *ctx, const json_t *v, size_t *len)
+{
+    memo_ent_t *e = memo_slot(ctx, v);
+
+    if (e->v != v)
+        return NULL;
+    *len = e->len;
+    return e->text;
+}
+
+/* jsonw_memo_t.keep over w's memo: texts long enough to be worth a copy. */
+static void memo_put(void *ctx, const json_t *v, const char *text, size_t len)
+{
+    if (len >= MEMO_MIN_LEN)
+        memo_keep(ctx, v, text, len);
+}
+
+/* Appends one encoded record to `b`, through w's memo when `w` is not NULL (caller holds
+ * w->mu). Returns its size, or 0 on failure (b unchanged). */
+static size_t encode_record(store_wal_t *w, wal_buf_t *b, int type, const json_t *payload)
 {
     static const char hdr[REC_HDR];
+    const jsonw_memo_t memo = {memo_find, memo_put, w};
     size_t start = b->len, len;
     char *h;
     uint32_t crc;
 
     if (jsonw_append_raw(b, hdr, REC_HDR) != 0) /* filled in below */
         return 0;
-    if ((!json_is_object(payload) && !json_is_array(payload)) || jsonw_append(b, payload) != 0)
+    if ((!json_is_object(payload) && !json_is_array(payload)) ||
+        jsonw_append_memo(b, payload, w != NULL ? &memo : NULL) != 0)
         goto Fail;
     len = b->len - start - REC_HDR;
     if (len >= REC_MAX)
@@ -306,7 +382,7 @@ store_rc_t store_wal_append(store_wal_t *w, int type, const json_t *payload, uin
                         w->dir);
         goto Exit;
     }
-    if ((n = encode_record(&w->pend, type, payload)) == 0) {
+    if ((n = encode_record(w, &w->pend, type, payload)) == 0) {
         rc = store_fail(STORE_NOMEM, "cannot encode a log record");
         goto Exit;
     }
@@ -845,7 +921,7 @@ static int snap_flush(store_wal_snap_t *snap)
 
 int store_wal_snap_add(store_wal_snap_t *snap, int type, const json_t *payload)
 {
-    if (encode_record(&snap->buf, type, payload) == 0)
+    if (encode_record(NULL, &snap->buf, type, payload) == 0)
         return -1;
     return snap->buf.len >= (1u << 20) ? snap_flush(snap) : 0;
 }
@@ -955,6 +1031,8 @@ Exit:
 
 void store_wal_close(store_wal_t *w)
 {
+    size_t i;
+
     if (w == NULL)
         return;
     if (w->flusher_started) {
@@ -980,6 +1058,8 @@ void store_wal_close(store_wal_t *w)
     pthread_cond_destroy(&w->round_cv[1]);
     pthread_cond_destroy(&w->flusher_cv);
     pthread_mutex_destroy(&w->mu);
+    for (i = 0; i < MEMO_SLOTS; i++)
+        memo_drop(w, &w->memo[i]);
     free(w->pend.data);
     free(w->spare.data);
     free(w->dir);

@@ -142,9 +142,11 @@ static int put_real(jsonw_buf_t *b, const json_t *v)
     return put_raw(b, tmp, n);
 }
 
-static int put_value(jsonw_buf_t *b, const json_t *v, int depth)
+static int put_value(jsonw_buf_t *b, const json_t *v, int depth, const jsonw_memo_t *m)
 {
-    size_t i, n;
+    size_t i, n, start = b->len, len;
+    const char *text;
+    int memo;
     void *it;
 
     if (v == NULL || depth > JSONW_MAX_DEPTH)
@@ -163,28 +165,43 @@ static int put_value(jsonw_buf_t *b, const json_t *v, int depth)
     case JSON_STRING:
         return put_string(b, json_string_value(v), json_string_length(v));
     case JSON_ARRAY:
+    case JSON_OBJECT:
+        break;
+    default:
+        return -1;
+    }
+    /* a shared container below the top: its text may be known already */
+    memo = m != NULL && depth > 0 && v->refcount > 1;
+    if (memo && (text = m->find(m->ctx, v, &len)) != NULL)
+        return put_raw(b, text, len);
+    if (json_is_array(v)) {
         if (put_raw(b, "[", 1) != 0)
             return -1;
         n = json_array_size(v);
         for (i = 0; i < n; i++) {
             if ((i > 0 && put_raw(b, ",", 1) != 0) ||
-                put_value(b, json_array_get(v, i), depth + 1) != 0)
+                put_value(b, json_array_get(v, i), depth + 1, m) != 0)
                 return -1;
         }
-        return put_raw(b, "]", 1);
-    case JSON_OBJECT:
+        if (put_raw(b, "]", 1) != 0)
+            return -1;
+    } else {
         if (put_raw(b, "{", 1) != 0)
             return -1;
         for (it = json_object_iter((json_t *)v), i = 0; it != NULL;
              it = json_object_iter_next((json_t *)v, it), i++) {
             if ((i > 0 && put_raw(b, ",", 1) != 0) ||
                 put_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) != 0 ||
-                put_raw(b, ":", 1) != 0 || put_value(b, json_object_iter_value(it), depth + 1) != 0)
+                put_raw(b, ":", 1) != 0 ||
+                put_value(b, json_object_iter_value(it), depth + 1, m) != 0)
                 return -1;
         }
-        return put_raw(b, "}", 1);
+        if (put_raw(b, "}", 1) != 0)
+            return -1;
     }
-    return -1;
+    if (memo)
+        m->keep(m->ctx, v, b->data + start, b->len - start);
+    return 0;
 }
 
 /* Ends an append that started at `start` with result `rc`: NUL-terminates the text, or on
@@ -200,9 +217,14 @@ static int end_append(jsonw_buf_t *b, size_t start, int rc)
 
 int jsonw_append(jsonw_buf_t *b, const json_t *v)
 {
+    return jsonw_append_memo(b, v, NULL);
+}
+
+int jsonw_append_memo(jsonw_buf_t *b, const json_t *v, const jsonw_memo_t *m)
+{
     size_t start = b->len;
 
-    return end_append(b, start, put_value(b, v, 0) != 0 ? -1 : 0);
+    return end_append(b, start, put_value(b, v, 0, m) != 0 ? -1 : 0);
 }
 
 int jsonw_append_string(jsonw_buf_t *b, const char *s, size_t n)

@@ -32,6 +32,22 @@ typedef struct jsonw_buf {
  * UTF-8, NULL value, too deep) with b->len as it was before the call. */
 int jsonw_append(jsonw_buf_t *b, const json_t *v);
 
+/* A memo of the texts of shared containers, for jsonw_append_memo. */
+typedef struct jsonw_memo {
+    /* The text of container `v` kept earlier (*len bytes, borrowed until the append returns),
+     * or NULL. */
+    const char *(*find)(void *ctx, const json_t *v, size_t *len);
+    /* `len` bytes `text` (borrowed) were just written for container `v`. */
+    void (*keep)(void *ctx, const json_t *v, const char *text, size_t len);
+    void *ctx;
+} jsonw_memo_t;
+
+/* jsonw_append, except that for every container below the top whose reference count is above
+ * one (a shared value) `m` (borrowed; NULL = none) is asked for its text first, and told it
+ * after writing it. Only for values that nobody changes while their texts are kept: the memo
+ * owner's business (store/wal.c keeps references to the containers it remembers). */
+int jsonw_append_memo(jsonw_buf_t *b, const json_t *v, const jsonw_memo_t *m);
+
 /* Appends string `s` (`n` bytes, borrowed) quoted and escaped as jsonw_append writes a string
  * value. Returns 0, or -1 (out of memory, invalid UTF-8) with b->len as it was. */
 int jsonw_append_string(jsonw_buf_t *b, const char *s, size_t n);

@@ -104,7 +104,7 @@ static off_t file_size(const char *path)
 /* Writes a mix of every kind of object and some updates and deletes. */
 static void populate(dfx_t *f, store_t *s, int n)
 {
-    json_t *in, *out = NULL, *ns, *v, *p;
+    json_t *in, *out = NULL, *ns, *v, *p, *shared;
     char key[32];
     int i;
 
@@ -122,6 +122,19 @@ static void populate(dfx_t *f, store_t *s, int n)
                            json_string_value(json_object_get(run, "run_id")), "values", "i", i);
             assert_int_equal(f->o->checkpoint_put(s, cp, NULL), STORE_OK);
             json_decref(cp);
+            /* the same containers in several records (the log writes a shared container's
+             * text once and copies it after): a later checkpoint, the thread's values */
+            shared = json_pack("{s[{ssss}{ssss}]}", "messages", "id", "m1", "content",
+                               "a message long enough for its text to be kept and reused",
+                               "id", "m2", "content", "and another one, shared by two records");
+            cp = json_pack("{sssss{sOsO}}", "thread_id", tid, "checkpoint_id", "c2", "values",
+                           "messages", json_object_get(shared, "messages"), "same", shared);
+            assert_int_equal(f->o->checkpoint_put(s, cp, NULL), STORE_OK);
+            json_decref(cp);
+            p = json_pack("{sO}", "values", shared);
+            assert_int_equal(f->o->thread_patch(s, tid, p, NULL, NULL), STORE_OK);
+            json_decref(p);
+            json_decref(shared);
             /* status changes are logged as changes, claims too */
             if (i % 20 == 0) {
                 json_t *claimed = NULL;

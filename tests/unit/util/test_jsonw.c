@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,68 @@ static void test_random(void **state)
         same(random_value(5));
 }
 
+/* A memo for test_memo: remembers the last container it was told about, answers `fake` for
+ * `known`, counts the questions. */
+typedef struct test_memo {
+    const json_t *known, *kept;
+    const char *fake;
+    char kept_text[256];
+    int finds;
+} test_memo_t;
+
+static const char *memo_find(void *ctx, const json_t *v, size_t *len)
+{
+    test_memo_t *m = ctx;
+
+    m->finds++;
+    if (v != m->known)
+        return NULL;
+    *len = strlen(m->fake);
+    return m->fake;
+}
+
+static void memo_keep(void *ctx, const json_t *v, const char *text, size_t len)
+{
+    test_memo_t *m = ctx;
+
+    m->kept = v;
+    snprintf(m->kept_text, sizeof(m->kept_text), "%.*s", (int)len, text);
+}
+
+/* jsonw_append_memo asks about shared containers below the top only, writes a known text as
+ * it is, tells the text of the others, and otherwise writes what jsonw_append writes. */
+static void test_memo(void **state)
+{
+    test_memo_t tm = {0};
+    jsonw_memo_t m = {memo_find, memo_keep, &tm};
+    json_t *shared = json_pack("{s[ii]}", "a", 1, 2), *top, *alone;
+    jsonw_buf_t b = {0};
+    char *plain;
+
+    (void)state;
+    top = json_pack("{sOs{si}sO}", "x", shared, "y", "z", 3, "w", shared);
+    alone = json_object_get(top, "y"); /* reference count 1: never asked about */
+    plain = jsonw_dumps(top, NULL);
+    assert_int_equal(jsonw_append_memo(&b, top, &m), 0);
+    assert_string_equal(b.data, plain);
+    assert_int_equal(tm.finds, 2); /* `shared` twice; not the top, not `alone`, not the array */
+    assert_ptr_equal(tm.kept, shared);
+    assert_string_equal(tm.kept_text, "{\"a\":[1,2]}");
+    assert_ptr_not_equal(tm.kept, alone);
+    b.len = 0;
+    tm.known = shared;
+    tm.fake = "\"known\"";
+    assert_int_equal(jsonw_append_memo(&b, top, &m), 0);
+    assert_string_equal(b.data, "{\"x\":\"known\",\"y\":{\"z\":3},\"w\":\"known\"}");
+    b.len = 0;
+    assert_int_equal(jsonw_append_memo(&b, shared, &m), 0); /* the top itself is written */
+    assert_string_equal(b.data, "{\"a\":[1,2]}");
+    free(plain);
+    jsonw_buf_free(&b);
+    json_decref(top);
+    json_decref(shared);
+}
+
 static void test_failures(void **state)
 {
     jsonw_buf_t b = {0};
@@ -191,7 +254,7 @@ int main(void)
         cmocka_unit_test(test_scalars),    cmocka_unit_test(test_strings),
         cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_containers), cmocka_unit_test(test_random),
-        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_failures),   cmocka_unit_test(test_memo),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
