@@ -530,14 +530,15 @@ Exit:
     return cfg;
 }
 
-/* Runs claimed run `run` (borrowed) to its end. `claim_pos` is the log position of its claim,
+/* Runs claimed run `run` (borrowed, read only: it may be the stored object, see run_claim in
+ * store.h; the graph gets its members as borrowed inputs) to its end. `claim_pos` is the log position of its claim,
  * written deferred (0: nothing to wait for). Unless the run asked for durability "sync", its
  * writes (checkpoints, final status, thread patch), like its claim, do not wait for the disk
  * one by one: they run under store_defer_begin and the run waits once, before any of its
  * outcome (error event, end of the stream, /wait and join answers, webhook) becomes visible.
  * A "sync" run waits for its claim before its graph starts. A failed wait ends the run
  * `error`. */
-static void execute(json_t *run, uint64_t claim_pos)
+static void execute(const json_t *run, uint64_t claim_pos)
 {
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
     const char *thread_id = json_string_value(json_object_get(run, "thread_id"));

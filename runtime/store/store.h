@@ -298,7 +298,9 @@ typedef struct store_ops {
                              const char *owner);
     /* Claims the next run for a worker: among pending runs due at `now_us` whose thread has no
      * running run, the first of its thread in creation order, oldest first across threads; it
-     * becomes "running" and is returned. STORE_NOT_FOUND when nothing is claimable. */
+     * becomes "running" and is returned. STORE_NOT_FOUND when nothing is claimable. The run
+     * returned may be the stored object itself, under thread_get_shared's rules: the worker
+     * executing it only reads it. */
     store_rc_t (*run_claim)(store_t *s, int64_t now_us, json_t **out);
     /* Pending and running runs of `thread_id` (NULL = of every thread) in creation order: the
      * per-thread queue for multitask decisions, and at start the runs to resume or fail. */

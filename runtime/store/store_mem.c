@@ -2410,7 +2410,7 @@ static store_rc_t mem_run_claim(store_t *s, int64_t now_us, json_t **out)
         goto Exit;
     }
     rc = commit(s, R_RUN_SET, status_record(e, "running"), &lsn);
-    res = rc == STORE_OK ? copy_out(e->obj) : NULL;
+    res = rc == STORE_OK ? json_incref(e->obj) : NULL; /* shared: run_claim's contract */
 Exit:
     write_unlock(s);
     rc = finish_out(s, rc, lsn, &res, out);

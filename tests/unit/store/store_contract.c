@@ -953,7 +953,7 @@ static void test_run_claim_order(void **state)
     char ta[UUID_STR_SIZE], tb[UUID_STR_SIZE], a1[UUID_STR_SIZE], a2[UUID_STR_SIZE],
         b1[UUID_STR_SIZE], b2[UUID_STR_SIZE];
     int64_t now = time_now_us();
-    json_t *out = NULL;
+    json_t *out = NULL, *snap;
 
     mk_thread(f, "{}", ta);
     mk_thread(f, "{}", tb);
@@ -986,6 +986,12 @@ static void test_run_claim_order(void **state)
     OK(f->o->run_set_status(f->s, b1, "interrupted", NULL, NULL));
     OK(f->o->run_claim(f->s, now, &out));
     assert_string_equal(S(out, "run_id"), b2);
+    /* the claimed run (maybe the stored object, read only) never changes under its holder */
+    snap = json_deep_copy(out);
+    OK(f->o->run_set_status(f->s, b2, "pending", NULL, NULL));
+    assert_true(json_equal(out, snap));
+    assert_string_equal(S(out, "status"), "running");
+    json_decref(snap);
     json_decref(out);
     OK(f->o->run_get(f->s, ta, a2, NULL, &out));
     assert_string_equal(S(out, "status"), "running");
