@@ -321,13 +321,13 @@ void exec_registry_clear(void)
     registry_drop(keep_none, 0, 0);
 }
 
-/* Wakes every subscriber of `r`; caller holds r->mu. */
+/* Wakes every subscriber of `r` (an end-only one once `r` ended); caller holds r->mu. */
 static void wake_locked(exec_run_t *r)
 {
     struct exec_sub *s;
 
     for (s = r->subs; s != NULL; s = s->next)
-        if (s->notify != NULL)
+        if (s->notify != NULL && (!s->end_only || r->ended))
             s->notify(s->user);
 }
 
@@ -680,8 +680,8 @@ size_t exec_sub_poll(exec_sub_t *sub, const exec_event_t **out, size_t max, int 
     }
     r = sub->run;
     pthread_mutex_lock(&r->mu);
-    if (sub->next_id < r->first_id)
-        sub->next_id = r->first_id;
+    if (sub->next_id < r->first_id || sub->end_only)
+        sub->next_id = sub->end_only ? r->next_id : r->first_id;
     while (n < max && sub->next_id < r->next_id) {
         exec_event_impl_t *e = r->events[sub->next_id - r->first_id];
         atomic_fetch_add(&e->refs, 1);
@@ -695,6 +695,15 @@ size_t exec_sub_poll(exec_sub_t *sub, const exec_event_t **out, size_t max, int 
     }
     pthread_mutex_unlock(&r->mu);
     return n;
+}
+
+void exec_sub_end_only(exec_sub_t *sub)
+{
+    if (sub == NULL || sub->run == NULL)
+        return;
+    pthread_mutex_lock(&sub->run->mu);
+    sub->end_only = 1;
+    pthread_mutex_unlock(&sub->run->mu);
 }
 
 void exec_unsubscribe(exec_sub_t *sub, int cancel_run)

@@ -216,6 +216,10 @@ void exec_thread_publish(const char *thread_id, const char *event, const json_t 
  */
 size_t exec_sub_poll(exec_sub_t *sub, const exec_event_t **out, size_t max, int *ended,
                      const char **status);
+/* Makes `sub` follow the run's end only (a /wait or join answer, which sends no event): from
+ * now on its notify fires once the run ended, not for each event, and exec_sub_poll skips the
+ * events (returns 0, *ended as above). Any thread. */
+void exec_sub_end_only(exec_sub_t *sub);
 /* Ends the subscription (any thread). If `cancel_run` the run is cancelled as on_disconnect
  * "cancel" asks. */
 void exec_unsubscribe(exec_sub_t *sub, int cancel_run);

@@ -95,6 +95,7 @@ struct exec_sub {
     exec_notify_fn notify;
     void *user;
     const char *status;       /* for a subscription without a run record */
+    int end_only;             /* exec_sub_end_only: notified of the end only, events skipped */
     struct exec_sub *next, **pprev;
 };
 

@@ -3,7 +3,8 @@
  *
  * Lifecycle of one response (stream_t, malloc'd: it may outlive its request by one queued
  * wake-up):
- *   handler     registers a receiver on its loop's queue, subscribes, sets the response's
+ *   handler     registers a receiver on its loop's queue, subscribes (a /wait answer to the
+ *               run's end only: exec_sub_end_only, no wake-up per event), sets the response's
  *               status and headers; then, unless the request's writes still wait for
  *               durability (the response is held: request.h), starts it (below)
  *   start       starts the response, links a one-second tick, pumps once; for a held
@@ -377,6 +378,8 @@ static int stream_start(http_ctx_t *ctx, const http_stream_opts_t *o, int is_sse
         st->sub = exec_subscribe(o->thread_id, o->run_id, o->after_id, o->owner, on_notify, st, &err);
     else
         st->sub = exec_thread_subscribe(o->thread_id, o->after_id, o->owner, on_notify, st, &err);
+    if (!is_sse)
+        exec_sub_end_only(st->sub); /* a /wait answer needs the end, not every event */
     if (st->sub == NULL && !(o->missing_ok && err.status == 404)) {
         st->closing = 1;
         if (!atomic_load(&st->wake_pending))

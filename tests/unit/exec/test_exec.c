@@ -839,6 +839,41 @@ static void test_many_subscribers(void **state)
     free(tid);
 }
 
+/* An end-only subscriber (a /wait answer) is not woken by the run's events, only once by its
+ * end, and its poll skips the events: nothing to take, then ended with the status. */
+static void test_end_only_subscriber(void **state)
+{
+    static atomic_int woken;
+    char *tid = new_thread();
+    json_t *a = create(tid, F->hold_id, "{\"input\": {\"hold\": true, \"value\": \"e\"}}");
+    const exec_event_t *evs[8];
+    exec_error_t err;
+    const char *status = NULL;
+    exec_sub_t *sub;
+    json_t *all;
+    int ended;
+
+    (void)state;
+    wait_held(1);
+    sub = exec_subscribe(tid, id_of(a), 0, NULL, atomic_fetch_add_one, &woken, &err);
+    assert_non_null(sub);
+    exec_sub_end_only(sub);
+    atomic_store(&woken, 0); /* the subscription may have been woken for `metadata` before */
+    assert_int_equal(exec_sub_poll(sub, evs, 8, &ended, &status), 0);
+    assert_false(ended);
+    atomic_store(&gate, 1);
+    all = collect(tid, id_of(a), 0, &status);
+    assert_true(json_array_size(all) >= 3); /* events were published meanwhile */
+    assert_int_equal(atomic_load(&woken), 1);
+    assert_int_equal(exec_sub_poll(sub, evs, 8, &ended, &status), 0);
+    assert_true(ended);
+    assert_string_equal(status, "success");
+    exec_unsubscribe(sub, 0);
+    json_decref(all);
+    json_decref(a);
+    free(tid);
+}
+
 /* A thread subscription sees the events of every run of the thread, in order, with its own
  * ids, each run closed by metadata run_done, plus the thread's own events; it resumes after an
  * id, and a subscription without one starts live. */
@@ -1451,6 +1486,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_not_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_subscribers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_only_subscriber, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caller_config, setup, teardown),
