@@ -517,11 +517,13 @@ static const vh_prop_t *find_prop(const vh_object_t *o, const char *key)
 
 /*
  * When `v` is an object: checks required members, then each declared member, then the others
- * (o->extra), then the member count; finally adds the default of every absent declared member.
+ * (o->extra), then the member count; finally adds the default of every absent declared member
+ * (which of the first 64 are present is remembered from the member checks).
  */
 static int vh_object(json_t *v, const char *p, valid_error_t *err, const vh_object_t *o)
 {
     char buf[VH_PATH_MAX];
+    unsigned long long seen = 0;
     const char *key;
     json_t *x;
     size_t i;
@@ -534,6 +536,8 @@ static int vh_object(json_t *v, const char *p, valid_error_t *err, const vh_obje
     }
     for (i = 0; i < o->n_props; i++) {
         x = json_object_get(v, o->props[i].name);
+        if (x != NULL && i < 64)
+            seen |= 1ULL << i;
         if (x != NULL && o->props[i].check != NULL &&
             o->props[i].check(x, valid_path_key(buf, sizeof(buf), p, o->props[i].name), err) != 0)
             return -1;
@@ -554,7 +558,8 @@ static int vh_object(json_t *v, const char *p, valid_error_t *err, const vh_obje
     if (o->max_props >= 0 && json_object_size(v) > (size_t)o->max_props)
         return valid_fail(err, p, "expected at most %d members", o->max_props);
     for (i = 0; i < o->n_props; i++) {
-        if (o->props[i].dflt == NULL || json_object_get(v, o->props[i].name) != NULL)
+        if (o->props[i].dflt == NULL ||
+            (i < 64 ? (seen >> i & 1) != 0 : json_object_get(v, o->props[i].name) != NULL))
             continue;
         if (json_object_set_new(v, o->props[i].name, vh_default(&o->props[i])) != 0)
             return internal(err, p, "out of memory");
