@@ -305,16 +305,27 @@ static store_rc_t id_field(const json_t *in, const char *k, int v7, char out[UUI
     return STORE_OK;
 }
 
-/* Sets key `k` of `dst` to a copy of `in`[k] when present and an object, else to {} (or to
- * `dflt_null` ? null : {}). Returns STORE_OK, or STORE_INVALID when present but not an object. */
-static store_rc_t set_object_field(json_t *dst, const json_t *in, const char *k)
+/* Sets key `k` of `dst` to `in`[k] when present and an object — a copy, or with `keep` the value
+ * itself (run_create's contract, store.h) — else to {}. Returns STORE_OK, or STORE_INVALID when
+ * present but not an object. */
+static store_rc_t object_field(json_t *dst, const json_t *in, const char *k, int keep)
 {
     json_t *v = json_object_get(in, k);
 
     if (v != NULL && !json_is_null(v) && !json_is_object(v))
         return store_fail(STORE_INVALID, "%s: expected an object", k);
-    json_object_set_new(dst, k, v != NULL && !json_is_null(v) ? jsoncopy_containers(v) : json_object());
+    if (v == NULL || json_is_null(v))
+        v = json_object();
+    else
+        v = keep ? json_incref(v) : jsoncopy_containers(v);
+    json_object_set_new_nocheck(dst, k, v);
     return STORE_OK;
+}
+
+/* object_field with a copy. */
+static store_rc_t set_object_field(json_t *dst, const json_t *in, const char *k)
+{
+    return object_field(dst, in, k, 0);
 }
 
 /* Merges object `patch`[k] (if present) into a copy of `dst`[k]. Returns STORE_OK or
@@ -2197,18 +2208,6 @@ static json_t *run_record(json_t *run, int64_t not_before)
     return p;
 }
 
-/* Sets key `k` of `dst` to `in`[k] itself (run_create's contract, store.h) when present and an
- * object, else to {}. Returns STORE_OK, or STORE_INVALID when present but not an object. */
-static store_rc_t keep_object_field(json_t *dst, const json_t *in, const char *k)
-{
-    json_t *v = json_object_get(in, k);
-
-    if (v != NULL && !json_is_null(v) && !json_is_object(v))
-        return store_fail(STORE_INVALID, "%s: expected an object", k);
-    json_object_set_new_nocheck(dst, k, v != NULL && !json_is_null(v) ? json_incref(v) : json_object());
-    return STORE_OK;
-}
-
 /* The R_RUN_SET record giving run `e` status `status` (updated_at = now). New reference. */
 static json_t *status_record(const ent_t *e, const char *status)
 {
@@ -2256,8 +2255,8 @@ static store_rc_t mem_run_create(store_t *s, const json_t *in, int64_t not_befor
     json_object_set_nocheck(r, "created_at", ts);
     json_object_set_nocheck(r, "updated_at", ts);
     json_object_set_new_nocheck(r, "status", status != NULL ? json_string(status) : json_stringn_nocheck("pending", 7));
-    if ((rc = keep_object_field(r, in, "metadata")) != STORE_OK ||
-        (rc = keep_object_field(r, in, "kwargs")) != STORE_OK)
+    if ((rc = object_field(r, in, "metadata", 1)) != STORE_OK ||
+        (rc = object_field(r, in, "kwargs", 1)) != STORE_OK)
         goto Exit;
     json_object_set_new_nocheck(r, "multitask_strategy", mts != NULL ? json_string(mts) : json_stringn_nocheck("enqueue", 7));
     if ((v = json_object_get(in, "langsmith_session_name")) != NULL)
