@@ -6,7 +6,7 @@
  *
  * Files (all little-endian):
  *   LOCK             held with flock(LOCK_EX) while open: one process per data directory
- *   wal-<gen>        "LGSWAL01" then records, appended
+ *   wal-<gen>        "LGSWAL01" then records, then zeros (the zero reserve, below)
  *   snapshot-<gen>   "LGSSNP01" then records describing every live object at the moment the
  *                    log generation <gen> started (absent for generation 0)
  *   record           u32 len | u32 ~len | u32 crc32c(type, payload) | u8 type | payload[len]
@@ -16,15 +16,34 @@
  * before its snapshot exists); older generations and *.tmp files are removed; appends go to the
  * last log. A snapshot is complete by construction (written to .tmp, fsynced, renamed), and a
  * log before the last was made durable before the next one took over, so any bad record in
- * them is corruption. In the last log, a record cut short by the end of the file, a last record
- * with a bad checksum, or a zero-filled tail is a torn write: it is dropped with a warning on
- * stderr and the file is truncated there; a bad record with valid data after it is corruption
- * and the store refuses to open, naming the file and byte offset.
+ * them is corruption.
+ *
+ * Zero reserve: records are written at their position in a file kept filled with zeros ahead
+ * of them (1 MiB at a time, at least 256 KiB beyond what is written, in the same write and
+ * fdatasync as the records that come near its end). Overwriting bytes that are already on disk
+ * changes no file metadata, so most fdatasyncs of the log need no journal commit (an append
+ * changes the size and needs one each time). The log ends where only zeros are left: a record
+ * ends with its JSON text's last byte, which is never 0; zeros from a record boundary to the
+ * end of the file are the normal end of any log (and of a log of older versions, which had no
+ * reserve). The logical size (positions, compaction) counts records only.
+ *
+ * Torn writes: a flush writes at most 64 KiB (FLUSH_PIECE) before it fdatasyncs, so after a
+ * power loss the bytes that did not reach the disk, whose pages the disk may have written in
+ * any order, all lie within the one piece being written: past a torn spot, data can only be
+ * found less than 64 KiB after it. In the last log, at a record boundary before the last
+ * non-zero byte (data end), a record is torn when fewer than a header's bytes are left before
+ * data end, or data end cuts the record short, or its header or checksum is bad and data end
+ * lies within 64 KiB after the record (after its header, when the header is bad): it and
+ * everything after it are dropped with a warning on stderr and the file is truncated there
+ * (acknowledged records are always before it: acknowledging waits for the fdatasync of every
+ * piece). Any other bad record is corruption and the store refuses to open, naming the file and
+ * byte offset; so is any bad record in a snapshot or a log before the last.
  *
  * Durability: appends go to an in-memory buffer in the caller's order; store_wal_wait returns
  * once the bytes up to the given position are written and fdatasync'ed. Group commit: the first
- * waiter that finds no flush running writes and syncs everything appended so far, and the
- * writers that arrive during that sync share the next one. Policy always: a writer flushes as
+ * waiter that finds no flush running writes and syncs everything appended so far (a piece of
+ * at most 64 KiB per fdatasync; its waiters return after the last piece), and the writers that
+ * arrive during that flush share the next one. Policy always: a writer flushes as
  * soon as it waits. Policy batch: when other writers are in flight, the leader first lingers up
  * to delay_us so that they join its sync. Once a write or sync fails the log refuses every
  * further append (STORE_IO) until it is reopened.

@@ -3,8 +3,8 @@
  * a response acknowledged survives `kill -9` (also with 64 creations in flight at once, which
  * the server acknowledges asynchronously as their group commit completes, and while log
  * compactions run under them); a log cut short in its last record (a crash mid-write) is
- * repaired at start with a warning; a damaged record before the tail makes the
- * server refuse to start, naming the file and the byte offset.
+ * repaired at start with a warning; a damaged record with more than the last write piece (64
+ * KiB) of data after it makes the server refuse to start, naming the file and the byte offset.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,12 +127,16 @@ static unsigned char *read_all(const char *path, size_t *len)
     return p;
 }
 
-/* Byte offset of the last record of log `path`; asserts the log holds at least `min` records. */
-static size_t last_record_offset(const char *path, size_t min)
+/* Byte offset of the last record of log `path`; asserts the log holds at least `min` records.
+ * *end receives the log's logical end: the zeros after the records are its reserve (wal.h). */
+static size_t last_record_offset(const char *path, size_t min, size_t *end)
 {
     size_t len, off = WAL_MAGIC_LEN, last = 0, n = 0;
     unsigned char *p = read_all(path, &len);
 
+    while (len > 0 && p[len - 1] == 0)
+        len--;
+    *end = len;
     while (off + REC_HDR <= len) {
         uint32_t rlen = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
         last = off;
@@ -307,8 +311,7 @@ static void test_torn_tail(void **state)
 {
     harness_server_t *s = &srv;
     char wal[400], needle[512];
-    size_t last;
-    struct stat st;
+    size_t last, end;
     int i;
     (void)state;
 
@@ -317,10 +320,9 @@ static void test_torn_tail(void **state)
         put_item(s, i);
     assert_int_equal(harness_stop(s, 1), 0);
     wal_path(s, wal, sizeof(wal));
-    last = last_record_offset(wal, 10);
-    assert_int_equal(stat(wal, &st), 0);
+    last = last_record_offset(wal, 10, &end);
     /* keep the header and half of the payload of the last record (item 9) */
-    assert_int_equal(truncate(wal, (off_t)(last + REC_HDR + ((size_t)st.st_size - last - REC_HDR) / 2)), 0);
+    assert_int_equal(truncate(wal, (off_t)(last + REC_HDR + (end - last - REC_HDR) / 2)), 0);
 
     assert_int_equal(harness_restart(s, NULL, NULL), 0);
     snprintf(needle, sizeof(needle), "%s: dropping a torn record at byte offset %zu", wal, last);
@@ -339,13 +341,14 @@ static void test_torn_tail(void **state)
     assert_int_equal(count_items(s), 10);
     }
 
-/* Flips one byte inside the first record: the server refuses to start, naming file and offset. */
+/* Flips one byte inside the first record, with more than 64 KiB of records after it (less is a
+ * torn write): the server refuses to start, naming file and offset. */
 static void test_corruption_refuses_start(void **state)
 {
     harness_server_t *s = &srv;
-    char wal[400], port[16], err[4096], needle[512];
+    char wal[400], port[16], err[4096], needle[512], *body;
     unsigned char *p;
-    size_t len;
+    size_t len, end, i_pad;
     FILE *f;
     int i, status;
     (void)state;
@@ -353,9 +356,22 @@ static void test_corruption_refuses_start(void **state)
     assert_int_equal(harness_start(s, NULL, NULL), 0);
     for (i = 0; i < 10; i++)
         put_item(s, i);
+    /* one item of 100 KiB (more than one write piece) */
+    body = malloc(100 * 1024 + 128);
+    assert_non_null(body);
+    len = (size_t)sprintf(body, "{\"namespace\":[\"pad\"],\"key\":\"big\",\"value\":{\"pad\":\"");
+    for (i_pad = 0; i_pad < 100 * 1024; i_pad++)
+        body[len++] = 'p';
+    strcpy(body + len, "\"}}");
+    {
+        harness_resp_t r = req(s, "PUT", "/store/items", body, 204);
+        harness_resp_free(&r);
+    }
+    free(body);
     assert_int_equal(harness_stop(s, 1), 0);
     wal_path(s, wal, sizeof(wal));
-    last_record_offset(wal, 10);
+    last_record_offset(wal, 11, &end);
+    assert_true(end > WAL_MAGIC_LEN + 100 * 1024);
     p = read_all(wal, &len);
     p[WAL_MAGIC_LEN + REC_HDR + 2] ^= 0x20;
     f = fopen(wal, "wb");

@@ -1,8 +1,9 @@
 /*
  * tests/unit/store/test_store_durable.c — durability of the embedded backend's data directory:
  * reopen after close (both fsync policies), acknowledged writes surviving SIGKILL of a writing
- * process, a torn last record (cut short, bad checksum, zero-filled tail) dropped with a warning,
- * corruption before the tail refused with the file and byte offset, and compaction (explicit,
+ * process, the zeros after a log's records read as its end, a torn write (cut short, bad checksum,
+ * damage within the last 64 KiB of data) dropped with a warning, damage with more data after it
+ * refused with the file and byte offset, a write larger than one 64 KiB piece, and compaction (explicit,
  * automatic, interrupted at each crash point, concurrent with writers) preserving exactly the
  * same contents.
  */
@@ -25,6 +26,7 @@
 #include "util/uuid.h"
 
 #define N_OBJECTS 300
+#define REC_HDR_LEN 13 /* u32 len | u32 ~len | u32 crc | u8 type (runtime/store/wal.h) */
 
 typedef struct dfx {
     char *dir;
@@ -99,6 +101,32 @@ static off_t file_size(const char *path)
 
     assert_int_equal(stat(path, &st), 0);
     return st.st_size;
+}
+
+/* The logical end of log `path`: just past its last byte that is not zero (its last record;
+ * the zeros after it are the log's reserve, wal.h). */
+static off_t log_end(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    off_t end = file_size(path);
+    unsigned char buf[4096];
+    ssize_t n, i;
+
+    assert_true(fd >= 0);
+    while (end > 0) {
+        off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+        n = pread(fd, buf, (size_t)(end - from), from);
+        assert_int_equal(n, end - from);
+        for (i = n; i > 0 && buf[i - 1] == 0; i--)
+            ;
+        if (i > 0) {
+            end = from + i;
+            break;
+        }
+        end = from;
+    }
+    close(fd);
+    return end;
 }
 
 /* Writes a mix of every kind of object and some updates and deletes. */
@@ -444,22 +472,34 @@ static void reopen_count(void *p)
     a->f->o->close(s);
 }
 
-/* Writes `n` threads with one record each; returns the log size after each (malloc'd array). */
-static off_t *write_threads(dfx_t *f, int n)
+/* Writes `n` threads with one record each, each with `pad` bytes of metadata text; returns the
+ * logical end of the log after each (malloc'd array). */
+static off_t *write_threads_pad(dfx_t *f, int n, size_t pad)
 {
     store_t *s = open_store(f, STORE_FSYNC_BATCH, 0);
-    char *log = file_path(f, "wal-0");
+    char *log = file_path(f, "wal-0"), *text = malloc(pad + 1);
     off_t *sizes = calloc((size_t)n + 1, sizeof(*sizes));
+    json_t *in;
     int i;
 
-    sizes[0] = file_size(log);
+    memset(text, 'p', pad);
+    text[pad] = '\0';
+    sizes[0] = log_end(log);
     for (i = 0; i < n; i++) {
-        assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
-        sizes[i + 1] = file_size(log);
+        in = pad > 0 ? json_pack("{s{ss}}", "metadata", "pad", text) : NULL;
+        assert_int_equal(f->o->thread_create(s, in, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+        json_decref(in);
+        sizes[i + 1] = log_end(log);
     }
     f->o->close(s);
+    free(text);
     free(log);
     return sizes;
+}
+
+static off_t *write_threads(dfx_t *f, int n)
+{
+    return write_threads_pad(f, n, 0);
 }
 
 static void test_torn_tail_truncated(void **state)
@@ -522,32 +562,119 @@ static void test_torn_tail_bad_checksum(void **state)
     free(sizes);
 }
 
+/* Zeros after the records are the normal end of a log: its reserve, a log without one (as
+ * older versions left it), or more zeros appended; nothing is warned about or changed. */
 static void test_zero_filled_tail(void **state)
 {
     dfx_t *f = *state;
-    off_t *sizes = write_threads(f, 5);
+    off_t *sizes = write_threads(f, 5), phys;
     char *log = file_path(f, "wal-0"), *err;
     reopen_arg_t a = {f, -1};
     char zeros[4096] = {0};
-    int fd = open(log, O_WRONLY | O_APPEND);
+    int fd, round;
 
-    assert_int_equal(write(fd, zeros, sizeof(zeros)), (ssize_t)sizeof(zeros));
-    close(fd);
+    assert_true(file_size(log) > sizes[5]); /* the reserve */
+    for (round = 0; round < 3; round++) {
+        if (round == 1) /* no reserve */
+            assert_int_equal(truncate(log, sizes[5]), 0);
+        if (round == 2) {
+            fd = open(log, O_WRONLY | O_APPEND);
+            assert_int_equal(write(fd, zeros, sizeof(zeros)), (ssize_t)sizeof(zeros));
+            close(fd);
+        }
+        phys = file_size(log);
+        err = capture_stderr(reopen_count, &a);
+        assert_int_equal(a.threads, 5);
+        assert_null(strstr(err, "torn"));
+        assert_int_equal(file_size(log), phys);
+        assert_int_equal(log_end(log), sizes[5]);
+        free(err);
+    }
+    /* and appends continue after the records */
+    free(write_threads(f, 1));
     err = capture_stderr(reopen_count, &a);
-    assert_int_equal(a.threads, 5);
-    assert_non_null(strstr(err, "torn record"));
-    assert_int_equal(file_size(log), sizes[5]);
+    assert_int_equal(a.threads, 6);
+    assert_null(strstr(err, "torn"));
     free(err);
     free(log);
     free(sizes);
 }
 
+/* A bad header followed by valid records within the last 64 KiB of data, as a power loss
+ * leaves it when the disk wrote the pages of the last piece out of order: a torn write. The
+ * records before it stay, it and the later ones go, and the log takes new writes. */
+static void test_torn_within_piece(void **state)
+{
+    dfx_t *f = *state;
+    off_t *sizes = write_threads(f, 20);
+    char *log = file_path(f, "wal-0"), *err, zeros[REC_HDR_LEN] = {0};
+    reopen_arg_t a = {f, -1};
+    int fd = open(log, O_WRONLY);
+
+    /* the header of record 15 never reached the disk; records 16..19 did */
+    assert_true(sizes[20] - sizes[15] < 64 * 1024);
+    assert_int_equal(pwrite(fd, zeros, sizeof(zeros), sizes[15]), (ssize_t)sizeof(zeros));
+    close(fd);
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 15);
+    assert_non_null(strstr(err, "torn record"));
+    assert_non_null(strstr(err, log));
+    assert_int_equal(file_size(log), sizes[15]);
+    free(err);
+    free(write_threads(f, 3));
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 18);
+    assert_null(strstr(err, "torn"));
+    free(err);
+    free(log);
+    free(sizes);
+}
+
+/* One record larger than a write piece (64 KiB) is written in several pieces and synced; it
+ * replays, and so do the small records around it. */
+static void test_large_record(void **state)
+{
+    dfx_t *f = *state;
+    store_t *s = open_store(f, STORE_FSYNC_ALWAYS, 0);
+    char *log = file_path(f, "wal-0"), *text = malloc(300 * 1024 + 1), *err;
+    json_t *in, *out = NULL, *got = NULL;
+    reopen_arg_t a = {f, -1};
+    char id[64];
+
+    memset(text, 'x', 300 * 1024);
+    text[300 * 1024] = '\0';
+    assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    in = json_pack("{s{ss}}", "metadata", "big", text);
+    assert_int_equal(f->o->thread_create(s, in, STORE_IF_EXISTS_RAISE, NULL, &out), STORE_OK);
+    json_decref(in);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(out, "thread_id")));
+    json_decref(out);
+    assert_int_equal(f->o->thread_create(s, NULL, STORE_IF_EXISTS_RAISE, NULL, NULL), STORE_OK);
+    assert_true(log_end(log) > 300 * 1024);
+    f->o->close(s);
+    err = capture_stderr(reopen_count, &a);
+    assert_int_equal(a.threads, 3);
+    assert_null(strstr(err, "torn"));
+    free(err);
+    s = open_store(f, STORE_FSYNC_BATCH, 0);
+    assert_int_equal(f->o->thread_get(s, id, NULL, &got), STORE_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "metadata"), "big")),
+                        text);
+    json_decref(got);
+    f->o->close(s);
+    free(text);
+    free(log);
+}
+
+/* Damage with more than a write piece (64 KiB) of valid data after it is not a torn write. */
 static void test_corruption_refused(void **state)
 {
     dfx_t *f = *state;
-    off_t *sizes = write_threads(f, 10);
+    off_t *sizes = write_threads_pad(f, 40, 4096), phys;
     char *log = file_path(f, "wal-0"), *msg = NULL, want[64];
 
+    assert_true(sizes[40] > sizes[2] + 128 * 1024);
+    phys = file_size(log);
     /* a payload byte of the third record: its checksum fails and valid records follow */
     flip_byte(log, sizes[2] + 20);
     assert_int_equal(open_fails(f, &msg), STORE_CORRUPT);
@@ -558,7 +685,7 @@ static void test_corruption_refused(void **state)
         fail_msg("message '%s' lacks '%s'", msg, want);
     free(msg);
     msg = NULL;
-    assert_int_equal(file_size(log), sizes[10]); /* nothing was truncated */
+    assert_int_equal(file_size(log), phys); /* nothing was truncated */
 
     /* a length byte of the second record */
     flip_byte(log, sizes[2] + 20);
@@ -878,7 +1005,7 @@ static void test_compaction_crash_points(void **state)
     unlink_gen(f, 3);
     copy_file(save_snap1, snap1);
     copy_file(save_wal1, wal1);
-    assert_int_equal(truncate(wal1, file_size(wal1) - 5), 0);
+    assert_int_equal(truncate(wal1, log_end(wal1) - 5), 0);
     fp = fopen(wal2, "w");
     fputs("LGSWAL01", fp);
     fclose(fp);
@@ -896,49 +1023,62 @@ static void test_compaction_crash_points(void **state)
     free(tmp);
 }
 
+typedef struct damage_arg {
+    dfx_t *f;
+    int opened, refused;
+} damage_arg_t;
+
 static void quiet_open(void *p)
 {
-    dfx_t *f = p;
+    damage_arg_t *d = p;
     store_config_t cfg = {0};
     store_t *s = NULL;
     char *msg = NULL;
     store_rc_t rc;
     int64_t n;
 
-    cfg.data_dir = f->dir;
-    rc = f->o->open(&cfg, &s, &msg);
+    cfg.data_dir = d->f->dir;
+    rc = d->f->o->open(&cfg, &s, &msg);
     if (rc == STORE_OK) {
-        assert_int_equal(f->o->thread_count(s, NULL, NULL, &n), STORE_OK);
+        assert_int_equal(d->f->o->thread_count(s, NULL, NULL, &n), STORE_OK);
         assert_true(n <= 30);
-        f->o->close(s);
+        d->f->o->close(s);
+        d->opened++;
     } else {
         assert_int_equal(rc, STORE_CORRUPT);
         assert_non_null(strstr(msg, "byte offset"));
+        d->refused++;
     }
     free(msg);
 }
 
-/* Random damage (a flipped byte, or a cut at a random length) never crashes the replay: the
- * store opens (torn tail, fewer objects) or refuses as corrupt with an offset. */
+/* Random damage (a flipped byte anywhere in the file, its zero reserve included, or a cut at a
+ * random length) never crashes the replay: the store opens (torn write, fewer objects) or
+ * refuses as corrupt with an offset. The records span over 200 KiB, so both happen. */
 static void test_random_damage(void **state)
 {
     dfx_t *f = *state;
-    off_t *sizes = write_threads(f, 30);
+    off_t *sizes = write_threads_pad(f, 30, 8192);
     char *log = file_path(f, "wal-0"), *good = file_path(f, "good"), *err;
+    damage_arg_t d = {f, 0, 0};
     unsigned seed = 12345;
+    off_t phys = file_size(log);
     int i;
 
+    assert_true(sizes[30] > 200 * 1024);
     copy_file(log, good);
     for (i = 0; i < 300; i++) {
-        off_t at = (off_t)(rand_r(&seed) % (unsigned)sizes[30]);
+        unsigned r = (unsigned)rand_r(&seed);
         copy_file(good, log);
         if (i % 2)
-            flip_byte(log, at);
+            flip_byte(log, (off_t)(r % (unsigned)phys));
         else
-            assert_int_equal(truncate(log, at), 0);
-        err = capture_stderr(quiet_open, f);
+            assert_int_equal(truncate(log, (off_t)(r % (unsigned)sizes[30])), 0);
+        err = capture_stderr(quiet_open, &d);
         free(err);
     }
+    assert_true(d.opened > 0);
+    assert_true(d.refused > 0);
     free(log);
     free(good);
     free(sizes);
@@ -986,6 +1126,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_tail_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_bad_checksum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_filled_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_within_piece, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corruption_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_explicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_automatic, setup, teardown),
