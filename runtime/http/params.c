@@ -9,19 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include "http/request.h"
+#include "util/hex.h"
 
 #define PARAMS_MAX_QUERY_PAIRS 64
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 ssize_t http_pct_decode(char *dst, const char *s, size_t len, int plus_is_space)
 {
@@ -32,7 +22,7 @@ ssize_t http_pct_decode(char *dst, const char *s, size_t len, int plus_is_space)
         char c = s[i];
         if (c == '%') {
             int hi, lo;
-            if (i + 2 >= len || (hi = hexval((unsigned char)s[i + 1])) < 0 || (lo = hexval((unsigned char)s[i + 2])) < 0)
+            if (i + 2 >= len || (hi = hex_digit_value((unsigned char)s[i + 1])) < 0 || (lo = hex_digit_value((unsigned char)s[i + 2])) < 0)
                 goto Exit;
             c = (char)(hi << 4 | lo);
             if (c == '\0')

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/utf8.h"
+#include "util/hex.h"
 
 /* Far below jansson's own limit (2048): deeper texts are left to jansson. */
 #define JSONR_MAX_DEPTH 512
@@ -28,17 +29,6 @@ static void skip_ws(reader_t *r)
 {
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
         r->p++;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /*
@@ -103,7 +93,7 @@ static int read_string(reader_t *r, const char **out, size_t *out_len, char **tm
             if (q - s < 4)
                 return -1;
             for (i = 0; i < 4; i++) {
-                if ((h = hex_value(s[i])) < 0)
+                if ((h = hex_digit_value(s[i])) < 0)
                     return -1;
                 cp = cp << 4 | h;
             }

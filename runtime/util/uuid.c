@@ -11,6 +11,7 @@
  * handed out are wiped from the pool.
  */
 #include "util/uuid.h"
+#include "util/hex.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -143,17 +144,6 @@ char *uuid_format(const uuid_bytes_t *u, char out[UUID_STR_SIZE])
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int uuid_parse(const char *s, uuid_bytes_t *out)
 {
     uuid_bytes_t u;
@@ -167,7 +157,7 @@ int uuid_parse(const char *s, uuid_bytes_t *out)
                 return -1;
             pos++;
         }
-        if ((hi = hexval(s[pos])) < 0 || (lo = hexval(s[pos + 1])) < 0)
+        if ((hi = hex_digit_value((unsigned char)s[pos])) < 0 || (lo = hex_digit_value((unsigned char)s[pos + 1])) < 0)
             return -1;
         u.b[i] = (uint8_t)(hi << 4 | lo);
         pos += 2;
