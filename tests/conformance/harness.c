@@ -1,7 +1,7 @@
 /*
  * tests/conformance/harness.c — implementation of the black-box harness (see harness.h).
  * Processes are started with fork/exec, watched with bounded waits and stopped by PID; tokens
- * for the auth modes are signed with OpenSSL.
+ * for the auth modes are signed with OpenSSL; harness_expect fails the running cmocka test.
  */
 #include "harness.h"
 
@@ -14,7 +14,11 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 const char *harness_bin = "build/lgserve";
 long harness_timeout_s = 30;
@@ -269,6 +275,19 @@ Exit:
     curl_slist_free_all(list);
     curl_easy_cleanup(c);
     return ret;
+}
+
+harness_resp_t harness_expect(const harness_server_t *s, const char *method, const char *path,
+                              const char *body, long status)
+{
+    harness_resp_t r;
+
+    assert_int_equal(harness_request(s, method, path, NULL, body, body ? strlen(body) : 0, &r), 0);
+    if (r.status != status)
+        fprintf(stderr, "%s %s %s: got %ld, want %ld: %s\n", method, path, body ? body : "", r.status,
+                status, r.body);
+    assert_int_equal(r.status, status);
+    return r;
 }
 
 void harness_resp_free(harness_resp_t *r)

@@ -51,6 +51,11 @@ extern long harness_timeout_s;
 int harness_request(const harness_server_t *s, const char *method, const char *path,
                     const char *const *headers, const char *body, size_t body_len, harness_resp_t *r);
 void harness_resp_free(harness_resp_t *r);
+/* One request with JSON text `body` (or NULL) and no extra headers that must answer `status`:
+ * otherwise the running cmocka test fails, after printing the method, path, body and answer.
+ * Returns the response (the caller frees it). */
+harness_resp_t harness_expect(const harness_server_t *s, const char *method, const char *path,
+                              const char *body, long status);
 /* The value of response header `name` (lower-case) copied into buf, or NULL when absent. */
 const char *harness_header(const harness_resp_t *r, const char *name, char *buf, size_t cap);
 /* The "detail" string of a JSON error body, or "" (borrowed from r). */

@@ -42,17 +42,12 @@ static harness_resp_t reqf(const char *method, long status, const char *body, co
 static harness_resp_t reqf(const char *method, long status, const char *body, const char *fmt, ...)
 {
     char path[512];
-    harness_resp_t r;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(path, sizeof(path), fmt, ap);
     va_end(ap);
-    assert_int_equal(harness_request(&srv, method, path, NULL, body, body ? strlen(body) : 0, &r), 0);
-    if (r.status != status)
-        fprintf(stderr, "%s %s: got %ld, want %ld: %s\n", method, path, r.status, status, r.body);
-    assert_int_equal(r.status, status);
-    return r;
+    return harness_expect(&srv, method, path, body, status);
 }
 
 /* The string member `key` of the response object (borrowed), or NULL. */

@@ -97,12 +97,7 @@ static void mock_stop(mock_t *m)
 /* Sends a request and asserts its status; returns the response for further checks. */
 static harness_resp_t req(const char *method, const char *path, const char *body, long status)
 {
-    harness_resp_t r;
-    assert_int_equal(harness_request(&srv, method, path, NULL, body, body ? strlen(body) : 0, &r), 0);
-    if (r.status != status)
-        fprintf(stderr, "%s %s: got %ld, want %ld: %s\n", method, path, r.status, status, r.body);
-    assert_int_equal(r.status, status);
-    return r;
+    return harness_expect(&srv, method, path, body, status);
 }
 
 /* Formats into a static buffer (one of two, so two can be used in one call). */
