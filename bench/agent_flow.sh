@@ -9,6 +9,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dur="${1:-20}"
 build="${BUILD:-$root/build}"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 rev="$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)"
 work="$(mktemp -d)"
 mp="" sp="" hp=""
@@ -18,23 +20,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 start_server() {
   port="$(free_port)"
   rm -rf "$work/data"
   OPENAI_BASE_URL="$mock/v1" "$build/lgserve" --port "$port" --data-dir "$work/data" >"$work/lgserve.log" 2>&1 &
   sp=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ok" >/dev/null && return 0; sleep 0.1; done
+  wait_ok "$port" && return 0
   echo "lgserve did not start" >&2
   return 1
 }
 stop_server() { kill "$sp"; wait "$sp" 2>/dev/null || true; sp=""; }
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
-"$build/bench/mock_llm" --port 0 --port-file "$work/mock.port" >/dev/null 2>&1 &
-mp=$!
-for _ in $(seq 50); do [ -s "$work/mock.port" ] && break; sleep 0.1; done
-mock="http://127.0.0.1:$(cat "$work/mock.port")"
+start_mock
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 out="$work/out.txt"

@@ -10,6 +10,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-40}"
 build="${BUILD:-$root/build}"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 work="$(mktemp -d)"
 mp="" vp=""
 cleanup() {
@@ -18,17 +20,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bench/mock_llm" --port 0 --port-file "$work/mock.port" --threads 1 >/dev/null 2>&1 &
-mp=$!
-for _ in $(seq 50); do [ -s "$work/mock.port" ] && break; sleep 0.1; done
-mock="http://127.0.0.1:$(cat "$work/mock.port")"
-port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+start_mock --threads 1
+port="$(free_port)"
 # lgserve sets this itself by executing itself again, which would leave valgrind: set it here
 OPENAI_BASE_URL="$mock/v1" GLIBC_TUNABLES=glibc.malloc.tcache_count=256 valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
   "$build/lgserve" --port "$port" --data-dir "$work/data" --workers 1 --run-workers 2 \
   --log-level warn >"$work/log" 2>&1 &
 vp=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/ok" >/dev/null && break; sleep 0.2; done
+wait_ok "$port" 600
 requests() { curl -sf "$mock/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
 
 "$build/bench/agent_flow" --url "http://127.0.0.1:$port" --concurrency 1 --duration 3 --warmup 0 >/dev/null

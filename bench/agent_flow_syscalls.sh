@@ -12,6 +12,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 conc="${1:-1}" secs="${2:-5}" warm="${3:-5}"
 shift $(($# < 3 ? $# : 3))
 build="${BUILD:-$root/build}"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 work="$(mktemp -d)"
 mp="" sp="" tp=""
 cleanup() {
@@ -20,15 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bench/mock_llm" --port 0 --port-file "$work/mock.port" >/dev/null 2>&1 &
-mp=$!
-for _ in $(seq 50); do [ -s "$work/mock.port" ] && break; sleep 0.1; done
-mock="http://127.0.0.1:$(cat "$work/mock.port")"
-port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+start_mock
+port="$(free_port)"
 OPENAI_BASE_URL="$mock/v1" "$build/lgserve" --port "$port" --data-dir "$work/data" --log-level warn "$@" \
   >"$work/log" 2>&1 &
 sp=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ok" >/dev/null && break; sleep 0.1; done
+wait_ok "$port"
 
 flow() { "$build/bench/agent_flow" --url "http://127.0.0.1:$port" --concurrency "$conc" --duration "$1" --warmup 0; }
 flows() { grep -oP 'flows/s: .*\(\K[0-9]+' "$1"; }
